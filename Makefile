@@ -1,0 +1,37 @@
+# Every target bootstraps .venv on first use, so a fresh clone needs only Python 3.11.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test bench lint typecheck differential clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/govern demo policies
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python -m pytest tests/benchmarks -q -p no:randomly --benchmark-only \
+		--benchmark-columns=min,median,mean,ops,rounds --benchmark-sort=name \
+		--benchmark-json=.benchmarks/latest.json $(BENCH_ARGS)
+
+differential: $(STAMP)
+	HYPOTHESIS_PROFILE=thorough $(BIN)/python -m pytest -q -m slow tests
+
+lint: $(STAMP)
+	$(BIN)/ruff check governance tests cli.py
+	$(BIN)/ruff format --check governance tests cli.py
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .benchmarks .hypothesis
