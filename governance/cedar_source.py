@@ -1,0 +1,146 @@
+"""Reading `.cedar` files into identified, located policies (`layer/id`, file:line, @reason)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from governance.cedar_bridge import parse_policies, pst, with_id
+from governance.errors import Location, Problem
+
+POLICY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class SourcePolicy:
+    """One Cedar policy as a user wrote it, with everything a decision needs to name it."""
+
+    full_id: str  # `layer/id`: the id cedarpy and the compiler report it by
+    layer: str
+    local_id: str
+    effect: str
+    template: pst.Template
+    location: Location
+    reason: str
+    waivable: bool
+    text: str
+
+    @property
+    def is_guardrail(self) -> bool:
+        return self.effect == "forbid"
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    line: int
+    column: int
+    text: str
+
+
+def split_statements(text: str) -> list[Statement]:
+    """Split Cedar text into top-level statements (annotations included), skipping comments
+    and strings, so each parsed policy can be given the line it starts on."""
+    statements: list[Statement] = []
+    depth, i, start = 0, 0, -1
+    while i < len(text):
+        char = text[i]
+        if char == "/" and text.startswith("//", i):
+            i = text.find("\n", i)
+            i = len(text) if i < 0 else i
+            continue
+        if start < 0 and not char.isspace():
+            start = i
+        if char == '"':
+            i = _skip_string(text, i)
+            continue
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == ";" and depth <= 0:
+            statements.append(_statement(text, start, i + 1))
+            start, depth = -1, 0
+        i += 1
+    if start >= 0:
+        statements.append(_statement(text, start, len(text)))
+    return statements
+
+
+def _skip_string(text: str, i: int) -> int:
+    i += 1
+    while i < len(text) and text[i] != '"':
+        i += 2 if text[i] == "\\" else 1
+    return i + 1
+
+
+def _statement(text: str, start: int, end: int) -> Statement:
+    line = text.count("\n", 0, start) + 1
+    column = start - (text.rfind("\n", 0, start) + 1) + 1
+    return Statement(line, column, text[start:end])
+
+
+def read_policies(
+    text: str, display: str, layer: str, problems: list[Problem]
+) -> list[SourcePolicy]:
+    """Every policy in one file, identified as `layer/id`; problems get the policy's line."""
+    statements = split_statements(text)
+    try:
+        parsed = list(parse_policies(text).static_policies.values())
+    except ValueError:
+        _report_syntax_errors(statements, display, problems)
+        return []
+    if len(parsed) != len(statements):
+        # A statement the splitter could not isolate: keep the policies, locate the file only.
+        statements = [Statement(0, 0, "")] * len(parsed)
+    return [
+        policy
+        for template, statement in zip(parsed, statements, strict=True)
+        if (policy := _identify(template, statement, display, layer, problems))
+    ]
+
+
+def _report_syntax_errors(
+    statements: list[Statement], display: str, problems: list[Problem]
+) -> None:
+    found = False
+    for statement in statements:
+        try:
+            parse_policies(statement.text)
+        except ValueError as exc:
+            found = True
+            location = Location(display, statement.line, statement.column)
+            problems.append(Problem(location, "cedar-syntax", _one_line(str(exc))))
+    if not found:  # the file fails only as a whole (e.g. an unterminated string)
+        problems.append(
+            Problem(Location(display, 1, 1), "cedar-syntax", "invalid Cedar policy text")
+        )
+
+
+def _identify(
+    template: pst.Template, statement: Statement, display: str, layer: str, problems: list[Problem]
+) -> SourcePolicy | None:
+    location = Location(display, statement.line, statement.column)
+    local_id = template.annotations.get("id")
+    if local_id is None:
+        problems.append(Problem(location, "missing-id", 'policy has no @id("...") annotation'))
+        return None
+    if not POLICY_ID.match(local_id):
+        message = f"@id `{local_id}` must be letters, digits, `_`, `-` or `.`"
+        problems.append(Problem(location, "bad-id", message))
+        return None
+    full_id = f"{layer}/{local_id}"
+    return SourcePolicy(
+        full_id=full_id,
+        layer=layer,
+        local_id=local_id,
+        effect=template.effect,
+        template=with_id(template, full_id),
+        location=location,
+        reason=template.annotations.get("reason", ""),
+        waivable=template.annotations.get("waivable", "false").lower() == "true",
+        text=statement.text,
+    )
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())

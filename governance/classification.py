@@ -1,0 +1,167 @@
+"""Classification (SPEC 3.5): each column's and product's level and labels, and the rules behind them.
+
+Computed once at load time: it depends only on the catalog and the rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+
+from governance.catalog import Column, Product
+from governance.errors import Location, Problem
+from governance.layers import GLOBAL, PolicyTree, Sourced
+from governance.model import ClassificationRule
+
+
+@dataclass(frozen=True, slots=True)
+class LevelSource:
+    """One rule or declaration that set a level: what it said, and where."""
+
+    rule: str  # `layer/rule-id`, or `layer/declared` for a descriptor's own declaration
+    layer: str
+    level: str
+    rank: int
+    labels: tuple[str, ...]
+    location: Location
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "rule": self.rule,
+            "layer": self.layer,
+            "level": self.level,
+            "source": str(self.location),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Classified:
+    """A column's or product's result: the highest level any source gave, and the union of labels."""
+
+    level: str
+    rank: int
+    labels: frozenset[str]
+    sources: tuple[LevelSource, ...]  # every contributing source, highest level first
+
+    @property
+    def deciding(self) -> tuple[LevelSource, ...]:
+        return tuple(s for s in self.sources if s.rank == self.rank)
+
+
+@dataclass(frozen=True, slots=True)
+class ProductClassification:
+    product: Classified
+    columns: dict[str, Classified]
+
+
+class Classifier:
+    """Applies the ordered scale and both layers' rules to the catalog."""
+
+    def __init__(self, tree: PolicyTree) -> None:
+        self.levels = tree.config.classification.levels
+        self.rank = {level: i for i, level in enumerate(self.levels)}
+        self.global_rules = tree.global_layer.classification
+        self.domain_rules = {name: layer.classification for name, layer in tree.domains.items()}
+
+    def classify(self, product: Product) -> ProductClassification:
+        rules = [*self.global_rules, *self.domain_rules.get(product.domain, [])]
+        columns = {c.key: self._classify_column(product, c, rules) for c in product.columns}
+        sources = [
+            self._source(r)
+            for r in rules
+            if _targets_product(r.item) and _matches_product(r.item, product)
+        ]
+        if product.declared in self.rank:
+            sources.append(self._declared(product.domain, product.declared, product.location))
+        for key, column in columns.items():
+            for source in column.deciding[:1]:
+                sources.append(
+                    LevelSource(
+                        f"column:{key}",
+                        source.layer,
+                        column.level,
+                        column.rank,
+                        (),
+                        source.location,
+                    )
+                )
+        labels = frozenset().union(
+            *(c.labels for c in columns.values()), *(s.labels for s in sources)
+        )
+        return ProductClassification(self._result(sources, labels), columns)
+
+    def floor_findings(self, product: Product) -> list[Problem]:
+        """Domain rules or declarations below a global floor: they have no effect (SPEC 3.5)."""
+        rules = [*self.global_rules, *self.domain_rules.get(product.domain, [])]
+        findings = []
+        for column in product.columns:
+            sources = [self._source(r) for r in rules if _matches_column(r.item, product, column)]
+            if column.declared in self.rank:
+                sources.append(self._declared(product.domain, column.declared, column.location))
+            findings += self._below_floor(sources, f"column `{product.id}/{column.key}`")
+        return findings
+
+    def _below_floor(self, sources: list[LevelSource], what: str) -> list[Problem]:
+        floors = [s for s in sources if s.layer == GLOBAL]
+        if not floors:
+            return []
+        floor = max(floors, key=lambda s: s.rank)
+        return [
+            Problem(
+                s.location,
+                "below-global-floor",
+                f"{what}: `{s.rule}` sets `{s.level}`, below the global floor `{floor.level}` "
+                f"of `{floor.rule}`; it has no effect",
+                "warning",
+            )
+            for s in sources
+            if s.layer != GLOBAL and s.rank < floor.rank
+        ]
+
+    def _classify_column(
+        self, product: Product, column: Column, rules: list[Sourced[ClassificationRule]]
+    ) -> Classified:
+        sources = [self._source(r) for r in rules if _matches_column(r.item, product, column)]
+        if column.declared in self.rank:
+            sources.append(self._declared(product.domain, column.declared, column.location))
+        labels = frozenset(label for s in sources for label in s.labels)
+        return self._result(sources, labels)
+
+    def _result(self, sources: list[LevelSource], labels: frozenset[str]) -> Classified:
+        ordered = tuple(sorted(sources, key=lambda s: (-s.rank, s.layer != GLOBAL, s.rule)))
+        rank = ordered[0].rank if ordered else 0
+        return Classified(self.levels[rank], rank, labels, ordered)
+
+    def _source(self, rule: Sourced[ClassificationRule]) -> LevelSource:
+        level = rule.item.level
+        return LevelSource(
+            rule.full_id,
+            rule.layer,
+            level,
+            self.rank.get(level, 0),
+            tuple(rule.item.labels),
+            rule.location,
+        )
+
+    def _declared(self, layer: str, level: str, location: Location) -> LevelSource:
+        return LevelSource(f"{layer}/declared", layer, level, self.rank[level], (), location)
+
+
+def _targets_product(rule: ClassificationRule) -> bool:
+    return not rule.match.columns and not rule.match.tags
+
+
+def _matches_product(rule: ClassificationRule, product: Product) -> bool:
+    match = rule.match
+    if match.products and not any(fnmatchcase(product.id, glob) for glob in match.products):
+        return False
+    return not match.product_tags or bool(set(match.product_tags) & set(product.tags))
+
+
+def _matches_column(rule: ClassificationRule, product: Product, column: Column) -> bool:
+    if _targets_product(rule) or not _matches_product(rule, product):
+        return False
+    match, name = rule.match, column.key.lower()
+    if match.columns and not any(fnmatchcase(name, glob.lower()) for glob in match.columns):
+        return False
+    return not match.tags or bool(set(match.tags) & set(column.tags))

@@ -1,0 +1,163 @@
+"""The decision: one answer for access, masks, classification and retention, each naming its rule.
+
+The hot path builds a slotted Decision holding references to precomputed parts; the JSON form
+is built only when someone asks for it (`to_dict`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from governance.classification import Classified, ProductClassification
+from governance.errors import Location
+from governance.request import AccessRequest
+from governance.retention import Retention
+
+Kind = Literal["permitted", "forbidden", "not_permitted"]
+
+_BOOT = os.urandom(4).hex()
+_SEQUENCE = itertools.count(1)  # next() on a count is atomic under the GIL
+
+
+def next_decision_id() -> str:
+    return f"{_BOOT}-{next(_SEQUENCE):012d}"
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRef:
+    """A policy as a decision names it: full id, layer, file:line and its @reason."""
+
+    id: str
+    layer: str
+    effect: str
+    location: Location
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "layer": self.layer,
+            "effect": self.effect,
+            "source": str(self.location),
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyError:
+    policy: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Mask:
+    """A column the gateway must mask: the product is readable, this column is not."""
+
+    column: str
+    level: str
+    kind: Kind
+    policies: tuple[PolicyRef, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "column": self.column,
+            "level": self.level,
+            "kind": self.kind,
+            "policies": [p.to_dict() for p in self.policies],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    kind: Kind
+    policies: tuple[PolicyRef, ...]
+    errors: tuple[PolicyError, ...] = ()
+    waivers: tuple[str, ...] = ()  # waivers that lifted a guardrail for this request
+
+    @property
+    def allowed(self) -> bool:
+        return self.kind == "permitted"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "effect": "allow" if self.allowed else "deny",
+            "kind": self.kind,
+            "policies": [p.to_dict() for p in self.policies],
+            "errors": [{"policy": e.policy, "message": e.message} for e in self.errors],
+            "waivers": list(self.waivers),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    decision_id: str
+    request: AccessRequest | Mapping[str, Any]  # the raw request when it could not be read
+    access: Access
+    masks: tuple[Mask, ...]
+    classification: ProductClassification | None
+    retention: Retention | None
+    revisions: Mapping[str, str]
+    evaluated_at: dt.datetime
+    duration_ns: int
+    reason: str = (
+        ""  # why a request was denied before any policy ran (bad request, unknown product)
+    )
+
+    @property
+    def allowed(self) -> bool:
+        return self.access.allowed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "decision_id": self.decision_id,
+            "allowed": self.allowed,
+            "request": self.request.to_authzen()
+            if isinstance(self.request, AccessRequest)
+            else dict(self.request),
+            "reason": self.reason or summary(self),
+            "access": self.access.to_dict(),
+            "masks": [m.to_dict() for m in self.masks],
+            "classification": _classification_dict(self.classification),
+            "retention": None if self.retention is None else self.retention.to_dict(),
+            "revisions": dict(self.revisions),
+            "evaluated_at": self.evaluated_at.isoformat(),
+            "duration_us": round(self.duration_ns / 1000, 2),
+        }
+
+
+def summary(decision: Decision) -> str:
+    """One sentence a person reads in five seconds."""
+    if decision.reason:
+        return f"denied: {decision.reason}"
+    access = decision.access
+    decider = access.policies[0] if access.policies else None
+    because = f" by {decider.layer} policy `{decider.id}`" if decider else ""
+    why = f": {decider.reason}" if decider and decider.reason else ""
+    if access.kind == "forbidden":
+        layer = "a global guardrail" if decider and decider.layer == "global" else "a domain policy"
+        return f"denied: forbidden by {layer} (`{decider.id if decider else '?'}`){why}"
+    if access.kind == "not_permitted":
+        return "denied: not permitted by any policy (no permit matched)"
+    masked = f", {len(decision.masks)} column(s) masked" if decision.masks else ""
+    return f"allowed{because}{why}{masked}"
+
+
+def _classified_dict(classified: Classified) -> dict[str, Any]:
+    return {
+        "level": classified.level,
+        "labels": sorted(classified.labels),
+        "sources": [s.to_dict() for s in classified.deciding],
+    }
+
+
+def _classification_dict(classification: ProductClassification | None) -> dict[str, Any] | None:
+    if classification is None:
+        return None
+    result = _classified_dict(classification.product)
+    result["columns"] = {key: _classified_dict(c) for key, c in classification.columns.items()}
+    return result

@@ -1,0 +1,87 @@
+"""The Cedar entities govern evaluates against: the catalog with its computed classification,
+the action hierarchy, and the per-request principal."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from governance.catalog import Product
+from governance.classification import ProductClassification
+from governance.model import ActionSpec
+from governance.request import AccessRequest
+
+Json = dict[str, Any]
+
+
+def uid(kind: str, identifier: str) -> Json:
+    return {"type": kind, "id": identifier}
+
+
+def catalog_entities(
+    domains: list[str],
+    products: Mapping[str, Product],
+    classification: Mapping[str, ProductClassification],
+    actions: list[ActionSpec],
+) -> list[Json]:
+    """Cedar JSON entities for every domain, product, column and action."""
+    entities: list[Json] = [
+        {"uid": uid("Domain", d), "attrs": {"name": d}, "parents": []} for d in domains
+    ]
+    for product in products.values():
+        entities.append(_product_entity(product, classification[product.id]))
+        entities += [
+            _column_entity(product, key, c) for key, c in classification[product.id].columns.items()
+        ]
+    entities += [
+        {
+            "uid": uid("Action", a.name),
+            "attrs": {},
+            "parents": [uid("Action", p) for p in a.parents],
+        }
+        for a in actions
+    ]
+    return entities
+
+
+def _product_entity(product: Product, classification: ProductClassification) -> Json:
+    level = classification.product
+    return {
+        "uid": uid("DataProduct", product.id),
+        "attrs": {
+            "name": product.name,
+            "domain": product.domain,
+            "status": product.status,
+            "tags": sorted(product.tags),
+            "classification": level.level,
+            "sensitivity": level.rank,
+            "labels": sorted(level.labels),
+        },
+        "parents": [uid("Domain", product.domain)],
+    }
+
+
+def _column_entity(product: Product, key: str, classified: Any) -> Json:
+    column = product.column(key)
+    return {
+        "uid": uid("Column", f"{product.id}/{key}"),
+        "attrs": {
+            "name": key,
+            "product": product.id,
+            "domain": product.domain,
+            "tags": sorted(column.tags if column else ()),
+            "classification": classified.level,
+            "sensitivity": classified.rank,
+            "labels": sorted(classified.labels),
+        },
+        "parents": [uid("DataProduct", product.id)],
+    }
+
+
+def principal_entity(request: AccessRequest) -> Json:
+    """The caller as a Cedar entity: groups become parents, other properties attributes."""
+    return {
+        "uid": uid(request.principal_type, request.principal),
+        "attrs": dict(request.attributes),
+        "parents": [uid("Group", g) for g in request.groups],
+    }

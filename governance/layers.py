@@ -1,0 +1,86 @@
+"""The layer model: the global layer and one layer per domain, and the scope rule between them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from governance.catalog import Product
+from governance.cedar_source import SourcePolicy
+from governance.errors import Location
+from governance.model import (
+    ClassificationRule,
+    DomainConfig,
+    FixturesFile,
+    GovernanceConfig,
+    LegalHold,
+    RetentionRule,
+    Waiver,
+)
+
+GLOBAL = "global"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Sourced(Generic[T]):
+    """A validated configuration item with the layer and place it came from."""
+
+    item: T
+    layer: str
+    location: Location
+
+    @property
+    def full_id(self) -> str:
+        return f"{self.layer}/{getattr(self.item, 'id', '')}"
+
+
+@dataclass(slots=True)
+class Layer:
+    """Everything one team owns: the central team's global layer, or one domain's."""
+
+    name: str
+    folder: Path
+    policies: list[SourcePolicy] = field(default_factory=list)
+    classification: list[Sourced[ClassificationRule]] = field(default_factory=list)
+    retention: list[Sourced[RetentionRule]] = field(default_factory=list)
+    holds: list[Sourced[LegalHold]] = field(default_factory=list)
+    tests: list[Path] = field(default_factory=list)
+    revision: str = ""
+    # domain layers only
+    config: DomainConfig | None = None
+    products: list[Product] = field(default_factory=list)
+    # global layer only
+    waivers: list[Sourced[Waiver]] = field(default_factory=list)
+
+    @property
+    def is_global(self) -> bool:
+        return self.name == GLOBAL
+
+
+@dataclass(slots=True)
+class PolicyTree:
+    """A whole policy source tree, validated: the input to building an evaluation snapshot."""
+
+    root: Path
+    config: GovernanceConfig
+    schema_text: str
+    global_layer: Layer
+    domains: dict[str, Layer]
+    fixtures: FixturesFile
+    fixtures_location: Location | None = None
+
+    def layers(self) -> list[Layer]:
+        return [self.global_layer, *self.domains.values()]
+
+    def products(self) -> dict[str, Product]:
+        return {p.id: p for layer in self.domains.values() for p in layer.products}
+
+    def policies(self) -> list[SourcePolicy]:
+        return [p for layer in self.layers() for p in layer.policies]
+
+    def policies_in_scope(self, domain: str) -> list[SourcePolicy]:
+        """The scope rule (SPEC 3.2): global policies apply everywhere, a domain's only at home."""
+        home = self.domains.get(domain)
+        return [*self.global_layer.policies, *(home.policies if home else [])]

@@ -1,0 +1,221 @@
+"""Loading a policy source tree from disk: every file read, validated and located, all problems kept."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from governance.catalog import product_from_descriptor
+from governance.cedar_bridge import parse_schema
+from governance.cedar_source import read_policies
+from governance.errors import Location, Problem
+from governance.layers import GLOBAL, Layer, PolicyTree, Sourced
+from governance.model import (
+    ClassificationFile,
+    DomainConfig,
+    FixturesFile,
+    GovernanceConfig,
+    ProductDescriptor,
+    RetentionFile,
+    WaiversFile,
+)
+from governance.sources import load_yaml, position_of, read_text
+from governance.validation import validate_tree
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def display_path(path: Path) -> str:
+    """How a file is named in messages: relative to the working directory when it is below it."""
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative
+
+
+def load_tree(root: Path | str) -> tuple[PolicyTree | None, list[Problem]]:
+    """Read and validate a whole tree. The tree is None only when nothing usable could be read;
+    a tree with error problems must not be served (the engine refuses it)."""
+    root = Path(root)
+    problems: list[Problem] = []
+    if not root.is_dir():
+        what = "does not exist" if not root.exists() else "is not a directory"
+        problems.append(Problem(Location(display_path(root)), "not-found", f"policy tree {what}"))
+        return None, problems
+    config = _load_config(root, problems)
+    schema_text = _load_schema(root, problems)
+    global_layer = _load_layer(root / GLOBAL, GLOBAL, problems, is_global=True)
+    domains = _load_domains(root, problems)
+    fixtures, fixtures_location = _load_fixtures(root, problems)
+    global_layer.revision = _revision(
+        [root / "governance.yaml", root / "schema.cedarschema"], root / GLOBAL
+    )
+    tree = PolicyTree(root, config, schema_text, global_layer, domains, fixtures, fixtures_location)
+    validate_tree(tree, problems)
+    return tree, sorted(problems)
+
+
+def _load_config(root: Path, problems: list[Problem]) -> GovernanceConfig:
+    path = root / "governance.yaml"
+    if not path.is_file():
+        problems.append(
+            Problem(Location(display_path(path)), "missing-file", "missing governance.yaml")
+        )
+        return GovernanceConfig()
+    return read_model(path, GovernanceConfig, problems) or GovernanceConfig()
+
+
+def _load_schema(root: Path, problems: list[Problem]) -> str:
+    path = root / "schema.cedarschema"
+    display = display_path(path)
+    if not path.is_file():
+        problems.append(Problem(Location(display), "missing-schema", "missing schema.cedarschema"))
+        return ""
+    text = read_text(path, display, problems) or ""
+    try:
+        parse_schema(text)
+    except ValueError as exc:
+        problems.append(
+            Problem(Location(display, 1, 1), "cedar-schema", " ".join(str(exc).split()))
+        )
+    return text
+
+
+def _load_domains(root: Path, problems: list[Problem]) -> dict[str, Layer]:
+    folder = root / "domains"
+    if not folder.is_dir():
+        return {}
+    return {
+        child.name: _load_layer(child, child.name, problems, is_global=False)
+        for child in sorted(folder.iterdir())
+        if child.is_dir() and not child.name.startswith(".")
+    }
+
+
+def _load_layer(folder: Path, name: str, problems: list[Problem], *, is_global: bool) -> Layer:
+    layer = Layer(name=name, folder=folder)
+    if not folder.is_dir():
+        if is_global:
+            problems.append(
+                Problem(Location(display_path(folder)), "missing-file", "missing global layer")
+            )
+        return layer
+    for path in sorted((folder / "access").glob("*.cedar")):
+        text = read_text(path, display_path(path), problems)
+        if text is not None:
+            layer.policies.extend(read_policies(text, display_path(path), name, problems))
+    _load_rules(folder, layer, problems)
+    layer.tests = sorted((folder / "tests").glob("*.y*ml"))
+    if is_global:
+        waivers = _sourced(folder / "waivers.yaml", WaiversFile, "waivers", name, problems)
+        layer.waivers = waivers
+    else:
+        _load_domain_files(folder, layer, problems)
+    layer.revision = layer.revision or _revision([], folder)
+    return layer
+
+
+def _load_rules(folder: Path, layer: Layer, problems: list[Problem]) -> None:
+    name = layer.name
+    layer.classification = _sourced(
+        folder / "classification.yaml", ClassificationFile, "rules", name, problems
+    )
+    layer.retention = _sourced(folder / "retention.yaml", RetentionFile, "rules", name, problems)
+    layer.holds = _sourced(
+        folder / "retention.yaml", RetentionFile, "holds", name, problems, report=False
+    )
+
+
+def _load_domain_files(folder: Path, layer: Layer, problems: list[Problem]) -> None:
+    config_path = folder / "domain.yaml"
+    if config_path.is_file():
+        layer.config = read_model(config_path, DomainConfig, problems)
+    else:
+        problems.append(
+            Problem(Location(display_path(config_path)), "missing-file", "missing domain.yaml")
+        )
+    for path in sorted((folder / "products").glob("*.y*ml")):
+        document = load_yaml(path, display_path(path), problems)
+        descriptor = validate_model(document, ProductDescriptor, display_path(path), problems)
+        if descriptor is not None:
+            locate = _locator(document, display_path(path))
+            layer.products.append(product_from_descriptor(descriptor, locate, problems))
+
+
+def _load_fixtures(root: Path, problems: list[Problem]) -> tuple[FixturesFile, Location | None]:
+    path = root / "fixtures.yaml"
+    if not path.is_file():
+        return FixturesFile(), None
+    return read_model(path, FixturesFile, problems) or FixturesFile(), Location(
+        display_path(path), 1
+    )
+
+
+def _sourced(
+    path: Path,
+    model: type[Any],
+    key: str,
+    layer: str,
+    problems: list[Problem],
+    *,
+    report: bool = True,
+) -> list[Any]:
+    """The items under `key` of an optional rules file, each with its own location."""
+    if not path.is_file():
+        return []
+    sink: list[Problem] = problems if report else []
+    document = load_yaml(path, display_path(path), sink)
+    parsed = validate_model(document, model, display_path(path), sink)
+    if parsed is None:
+        return []
+    locate = _locator(document, display_path(path))
+    return [Sourced(item, layer, locate((key, i))) for i, item in enumerate(getattr(parsed, key))]
+
+
+def read_model(path: Path, model: type[M], problems: list[Problem]) -> M | None:
+    display = display_path(path)
+    return validate_model(load_yaml(path, display, problems), model, display, problems)
+
+
+def validate_model(
+    document: Any, model: type[M], display: str, problems: list[Problem]
+) -> M | None:
+    """Validate a parsed document; every pydantic error becomes a problem at its own line."""
+    if document is None:
+        document = {}
+    if not isinstance(document, dict):
+        problems.append(
+            Problem(Location(display, 1, 1), "schema", "expected a mapping at the top level")
+        )
+        return None
+    try:
+        return model.model_validate(document)
+    except ValidationError as exc:
+        for error in exc.errors():
+            line, column = position_of(document, tuple(error["loc"]))
+            field = ".".join(str(part) for part in error["loc"])
+            message = error["msg"].removeprefix("Value error, ")
+            text = f"`{field}`: {message}" if field else message
+            problems.append(Problem(Location(display, line, column), "schema", text))
+    return None
+
+
+def _locator(document: Any, display: str) -> Callable[[tuple[int | str, ...]], Location]:
+    def locate(path: tuple[int | str, ...]) -> Location:
+        return Location(display, *position_of(document, path))
+
+    return locate
+
+
+def _revision(extra_files: list[Path], folder: Path) -> str:
+    """Content hash of a layer: changes whenever any of its files does, whatever the clock says."""
+    digest = hashlib.sha256()
+    files = [f for f in extra_files if f.is_file()]
+    if folder.is_dir():
+        files += sorted(p for p in folder.rglob("*") if p.is_file())
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]

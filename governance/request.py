@@ -1,0 +1,139 @@
+"""Access requests: the OpenID AuthZEN 1.0 evaluation request shape, read into a typed object."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from governance.errors import RequestError
+
+_LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
+WHOLE_PRODUCT = None  # `columns` of a request that reads every column
+
+
+@dataclass(frozen=True, slots=True)
+class AccessRequest:
+    """May `principal` perform `action` on `product` (and which of `columns` must be masked)?
+
+    `columns` None means the whole product; an empty tuple means no column work at all.
+    """
+
+    principal: str
+    action: str
+    product: str
+    groups: tuple[str, ...] = ()
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    columns: tuple[str, ...] | None = WHOLE_PRODUCT
+    context: Mapping[str, Any] = field(default_factory=dict)
+    principal_type: str = "User"
+
+    def to_authzen(self) -> dict[str, Any]:
+        properties: dict[str, Any] = {"groups": list(self.groups), **self.attributes}
+        resource: dict[str, Any] = {"type": "DataProduct", "id": self.product}
+        if self.columns is not None:
+            resource["properties"] = {"columns": list(self.columns)}
+        return {
+            "subject": {
+                "type": self.principal_type,
+                "id": self.principal,
+                "properties": properties,
+            },
+            "action": {"name": self.action},
+            "resource": resource,
+            "context": dict(self.context),
+        }
+
+
+def coerce_request(request: AccessRequest | Mapping[str, Any]) -> AccessRequest:
+    """Accept a typed request or an AuthZEN dict; anything else is a RequestError (a deny)."""
+    if isinstance(request, AccessRequest):
+        _check_values(request.attributes, "subject.properties")
+        _check_values(request.context, "context")
+        return request
+    if not isinstance(request, Mapping):
+        raise RequestError(f"request must be an object, not {type(request).__name__}")
+    return from_authzen(request)
+
+
+def from_authzen(request: Mapping[str, Any]) -> AccessRequest:
+    subject = _object(request, "subject")
+    action = _object(request, "action")
+    resource = _object(request, "resource")
+    properties = dict(_optional_object(subject, "properties", "subject.properties"))
+    groups = properties.pop("groups", [])
+    if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+        raise RequestError("`subject.properties.groups` must be a list of strings")
+    context = _optional_object(request, "context", "context")
+    _check_values(properties, "subject.properties")
+    _check_values(context, "context")
+    resource_type = resource.get("type", "DataProduct")
+    if resource_type != "DataProduct":
+        raise RequestError(f"`resource.type` must be `DataProduct`, not `{resource_type}`")
+    return AccessRequest(
+        principal=_text(subject, "id", "subject.id"),
+        principal_type=_text(subject, "type", "subject.type") if "type" in subject else "User",
+        action=_text(action, "name", "action.name"),
+        product=_text(resource, "id", "resource.id"),
+        groups=tuple(groups),
+        attributes=properties,
+        columns=_columns(_optional_object(resource, "properties", "resource.properties")),
+        context=dict(context),
+    )
+
+
+def _columns(properties: Mapping[str, Any]) -> tuple[str, ...] | None:
+    columns = properties.get("columns", WHOLE_PRODUCT)
+    if columns is WHOLE_PRODUCT or columns == "*" or columns == ["*"]:
+        return WHOLE_PRODUCT
+    if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+        raise RequestError('`resource.properties.columns` must be a list of column names or "*"')
+    return tuple(columns)
+
+
+def _object(parent: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = parent.get(key)
+    if not isinstance(value, Mapping):
+        raise RequestError(f"request has no `{key}` object")
+    return value
+
+
+def _optional_object(parent: Mapping[str, Any], key: str, name: str) -> Mapping[str, Any]:
+    value = parent.get(key, {})
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise RequestError(f"`{name}` must be an object")
+    return value
+
+
+def _text(parent: Mapping[str, Any], key: str, name: str) -> str:
+    value = parent.get(key)
+    if not isinstance(value, str) or not value:
+        raise RequestError(f"`{name}` must be a non-empty string")
+    return value
+
+
+def _check_values(values: Mapping[str, Any], where: str) -> None:
+    """Cedar has strings, 64-bit longs, booleans, sets and records: nothing else may pass."""
+    for key, value in values.items():
+        _check_value(value, f"{where}.{key}")
+
+
+def _check_value(value: Any, where: str) -> None:
+    if isinstance(value, bool | str):
+        return
+    if isinstance(value, int):
+        if not _LONG_MIN <= value <= _LONG_MAX:
+            raise RequestError(f"`{where}` is outside Cedar's 64-bit Long range")
+        return
+    if isinstance(value, Sequence):
+        for i, item in enumerate(value):
+            _check_value(item, f"{where}[{i}]")
+        return
+    if isinstance(value, Mapping):
+        if not all(isinstance(k, str) for k in value):
+            raise RequestError(f"`{where}` has a non-string key")
+        _check_values(value, where)
+        return
+    raise RequestError(f"`{where}` has a value Cedar cannot hold ({type(value).__name__})")

@@ -1,0 +1,248 @@
+"""Retention (SPEC 3.5): how long a product must or may be kept, what happens at expiry, and why.
+
+Combining, in order: a matching hold blocks disposal; the longest `min` wins; among `max`
+values locked global ceilings always bind, a domain rule replaces unlocked global defaults, and
+the shortest remaining `max` wins; a `min` above the `max` keeps the data to the `min` and is
+reported as a conflict; the disposal action is the most protective one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Literal
+
+from governance.catalog import Product
+from governance.classification import Classified
+from governance.durations import Duration
+from governance.errors import Location, Problem
+from governance.layers import GLOBAL, PolicyTree, Sourced
+from governance.model import LegalHold, OnExpiry, RetentionRule, Selector
+
+Bound = Literal["min", "max"]
+# Most protective first: deleting leaves nothing to leak, anonymising leaves aggregates.
+PROTECTION = ("delete", "anonymize", "archive")
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionSource:
+    rule: str
+    layer: str
+    role: str  # min | max | on_expiry | hold
+    value: str
+    location: Location
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "rule": self.rule,
+            "layer": self.layer,
+            "role": self.role,
+            "value": self.value,
+            "source": str(self.location),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionConflict:
+    min_rules: tuple[str, ...]
+    max_rules: tuple[str, ...]
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    min: Duration | None
+    max: Duration | None
+    on_expiry: OnExpiry | None
+    holds: tuple[str, ...]
+    sources: tuple[RetentionSource, ...]
+    conflict: RetentionConflict | None
+
+    @property
+    def legal_hold(self) -> bool:
+        return bool(self.holds)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "min": self.min.iso if self.min else None,
+            "max": self.max.iso if self.max else None,
+            "on_expiry": self.on_expiry,
+            "legal_hold": self.legal_hold,
+            "holds": list(self.holds),
+            "conflict": None
+            if self.conflict is None
+            else {
+                "min_rules": list(self.conflict.min_rules),
+                "max_rules": list(self.conflict.max_rules),
+                "detail": self.conflict.detail,
+            },
+            "sources": [s.to_dict() for s in self.sources],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    """A rule reduced to what combining needs; the descriptor's promise is one too."""
+
+    id: str
+    layer: str
+    locked: bool
+    min: Duration | None
+    max: Duration | None
+    on_expiry: OnExpiry | None
+    location: Location
+
+    def bound(self, which: Bound) -> Duration | None:
+        return self.min if which == "min" else self.max
+
+
+class RetentionResolver:
+    def __init__(self, tree: PolicyTree) -> None:
+        self.rank = {level: i for i, level in enumerate(tree.config.classification.levels)}
+        self.global_rules = tree.global_layer.retention
+        self.domain_rules = {name: layer.retention for name, layer in tree.domains.items()}
+        self.holds = {
+            name: [*tree.global_layer.holds, *layer.holds] for name, layer in tree.domains.items()
+        }
+
+    def resolve(self, product: Product, classified: Classified) -> Retention:
+        matching = self._matching(product, classified)
+        locked = [c for c in matching if c.layer == GLOBAL and c.locked]
+        defaults = [c for c in matching if c.layer == GLOBAL and not c.locked]
+        domain = [c for c in matching if c.layer != GLOBAL]
+        min_pool, max_pool = (
+            _pool("min", locked, domain, defaults),
+            _pool("max", locked, domain, defaults),
+        )
+        minimum, min_rules = _strongest("min", min_pool)
+        maximum, max_rules = _strongest("max", max_pool)
+        # Every rule in force takes part in choosing the disposal action, not only the winners.
+        on_expiry, expiry_rules = _most_protective(
+            list({c.id: c for c in min_pool + max_pool}.values())
+        )
+        holds = [
+            h
+            for h in self.holds.get(product.domain, [])
+            if self._selects(h.item.applies_to, product, classified)
+        ]
+        sources = _sources(min_rules, max_rules, expiry_rules, holds)
+        conflict = _conflict(minimum, maximum, min_rules, max_rules)
+        return Retention(
+            minimum, maximum, on_expiry, tuple(h.full_id for h in holds), sources, conflict
+        )
+
+    def override_findings(self, product: Product, classified: Classified) -> list[Problem]:
+        """Domain rules a locked global rule overrides for this product: they have no effect."""
+        matching = self._matching(product, classified)
+        locked = [c for c in matching if c.layer == GLOBAL and c.locked]
+        findings = []
+        for rule in (c for c in matching if c.layer != GLOBAL):
+            for which in ("min", "max"):
+                ours, binding = rule.bound(which), _binding(which, locked)
+                if ours is None or binding is None or _wins(which, ours, binding.bound(which)):
+                    continue
+                if ours == binding.bound(which):
+                    continue
+                findings.append(Problem(
+                    rule.location, "overridden-by-locked-rule",
+                    f"product `{product.id}`: `{rule.id}` {which} {ours} is overridden by locked "
+                    f"`{binding.id}` {which} {binding.bound(which)}", "warning",
+                ))  # fmt: skip
+        return findings
+
+    def _matching(self, product: Product, classified: Classified) -> list[_Candidate]:
+        rules = [*self.global_rules, *self.domain_rules.get(product.domain, [])]
+        found = [
+            _candidate(r) for r in rules if self._selects(r.item.applies_to, product, classified)
+        ]
+        if product.retention_promise is not None:
+            location = product.retention_location or product.location
+            promise = _Candidate(f"{product.domain}/sla:{product.id}", product.domain, False,
+                                 product.retention_promise, None, None, location)  # fmt: skip
+            found.append(promise)
+        return found
+
+    def _selects(self, selector: Selector, product: Product, classified: Classified) -> bool:
+        if selector.domains and product.domain not in selector.domains:
+            return False
+        if selector.products and not any(fnmatchcase(product.id, g) for g in selector.products):
+            return False
+        if selector.tags and not set(selector.tags) & set(product.tags):
+            return False
+        if selector.labels and not set(selector.labels) & classified.labels:
+            return False
+        floor = selector.min_classification
+        return floor is None or classified.rank >= self.rank.get(floor, len(self.rank))
+
+
+def _candidate(rule: Sourced[RetentionRule]) -> _Candidate:
+    item = rule.item
+    return _Candidate(
+        rule.full_id, rule.layer, item.locked, item.min, item.max, item.on_expiry, rule.location
+    )
+
+
+def _wins(which: Bound, a: Duration, b: Duration | None) -> bool:
+    """Whether `a` is the stronger bound: a longer min, a shorter max."""
+    return b is None or (a > b if which == "min" else a < b)
+
+
+def _binding(which: Bound, candidates: list[_Candidate]) -> _Candidate | None:
+    best: _Candidate | None = None
+    for c in candidates:
+        value = c.bound(which)
+        if value is not None and (best is None or _wins(which, value, best.bound(which))):
+            best = c
+    return best
+
+
+def _pool(
+    which: Bound, locked: list[_Candidate], domain: list[_Candidate], defaults: list[_Candidate]
+) -> list[_Candidate]:
+    """The rules in force for one bound: locked ones always, the domain's in place of defaults."""
+    own = [c for c in domain if c.bound(which) is not None]
+    pool = [c for c in locked if c.bound(which) is not None]
+    return pool + (own or [c for c in defaults if c.bound(which) is not None])
+
+
+def _strongest(which: Bound, pool: list[_Candidate]) -> tuple[Duration | None, list[_Candidate]]:
+    """The winning bound and every rule that states it (ties are all named)."""
+    best = _binding(which, pool)
+    if best is None:
+        return None, []
+    value = best.bound(which)
+    return value, [c for c in pool if c.bound(which) == value]
+
+
+def _most_protective(rules: list[_Candidate]) -> tuple[OnExpiry | None, list[_Candidate]]:
+    stated = [c for c in rules if c.on_expiry is not None]
+    if not stated:
+        return None, []
+    action = min((c.on_expiry for c in stated if c.on_expiry), key=PROTECTION.index)
+    return action, [c for c in stated if c.on_expiry == action]
+
+
+def _conflict(
+    minimum: Duration | None,
+    maximum: Duration | None,
+    min_rules: list[_Candidate],
+    max_rules: list[_Candidate],
+) -> RetentionConflict | None:
+    if minimum is None or maximum is None or minimum <= maximum:
+        return None
+    detail = f"min {minimum} exceeds max {maximum}: the data is kept for the min"
+    return RetentionConflict(tuple(c.id for c in min_rules), tuple(c.id for c in max_rules), detail)
+
+
+def _sources(
+    min_rules: list[_Candidate], max_rules: list[_Candidate], expiry_rules: list[_Candidate],
+    holds: list[Sourced[LegalHold]],
+) -> tuple[RetentionSource, ...]:  # fmt: skip
+    found = [RetentionSource(c.id, c.layer, "min", str(c.min), c.location) for c in min_rules]
+    found += [RetentionSource(c.id, c.layer, "max", str(c.max), c.location) for c in max_rules]
+    found += [
+        RetentionSource(c.id, c.layer, "on_expiry", str(c.on_expiry), c.location)
+        for c in expiry_rules
+    ]
+    found += [RetentionSource(h.full_id, h.layer, "hold", h.item.reason, h.location) for h in holds]
+    return tuple(found)

@@ -1,0 +1,106 @@
+"""An evaluation snapshot: everything a decision needs, computed once from a valid policy tree.
+
+A snapshot is immutable once built; the engine swaps whole snapshots on reload, so a request
+always sees one consistent policy set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from governance.access import AccessEvaluator
+from governance.catalog import Product
+from governance.classification import Classifier, ProductClassification
+from governance.decision import PolicyRef
+from governance.entities import catalog_entities
+from governance.errors import LoadError, Problem
+from governance.layers import GLOBAL, PolicyTree
+from governance.reference import ReferenceEvaluator
+from governance.retention import Retention, RetentionResolver
+from governance.slices import SliceKey, build_slices
+from governance.waivers import WaiverBook
+
+EvaluatorName = Literal["compiled", "reference"]
+
+
+@dataclass(frozen=True, slots=True)
+class ProductView:
+    """A product with its precomputed classification and retention and its maskable columns."""
+
+    product: Product
+    classification: ProductClassification
+    retention: Retention
+    maskable: tuple[tuple[str, str], ...]  # (column key, level) of every non-public column
+    revisions: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    tree: PolicyTree
+    products: Mapping[str, ProductView]
+    refs: Mapping[str, PolicyRef]
+    slices: frozenset[SliceKey]
+    actions: frozenset[str]
+    waivers: WaiverBook
+    evaluator: AccessEvaluator
+    evaluator_name: EvaluatorName
+    warnings: tuple[Problem, ...]
+
+
+def build_snapshot(tree: PolicyTree, problems: list[Problem], evaluator: EvaluatorName) -> Snapshot:
+    """Refuses (LoadError) a tree with any error: a gateway never serves a half-valid set."""
+    if any(p.severity == "error" for p in problems):
+        raise LoadError(problems)
+    classifier, resolver = Classifier(tree), RetentionResolver(tree)
+    products = tree.products()
+    classification = {pid: classifier.classify(p) for pid, p in products.items()}
+    slices = build_slices(tree)
+    entities = catalog_entities(
+        list(tree.domains), products, classification, tree.config.action_specs()
+    )
+    templates = {key: tuple(p.template for p in policies) for key, policies in slices.items()}
+    return Snapshot(
+        tree=tree,
+        products={
+            pid: _view(tree, p, classification[pid], resolver) for pid, p in products.items()
+        },
+        refs={
+            p.full_id: PolicyRef(p.full_id, p.layer, p.effect, p.location, p.reason)
+            for p in tree.policies()
+        },
+        slices=frozenset(slices),
+        actions=frozenset(a.name for a in tree.config.action_specs()),
+        waivers=WaiverBook(tree.global_layer.waivers),
+        evaluator=_evaluator(evaluator, templates, entities),
+        evaluator_name=evaluator,
+        warnings=tuple(p for p in problems if p.severity == "warning"),
+    )
+
+
+def _view(
+    tree: PolicyTree,
+    product: Product,
+    classification: ProductClassification,
+    resolver: RetentionResolver,
+) -> ProductView:
+    maskable = tuple((key, c.level) for key, c in classification.columns.items() if c.rank > 0)
+    revisions = {
+        GLOBAL: tree.global_layer.revision,
+        product.domain: tree.domains[product.domain].revision,
+    }
+    retention = resolver.resolve(product, classification.product)
+    return ProductView(product, classification, retention, maskable, revisions)
+
+
+def _evaluator(
+    name: EvaluatorName,
+    templates: Mapping[SliceKey, tuple[object, ...]],
+    entities: list[dict[str, object]],
+) -> AccessEvaluator:
+    if name == "compiled":
+        from governance.compiled import CompiledEvaluator
+
+        return CompiledEvaluator(templates, entities)  # type: ignore[arg-type]
+    return ReferenceEvaluator(templates, entities)  # type: ignore[arg-type]

@@ -1,0 +1,113 @@
+"""Reading YAML with source positions, so every later error can point at file:line:col."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from governance.errors import Location, Problem
+
+
+class YamlMap(dict[str, Any]):
+    """A mapping that remembers where it and each of its keys stand in the file."""
+
+    line: int = 0
+    column: int = 0
+    key_positions: dict[str, tuple[int, int]]
+
+
+class YamlList(list[Any]):
+    """A sequence that remembers where it and each of its items stand in the file."""
+
+    line: int = 0
+    column: int = 0
+    item_positions: list[tuple[int, int]]
+
+
+class _LocatingLoader(yaml.SafeLoader):
+    """SafeLoader that builds YamlMap/YamlList with 1-based positions."""
+
+
+def _construct_map(loader: _LocatingLoader, node: yaml.MappingNode) -> YamlMap:
+    loader.flatten_mapping(node)
+    result = YamlMap()
+    result.line, result.column = node.start_mark.line + 1, node.start_mark.column + 1
+    result.key_positions = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        result[str(key)] = loader.construct_object(value_node, deep=True)
+        result.key_positions[str(key)] = (
+            key_node.start_mark.line + 1,
+            key_node.start_mark.column + 1,
+        )
+    return result
+
+
+def _construct_list(loader: _LocatingLoader, node: yaml.SequenceNode) -> YamlList:
+    result = YamlList(loader.construct_object(child, deep=True) for child in node.value)
+    result.line, result.column = node.start_mark.line + 1, node.start_mark.column + 1
+    result.item_positions = [(c.start_mark.line + 1, c.start_mark.column + 1) for c in node.value]
+    return result
+
+
+_LocatingLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
+_LocatingLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_list)
+# Dates stay strings: the models parse them, so a bad date is a located model error.
+_LocatingLoader.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def read_text(path: Path, display: str, problems: list[Problem]) -> str | None:
+    """The file's text, or None with a located problem if it is unreadable or not text."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        problems.append(Problem(Location(display), "io", f"cannot read file: {exc.strerror}"))
+        return None
+    if b"\x00" in data:
+        problems.append(Problem(Location(display), "not-text", "file is binary, not text"))
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(Location(display), "not-text", f"file is not UTF-8: {exc.reason}"))
+        return None
+
+
+def parse_yaml(text: str, display: str, problems: list[Problem]) -> Any:
+    """Parse YAML text into YamlMap/YamlList; a syntax error becomes a located problem."""
+    try:
+        return yaml.load(text, Loader=_LocatingLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        message = " ".join(str(part) for part in (exc.context, exc.problem) if part)
+        problems.append(Problem(Location(display, line, column), "yaml", message or "invalid YAML"))
+    except yaml.YAMLError as exc:
+        problems.append(Problem(Location(display), "yaml", f"invalid YAML: {exc}"))
+    return None
+
+
+def load_yaml(path: Path, display: str, problems: list[Problem]) -> Any:
+    """Read and parse one YAML file, reporting every failure as a located problem."""
+    text = read_text(path, display, problems)
+    return None if text is None else parse_yaml(text, display, problems)
+
+
+def position_of(document: Any, loc: tuple[int | str, ...]) -> tuple[int, int]:
+    """The (line, column) of the deepest node of `document` that `loc` (a pydantic path) reaches."""
+    node, best = document, (getattr(document, "line", 0), getattr(document, "column", 0))
+    for step in loc:
+        if isinstance(node, YamlMap) and isinstance(step, str) and step in node:
+            best = node.key_positions.get(step, best)
+            node = node[step]
+        elif isinstance(node, YamlList) and isinstance(step, int) and 0 <= step < len(node):
+            best = node.item_positions[step]
+            node = node[step]
+        else:
+            break
+    return best

@@ -1,0 +1,182 @@
+"""Cross-file validation of a loaded tree: names resolve, ids are unique, layers stay in scope.
+
+Each stage appends to one problem list instead of raising, so a user sees every problem at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from governance.cedar_bridge import parse_schema, pst, validate_policies
+from governance.cedar_source import SourcePolicy
+from governance.errors import Location, Problem
+from governance.layers import PolicyTree
+
+
+def validate_tree(tree: PolicyTree, problems: list[Problem]) -> None:
+    for stage in STAGES:
+        stage(tree, problems)
+
+
+def _check_levels(tree: PolicyTree, problems: list[Problem]) -> None:
+    levels = set(tree.config.classification.levels)
+
+    def check(level: str | None, location: Location, what: str) -> None:
+        if level is not None and level not in levels:
+            known = ", ".join(tree.config.classification.levels)
+            problems.append(
+                Problem(
+                    location, "unknown-level", f"{what}: unknown level `{level}` (known: {known})"
+                )
+            )
+
+    for layer in tree.layers():
+        for rule in layer.classification:
+            check(rule.item.level, rule.location, f"rule `{rule.item.id}`")
+        for rule in layer.retention:
+            check(rule.item.applies_to.min_classification, rule.location, f"rule `{rule.item.id}`")
+        for product in layer.products:
+            check(product.declared, product.location, f"product `{product.id}`")
+            for column in product.columns:
+                check(column.declared, column.location, f"column `{column.key}`")
+
+
+def _check_unique_ids(tree: PolicyTree, problems: list[Problem]) -> None:
+    for layer in tree.layers():
+        _unique(((p.local_id, p.location) for p in layer.policies), "policy @id", problems)
+        _unique(
+            ((r.item.id, r.location) for r in layer.classification), "classification rule", problems
+        )
+        _unique(((r.item.id, r.location) for r in layer.retention), "retention rule", problems)
+        _unique(((h.item.id, h.location) for h in layer.holds), "legal hold", problems)
+        _unique(((w.item.id, w.location) for w in layer.waivers), "waiver", problems)
+    all_products = [(p.id, p.location) for layer in tree.domains.values() for p in layer.products]
+    _unique(all_products, "product id", problems)
+
+
+def _unique(items: Iterable[tuple[str, Location]], what: str, problems: list[Problem]) -> None:
+    seen: dict[str, Location] = {}
+    for identifier, location in items:
+        if identifier in seen:
+            message = f"duplicate {what} `{identifier}` (first defined at {seen[identifier]})"
+            problems.append(Problem(location, "duplicate-id", message))
+        else:
+            seen[identifier] = location
+
+
+def _check_products(tree: PolicyTree, problems: list[Problem]) -> None:
+    for name, layer in tree.domains.items():
+        if layer.config is not None and layer.config.name != name:
+            location = Location(str(layer.folder / "domain.yaml"), 1, 1)
+            message = f"domain.yaml names `{layer.config.name}` but the folder is `{name}`"
+            problems.append(Problem(location, "domain-mismatch", message))
+        for product in layer.products:
+            if product.domain != name:
+                message = (
+                    f"product `{product.id}` says domain `{product.domain}` but lives in `{name}`"
+                )
+                problems.append(Problem(product.location, "domain-mismatch", message))
+
+
+def _check_retention(tree: PolicyTree, problems: list[Problem]) -> None:
+    for layer in tree.domains.values():
+        for rule in layer.retention:
+            if rule.item.locked:
+                message = f"rule `{rule.item.id}`: only the global layer can lock a retention rule"
+                problems.append(Problem(rule.location, "locked-in-domain", message))
+    for layer in tree.layers():
+        for sourced in layer.retention:
+            rule = sourced.item
+            if rule.min is not None and rule.max is not None and rule.min > rule.max:
+                message = f"rule `{rule.id}`: min {rule.min} exceeds its own max {rule.max}"
+                problems.append(Problem(sourced.location, "retention-conflict", message))
+
+
+def _check_waivers(tree: PolicyTree, problems: list[Problem]) -> None:
+    guardrails = {p.full_id: p for p in tree.global_layer.policies}
+    for sourced in tree.global_layer.waivers:
+        waiver = sourced.item
+        policy = guardrails.get(waiver.policy)
+        if policy is None:
+            message = f"waiver `{waiver.id}` names unknown global policy `{waiver.policy}`"
+            problems.append(Problem(sourced.location, "unknown-policy", message))
+        elif policy.effect != "forbid" or not policy.waivable:
+            message = (
+                f'waiver `{waiver.id}`: `{waiver.policy}` is not a @waivable("true") guardrail'
+            )
+            problems.append(Problem(sourced.location, "not-waivable", message))
+        if waiver.domain not in tree.domains:
+            message = f"waiver `{waiver.id}` names unknown domain `{waiver.domain}`"
+            problems.append(Problem(sourced.location, "unknown-domain", message))
+
+
+def _check_scope(tree: PolicyTree, problems: list[Problem]) -> None:
+    """A domain policy naming another domain's entity is an error (SPEC 3.2): it would grant
+    nothing there, and it signals a team reaching outside what it owns."""
+    products = tree.products()
+    actions = {a.name for a in tree.config.action_specs()}
+    for layer in tree.layers():
+        for policy in layer.policies:
+            for uid in sorted(pst.entity_uids(policy.template), key=str):
+                message = _scope_finding(uid, layer.name, products, tree, actions)
+                if message:
+                    code = "scope-violation" if "belongs to" in message else "unknown-entity"
+                    problems.append(Problem(policy.location, code, f"{policy.full_id}: {message}"))
+
+
+def _scope_finding(
+    uid: Any, layer: str, products: dict[str, Any], tree: PolicyTree, actions: set[str]
+) -> str:
+    kind, identifier = uid.type.basename, uid.id
+    owner = ""
+    if kind == "Action":
+        return "" if identifier in actions else f"unknown action `{identifier}`"
+    if kind == "Domain":
+        if identifier not in tree.domains:
+            return f"unknown domain `{identifier}`"
+        owner = identifier
+    elif kind in ("DataProduct", "Column"):
+        product = products.get(identifier.split("/", 1)[0])
+        if product is None:
+            return f"unknown product `{identifier.split('/', 1)[0]}`"
+        if kind == "Column" and product.column(identifier.split("/", 1)[1]) is None:
+            return f"unknown column `{identifier}`"
+        owner = product.domain
+    if layer != "global" and owner and owner != layer:
+        return f"names `{uid}`, which belongs to domain `{owner}`"
+    return ""
+
+
+def _check_schema(tree: PolicyTree, problems: list[Problem]) -> None:
+    if not tree.schema_text:
+        return
+    try:
+        schema = parse_schema(tree.schema_text)
+    except ValueError:
+        return  # already reported by the loader
+    for layer in tree.layers():
+        if layer.policies:
+            _validate_layer(layer.policies, schema, problems)
+
+
+def _validate_layer(policies: list[SourcePolicy], schema: Any, problems: list[Problem]) -> None:
+    text = "\n".join(policy.text for policy in policies)
+    by_position = {f"policy{i}": policy for i, policy in enumerate(policies)}
+    for policy_id, message in validate_policies(text, schema):
+        policy = by_position.get(policy_id)
+        location = policy.location if policy else Location(str(policies[0].location.file))
+        name = policy.full_id if policy else policy_id
+        message = " ".join(message.replace(f"`{policy_id}`", f"`{name}`").split())
+        problems.append(Problem(location, "cedar-schema", message))
+
+
+STAGES: tuple[Callable[[PolicyTree, list[Problem]], None], ...] = (
+    _check_levels,
+    _check_unique_ids,
+    _check_products,
+    _check_retention,
+    _check_waivers,
+    _check_scope,
+    _check_schema,
+)

@@ -1,0 +1,66 @@
+"""Waivers (SPEC 3.6): governed, expiring exceptions from waivable global guardrails.
+
+Runtime, `govern check` and `govern audit` all use this module with an injected date, so an
+expired waiver applies nowhere, whoever asks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+
+from governance.layers import Sourced
+from governance.model import Waiver
+from governance.request import AccessRequest
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveWaiver:
+    """The waivers of one domain, ready to match against requests."""
+
+    id: str
+    policy: str
+    expires: dt.date
+    principals: frozenset[str]
+    groups: frozenset[str]
+    products: tuple[str, ...]
+    actions: frozenset[str]
+
+    def is_active(self, today: dt.date) -> bool:
+        return today <= self.expires
+
+    def matches(self, request: AccessRequest) -> bool:
+        if self.principals and request.principal not in self.principals:
+            return False
+        if self.groups and self.groups.isdisjoint(request.groups):
+            return False
+        if self.actions and request.action not in self.actions:
+            return False
+        return not self.products or any(fnmatchcase(request.product, g) for g in self.products)
+
+
+class WaiverBook:
+    """Every waiver, by domain; answers which guardrails a request is exempt from today."""
+
+    def __init__(self, waivers: Iterable[Sourced[Waiver]]) -> None:
+        self.by_domain: dict[str, list[ActiveWaiver]] = {}
+        for sourced in waivers:
+            w = sourced.item
+            entry = ActiveWaiver(
+                sourced.full_id, w.policy, w.expires, frozenset(w.principals), frozenset(w.groups),
+                tuple(w.products), frozenset(w.actions),
+            )  # fmt: skip
+            self.by_domain.setdefault(w.domain, []).append(entry)
+
+    def has_waivers(self, domain: str) -> bool:
+        return domain in self.by_domain
+
+    def waived(self, request: AccessRequest, domain: str, today: dt.date) -> dict[str, str]:
+        """Guardrail full id -> waiver id, for the waivers that apply to this request today."""
+        return {
+            w.policy: w.id
+            for w in self.by_domain.get(domain, ())
+            if w.is_active(today) and w.matches(request)
+        }
