@@ -5,7 +5,7 @@ Computed once at load time: it depends only on the catalog and the rules.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 
 from governance.catalog import Column, Product
@@ -74,17 +74,7 @@ class Classifier:
         if product.declared in self.rank:
             sources.append(self._declared(product.domain, product.declared, product.location))
         for key, column in columns.items():
-            for source in column.deciding[:1]:
-                sources.append(
-                    LevelSource(
-                        f"column:{key}",
-                        source.layer,
-                        column.level,
-                        column.rank,
-                        (),
-                        source.location,
-                    )
-                )
+            sources += [replace(source, labels=(), column=key) for source in column.deciding[:1]]
         labels = frozenset().union(
             *(c.labels for c in columns.values()), *(s.labels for s in sources)
         )

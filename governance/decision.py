@@ -130,6 +130,19 @@ class Decision:
         }
 
 
+def headline(decision: Decision) -> str:
+    """Which layer decided, in the words SPEC 3.3 asks for."""
+    access = decision.access
+    if access.kind == "permitted":
+        layers = sorted({p.layer for p in access.policies})
+        return f"permitted by {' and '.join(layers)} policy"
+    if access.kind == "not_permitted":
+        return "not permitted by any policy"
+    if any(p.layer == "global" for p in access.policies):
+        return "forbidden by a global guardrail"
+    return "forbidden by a domain policy"
+
+
 def summary(decision: Decision) -> str:
     """One sentence a person reads in five seconds."""
     if decision.reason:
