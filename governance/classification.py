@@ -24,14 +24,17 @@ class LevelSource:
     rank: int
     labels: tuple[str, ...]
     location: Location
+    column: str = ""  # set when a column's level lifted the product's
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "rule": self.rule,
-            "layer": self.layer,
-            "level": self.level,
-            "source": str(self.location),
-        }
+        found: dict[str, object] = {"rule": self.rule, "layer": self.layer, "level": self.level}
+        if self.column:
+            found["column"] = self.column
+        return {**found, "source": str(self.location)}
+
+    def __str__(self) -> str:
+        via = f" (column `{self.column}`)" if self.column else ""
+        return f"`{self.rule}`{via} at {self.location}"
 
 
 @dataclass(frozen=True, slots=True)
