@@ -1,0 +1,525 @@
+"""Compiling one Cedar policy (a cedarpy PST template) into a Python function.
+
+Each policy becomes the source of one function ``policy(P, A, R, C, S)`` (principal,
+action, resource uids, context record, entity store) that returns ``True``/``False`` or
+raises :class:`EvaluationError`, exactly when Cedar's evaluator would. The body is straight
+statement code: scope tests first, then each ``when``/``unless`` clause as early
+``return False`` tests, so a policy that does not apply costs a few comparisons. Expressions
+compile to assignments into temporaries, short-circuit operators to ``if`` blocks, and every
+operand whose Cedar type is not known statically is type-checked inline.
+
+Literals become closure constants, so policies of the same shape (differing only in entity
+ids, strings and numbers) share one compiled code object: source is generated per policy but
+``compile()`` runs once per shape, which keeps compiling 10,000 policies in seconds.
+
+``compile_policy(template, policy_id)`` is the entry point; an unsupported construct
+(template slots, nesting too deep for Python's parser) raises
+:class:`governance.errors.CompileError`, and the caller evaluates that policy with cedarpy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal, cast
+
+from cedarpy import pst
+
+from governance.compiler import extensions as ext
+from governance.compiler import runtime
+from governance.compiler.errors import EvaluationError
+from governance.compiler.values import CedarSet, EntityUID, Record
+from governance.errors import CompileError
+
+PolicyFunction = Callable[[EntityUID, EntityUID, EntityUID, Record, object], bool]
+Effect = Literal["permit", "forbid"]
+_MAX_DEPTH = 60  # Python's tokenizer allows 100 indentation levels
+
+
+class CompiledPolicy:
+    """One compiled policy: ``id`` (Cedar's positional id), ``effect``, and ``function``."""
+
+    __slots__ = ("effect", "forbid", "function", "id", "source", "template")
+
+    def __init__(
+        self, policy_id: str, template: pst.Template, function: PolicyFunction, source: str
+    ) -> None:
+        self.id = policy_id
+        self.effect: Effect = template.effect
+        self.forbid = template.effect == "forbid"
+        self.template = template
+        self.function = function
+        self.source = source
+
+    def evaluate(
+        self,
+        principal: EntityUID,
+        action: EntityUID,
+        resource: EntityUID,
+        context: Record,
+        store: object,
+    ) -> bool:
+        """Is the policy satisfied? Raises :class:`EvaluationError` when Cedar would error."""
+        return self.function(principal, action, resource, context, store)
+
+    def __repr__(self) -> str:
+        return f"CompiledPolicy({self.id!r}, {self.effect})"
+
+
+def entity_uid(node: pst.EntityUid) -> EntityUID:
+    return EntityUID(str(node.type), node.id)
+
+
+def type_name(node: pst.EntityType) -> str:
+    return str(node)
+
+
+_Kind = str | None  # the statically known Cedar type of an operand, or None
+_LITERAL_KINDS = {bool: "bool", int: "long", str: "string", EntityUID: "entity"}
+
+
+def literal_value(expr: pst.Expr) -> tuple[bool, object]:
+    """``(True, value)`` for an expression made only of literals, else ``(False, None)``."""
+    match expr:
+        case pst.BoolLit(value) | pst.LongLit(value) | pst.StringLit(value):
+            return True, value
+        case pst.EntityLit(value):
+            return True, entity_uid(value)
+        case pst.Set(elements):
+            values = [literal_value(e) for e in elements]
+            if all(ok for ok, _ in values):
+                return True, CedarSet.of(v for _, v in values)
+        case pst.Record(fields):
+            items = {k: literal_value(v) for k, v in fields.items()}
+            if all(ok for ok, _ in items.values()):
+                return True, Record({k: v for k, (_, v) in items.items()})
+    return False, None
+
+
+_CONSTRUCTORS = {
+    "decimal": (ext.parse_decimal, "_decimal"),
+    "ip": (ext.parse_ip, "_ip"),
+    "datetime": (ext.parse_datetime, "_datetime"),
+    "duration": (ext.parse_duration, "_duration"),
+}
+_UNARY_HELPERS = {
+    "is_ipv4": ("_is_ipv4", "bool"),
+    "is_ipv6": ("_is_ipv6", "bool"),
+    "is_loopback": ("_is_loopback", "bool"),
+    "is_multicast": ("_is_multicast", "bool"),
+    "to_date": ("_to_date", None),
+    "to_time": ("_to_time", None),
+    "to_milliseconds": ("_to_milliseconds", "long"),
+    "to_seconds": ("_to_seconds", "long"),
+    "to_minutes": ("_to_minutes", "long"),
+    "to_hours": ("_to_hours", "long"),
+    "to_days": ("_to_days", "long"),
+    "is_empty": ("_is_empty", "bool"),
+}
+_BINARY_HELPERS = {
+    "contains": "_contains",
+    "contains_all": "_contains_all",
+    "contains_any": "_contains_any",
+    "is_in_range": "_is_in_range",
+    "decimal_less_than": "_decimal_less_than",
+    "decimal_less_eq": "_decimal_less_eq",
+    "decimal_greater": "_decimal_greater",
+    "decimal_greater_eq": "_decimal_greater_eq",
+}
+_ARITHMETIC = {"add": ("+", "add"), "sub": ("-", "subtract"), "mul": ("*", "multiply")}
+_COMPARISONS = {
+    "less": ("<", "_less", False),
+    "less_eq": ("<=", "_less_eq", False),
+    "greater": ("<", "_less", True),
+    "greater_eq": ("<=", "_less_eq", True),
+}
+_VARS = {
+    "principal": ("P", "entity"),
+    "action": ("A", "entity"),
+    "resource": ("R", "entity"),
+    "context": ("C", "record"),
+}
+
+
+class _Codegen:
+    """Emits the body of one policy function."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.depth = 1
+        self.constants: list[object] = []
+        self.temps = 0
+
+    # emission helpers
+    def emit(self, line: str) -> None:
+        self.lines.append("    " * self.depth + line)
+
+    def indent(self) -> None:
+        self.depth += 1
+        if self.depth > _MAX_DEPTH:
+            raise CompileError("policy nesting too deep to compile")
+
+    def dedent(self) -> None:
+        self.depth -= 1
+
+    def const(self, value: object) -> str:
+        self.constants.append(value)
+        return f"K{len(self.constants) - 1}"
+
+    def temp(self) -> str:
+        self.temps += 1
+        return f"t{self.temps}"
+
+    def check(self, atom: str, kind: _Kind, want: str) -> None:
+        """Emit a type check of `atom` unless its kind is statically `want`."""
+        if kind == want:
+            return
+        test, raiser = {
+            "bool": ("bool", "_not_bool"),
+            "long": ("int", "_not_long"),
+            "string": ("str", "_not_string"),
+            "entity": ("EntityUID", "_not_entity"),
+            "set": ("CedarSet", "_not_set"),
+        }[want]
+        self.emit(f"if type({atom}) is not {test}: {raiser}({atom})")
+
+    # policy structure
+    def scope(self, var: str, constraint: object) -> None:
+        match constraint:
+            case pst.ScopeAny():
+                pass
+            case pst.ScopeEq(entity=pst.EntityUid() as uid) | pst.ActionEq(entity=uid):
+                self.emit(f"if {var} != {self.const(entity_uid(uid))}: return False")
+            case pst.ScopeIn(entity=pst.EntityUid() as uid):
+                self.scope_in(var, self.const(entity_uid(uid)), single=True)
+            case pst.ActionIn(entities):
+                uids = frozenset(entity_uid(u) for u in entities)
+                self.scope_in(var, self.const(uids), single=False)
+            case pst.ScopeIs(entity_type):
+                self.emit(f"if {var}[0] != {self.const(type_name(entity_type))}: return False")
+            case pst.ScopeIsIn(entity_type, entity=pst.EntityUid() as uid):
+                self.emit(f"if {var}[0] != {self.const(type_name(entity_type))}: return False")
+                self.scope_in(var, self.const(entity_uid(uid)), single=True)
+            case _:
+                raise CompileError(f"unsupported scope constraint `{constraint!r}`")
+
+    def scope_in(self, var: str, target: str, single: bool) -> None:
+        self.emit(f"if {var} != {target}:" if single else f"if {var} not in {target}:")
+        self.indent()
+        self.emit(f"e = S.get({var})")
+        miss = f"{target} not in e.ancestors" if single else f"{target}.isdisjoint(e.ancestors)"
+        self.emit(f"if e is None or {miss}: return False")
+        self.dedent()
+
+    def test(self, expr: pst.Expr, negate: bool = False) -> None:
+        """Emit code that returns False unless `expr` is True (False when `negate`)."""
+        match expr:
+            case pst.BinaryOp("and", left, right) if not negate:
+                self.test(left)
+                self.test(right)
+                return
+            case pst.BinaryOp("or", left, right) if negate:
+                self.test(left, negate=True)
+                self.test(right, negate=True)
+                return
+            case pst.UnaryOp("not", arg):
+                self.test(arg, not negate)
+                return
+        atom, kind = self.expr(expr)
+        if kind == "bool":
+            self.emit(f"if {atom}: return False" if negate else f"if not {atom}: return False")
+            return
+        expected, other = ("False", "True") if negate else ("True", "False")
+        self.emit(f"if {atom} is not {expected}:")
+        self.indent()
+        self.emit(f"if {atom} is {other}: return False")
+        self.emit(f"_not_bool({atom})")
+        self.dedent()
+
+    # expressions: each emits statements and returns (atom, kind)
+    def expr(self, expr: pst.Expr) -> tuple[str, _Kind]:
+        match expr:
+            case pst.Var(name):
+                return _VARS[name]
+            case pst.Slot():
+                raise CompileError("template slots are not compiled")
+            case pst.BoolLit(value):
+                return ("True" if value else "False"), "bool"
+            case pst.LongLit() | pst.StringLit() | pst.EntityLit() | pst.Set() | pst.Record():
+                is_literal, constant = literal_value(expr)
+                if is_literal:
+                    return self.const(constant), _kind_of(constant)
+                if isinstance(expr, pst.Set):
+                    return self.set_expr(expr), "set"
+                assert isinstance(expr, pst.Record)
+                return self.record_expr(expr), "record"
+            case pst.UnaryOp(op, arg):
+                return self.unary(op, arg)
+            case pst.BinaryOp(op, left, right):
+                return self.binary(op, left, right)
+            case pst.GetAttr(base, attr):
+                return self.get_attr(base, attr)
+            case pst.HasAttr(base, attrs):
+                return self.has_attr(base, attrs)
+            case pst.Like(base, pattern):
+                return self.like(base, pattern)
+            case pst.Is(base, entity_type, in_expr):
+                return self.is_expr(base, entity_type, in_expr)
+            case pst.IfThenElse(cond, then_expr, else_expr):
+                return self.if_expr(cond, then_expr, else_expr)
+        raise CompileError(f"unsupported expression `{type(expr).__name__}`")
+
+    def assign(self, code: str) -> str:
+        target = self.temp()
+        self.emit(f"{target} = {code}")
+        return target
+
+    def set_expr(self, expr: pst.Set) -> str:
+        atoms = [self.expr(element)[0] for element in expr.elements]
+        return self.assign(f"_make_set(({', '.join(atoms)},))")
+
+    def record_expr(self, expr: pst.Record) -> str:
+        fields = [f"{name!r}: {self.expr(value)[0]}" for name, value in expr.fields.items()]
+        return self.assign(f"Record({{{', '.join(fields)}}})")
+
+    def unary(self, op: str, arg: pst.Expr) -> tuple[str, _Kind]:
+        if op in _CONSTRUCTORS:
+            return self.constructor(op, arg)
+        atom, kind = self.expr(arg)
+        if op == "not":
+            self.check(atom, kind, "bool")
+            return self.assign(f"not {atom}"), "bool"
+        if op == "neg":
+            self.check(atom, kind, "long")
+            result = self.assign(f"-{atom}")
+            self.emit(f"if {result} > LONG_MAX: _overflow('negate')")
+            return result, "long"
+        helper, result_kind = _UNARY_HELPERS[op]
+        return self.assign(f"{helper}({atom})"), result_kind
+
+    def constructor(self, op: str, arg: pst.Expr) -> tuple[str, _Kind]:
+        parser, helper = _CONSTRUCTORS[op]
+        if isinstance(arg, pst.StringLit):
+            # Validated once here; a bad literal is still an evaluation error, as in Cedar.
+            try:
+                return self.const(parser(arg.value)), "ext"
+            except EvaluationError as error:
+                return self.assign(f"_fail({self.const(str(error))})"), "ext"
+        atom, _ = self.expr(arg)
+        return self.assign(f"{helper}({atom})"), "ext"
+
+    def binary(self, op: str, left: pst.Expr, right: pst.Expr) -> tuple[str, _Kind]:
+        if op in ("and", "or"):
+            return self.short_circuit(op, left, right)
+        if op == "in":
+            return self.in_expr(self.expr(left), right)
+        lhs, lkind = self.expr(left)
+        rhs, rkind = self.expr(right)
+        if op in ("eq", "not_eq"):
+            return self.equality(op == "not_eq", lhs, lkind, rhs, rkind), "bool"
+        if op in _COMPARISONS:
+            return self.comparison(op, lhs, lkind, rhs, rkind), "bool"
+        if op in _ARITHMETIC:
+            return self.arithmetic(op, lhs, lkind, rhs, rkind), "long"
+        if op in ("has_tag", "get_tag"):
+            return self.assign(f"_{op}({lhs}, {rhs}, S)"), ("bool" if op == "has_tag" else None)
+        if op == "offset":
+            return self.assign(f"_offset({lhs}, {rhs})"), "ext"
+        if op == "duration_since":
+            return self.assign(f"_duration_since({lhs}, {rhs})"), "ext"
+        return self.assign(f"{_BINARY_HELPERS[op]}({lhs}, {rhs})"), "bool"
+
+    def short_circuit(self, op: str, left: pst.Expr, right: pst.Expr) -> tuple[str, _Kind]:
+        lhs, lkind = self.expr(left)
+        self.check(lhs, lkind, "bool")
+        result = self.temp()
+        self.emit(f"if {lhs}:" if op == "and" else f"if not {lhs}:")
+        self.indent()
+        rhs, rkind = self.expr(right)
+        self.check(rhs, rkind, "bool")
+        self.emit(f"{result} = {rhs}")
+        self.dedent()
+        self.emit("else:")
+        self.emit(f"    {result} = {op == 'or'}")
+        return result, "bool"
+
+    def equality(self, negate: bool, lhs: str, lkind: _Kind, rhs: str, rkind: _Kind) -> str:
+        if lkind is not None and rkind is not None and lkind != "ext" and rkind != "ext":
+            same = f"{lhs} == {rhs}" if lkind == rkind else "False"
+        elif lkind in ("string", "entity") or rkind in ("string", "entity"):
+            # str and tuple equality never holds across Cedar types (no bool/int confusion)
+            same = f"{lhs} == {rhs}"
+        else:
+            same = f"type({lhs}) is type({rhs}) and {lhs} == {rhs}"
+        return self.assign(f"not ({same})" if negate else same)
+
+    def comparison(self, op: str, lhs: str, lkind: _Kind, rhs: str, rkind: _Kind) -> str:
+        symbol, helper, swap = _COMPARISONS[op]
+        if swap:
+            lhs, lkind, rhs, rkind = rhs, rkind, lhs, lkind
+        if lkind == "long" and rkind == "long":
+            return self.assign(f"{lhs} {symbol} {rhs}")
+        return self.assign(f"{helper}({lhs}, {rhs})")
+
+    def arithmetic(self, op: str, lhs: str, lkind: _Kind, rhs: str, rkind: _Kind) -> str:
+        symbol, verb = _ARITHMETIC[op]
+        if lkind != "long" or rkind != "long":
+            self.emit(
+                f"if type({lhs}) is not int or type({rhs}) is not int: _not_long({lhs}, {rhs})"
+            )
+        result = self.assign(f"{lhs} {symbol} {rhs}")
+        self.emit(f"if {result} > LONG_MAX or {result} < LONG_MIN: _overflow({verb!r})")
+        return result
+
+    def in_expr(self, left: tuple[str, _Kind], right: pst.Expr) -> tuple[str, _Kind]:
+        lhs, lkind = left
+        is_literal, target = literal_value(right)
+        single = is_literal and type(target) is EntityUID
+        many = isinstance(target, CedarSet) and all(type(v) is EntityUID for v in target)
+        if not (single or many):
+            rhs, _ = self.expr(right)
+            return self.assign(f"_in({lhs}, {rhs}, S)"), "bool"
+        self.check(lhs, lkind, "entity")
+        name = self.const(target if single else frozenset(target))  # type: ignore[call-overload]
+        result = self.assign(f"{lhs} == {name}" if single else f"{lhs} in {name}")
+        self.emit(f"if not {result}:")
+        self.indent()
+        self.emit(f"e = S.get({lhs})")
+        found = f"{name} in e.ancestors" if single else f"not {name}.isdisjoint(e.ancestors)"
+        self.emit(f"{result} = e is not None and {found}")
+        self.dedent()
+        return result, "bool"
+
+    def get_attr(self, base: pst.Expr, attr: str) -> tuple[str, _Kind]:
+        atom, kind = self.expr(base)
+        if kind == "entity":
+            self.emit(f"e = S.get({atom})")
+            self.emit(f"if e is None: _no_entity({atom})")
+            result = self.assign(f"e.attrs.get({attr!r}, MISSING)")
+        elif kind == "record":
+            result = self.assign(f"{atom}.get({attr!r}, MISSING)")
+        else:
+            return self.assign(f"_get_attr({atom}, {attr!r}, S)"), None
+        self.emit(f"if {result} is MISSING: _no_attr({atom}, {attr!r})")
+        return result, None
+
+    def has_attr(self, base: pst.Expr, attrs: tuple[str, ...]) -> tuple[str, _Kind]:
+        if len(attrs) > 1:
+            # `e has a.b` means `e has a && e.a has b`
+            first: pst.Expr = pst.HasAttr(base, attrs[:1])
+            rest: pst.Expr = pst.HasAttr(pst.GetAttr(base, attrs[0]), attrs[1:])
+            return self.expr(pst.BinaryOp("and", first, rest))
+        attr = attrs[0]
+        atom, kind = self.expr(base)
+        if kind == "entity":
+            self.emit(f"e = S.get({atom})")
+            return self.assign(f"e is not None and {attr!r} in e.attrs"), "bool"
+        if kind == "record":
+            return self.assign(f"{attr!r} in {atom}"), "bool"
+        return self.assign(f"_has_attr({atom}, {attr!r}, S)"), "bool"
+
+    def like(self, base: pst.Expr, pattern: tuple[pst.PatternElem, ...]) -> tuple[str, _Kind]:
+        atom, kind = self.expr(base)
+        self.check(atom, kind, "string")
+        return self.assign(_like_code(atom, pattern, self.const)), "bool"
+
+    def is_expr(
+        self, base: pst.Expr, entity_type: pst.EntityType, in_expr: pst.Expr | None
+    ) -> tuple[str, _Kind]:
+        atom, kind = self.expr(base)
+        self.check(atom, kind, "entity")
+        result = self.assign(f"{atom}[0] == {self.const(type_name(entity_type))}")
+        if in_expr is not None:
+            self.emit(f"if {result}:")
+            self.indent()
+            inner, _ = self.in_expr((atom, "entity"), in_expr)
+            self.emit(f"{result} = {inner}")
+            self.dedent()
+        return result, "bool"
+
+    def if_expr(
+        self, cond: pst.Expr, then_expr: pst.Expr, else_expr: pst.Expr
+    ) -> tuple[str, _Kind]:
+        atom, kind = self.expr(cond)
+        self.check(atom, kind, "bool")
+        result = self.temp()
+        kinds = []
+        for header, branch in ((f"if {atom}:", then_expr), ("else:", else_expr)):
+            self.emit(header)
+            self.indent()
+            value, branch_kind = self.expr(branch)
+            self.emit(f"{result} = {value}")
+            kinds.append(branch_kind)
+            self.dedent()
+        return result, kinds[0] if kinds[0] == kinds[1] else None
+
+
+def _kind_of(value: object) -> _Kind:
+    if type(value) is CedarSet:
+        return "set"
+    if type(value) is Record:
+        return "record"
+    return _LITERAL_KINDS.get(type(value))
+
+
+def _like_code(
+    atom: str, pattern: tuple[pst.PatternElem, ...], const: Callable[[object], str]
+) -> str:
+    """Python code for `atom like pattern`, using str methods for the common shapes."""
+    pieces: list[str | None] = []  # None stands for a wildcard
+    for elem in pattern:
+        if isinstance(elem, pst.Wildcard):
+            if not pieces or pieces[-1] is not None:
+                pieces.append(None)
+        elif pieces and pieces[-1] is not None:
+            pieces[-1] += elem.value
+        else:
+            pieces.append(elem.value)
+    literals = [p for p in pieces if p is not None]
+    if not pieces:
+        return f"{atom} == ''"
+    if pieces == [None]:
+        return "True"
+    if len(pieces) == 1:
+        return f"{atom} == {const(pieces[0])}"
+    if len(pieces) == 2:
+        method = "startswith" if pieces[1] is None else "endswith"
+        return f"{atom}.{method}({const(literals[0])})"
+    if len(pieces) == 3 and pieces[0] is None and pieces[2] is None:
+        return f"{const(pieces[1])} in {atom}"
+    import re
+
+    regex = "".join(".*" if p is None else re.escape(p) for p in pieces)
+    return f"{const(re.compile(regex, re.DOTALL).fullmatch)}({atom}) is not None"
+
+
+_SHAPES: dict[str, Callable[..., PolicyFunction]] = {}
+
+
+def generate_source(template: pst.Template) -> tuple[str, list[object]]:
+    """The source of the policy's factory function, and the constants to call it with."""
+    gen = _Codegen()
+    gen.scope("A", template.action)
+    gen.scope("P", template.principal)
+    gen.scope("R", template.resource)
+    for clause in template.clauses:
+        gen.test(clause.expr, negate=isinstance(clause, pst.Unless))
+    gen.emit("return True")
+    params = ", ".join(f"K{i}" for i in range(len(gen.constants)))
+    body = "\n".join("    " + line for line in gen.lines)
+    source = f"def factory({params}):\n    def policy(P, A, R, C, S):\n{body}\n    return policy\n"
+    return source, gen.constants
+
+
+def compile_policy(template: pst.Template, policy_id: str) -> CompiledPolicy:
+    """Compile one static policy; raises :class:`CompileError` for what it cannot handle."""
+    source, constants = generate_source(template)
+    factory = _SHAPES.get(source)
+    if factory is None:
+        namespace: dict[str, object] = dict(runtime.NAMESPACE)
+        try:
+            exec(compile(source, f"<policy {policy_id}>", "exec"), namespace)
+        except (SyntaxError, RecursionError, MemoryError) as error:
+            raise CompileError(f"policy `{policy_id}` cannot be compiled: {error}") from None
+        factory = cast(Callable[..., PolicyFunction], namespace["factory"])
+        _SHAPES[source] = factory
+    return CompiledPolicy(policy_id, template, factory(*constants), source)

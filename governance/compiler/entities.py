@@ -1,0 +1,184 @@
+"""Entity stores: entities by uid with their transitive ancestors precomputed, and a cheap
+per-request overlay on top of a shared base store.
+
+Compiled policies read a store through two calls only, ``store.get(uid)`` (the
+:class:`Entity` or ``None``) and ``store.ancestors(uid)``; both store kinds provide them.
+On :class:`EntityStore`, ``get`` is the underlying dict's own ``get``, so a lookup costs one
+C call.
+
+Build a base store once with :meth:`EntityStore.from_json` (Cedar's JSON entity format,
+optionally schema-directed) or from :class:`Entity` objects; per request, add the few
+request-specific entities with :meth:`EntityStore.overlay`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from typing import Protocol
+
+from governance.compiler.jsonvalues import read_record, read_uid, read_value
+from governance.compiler.schema import Schema, SchemaInput, load_schema
+from governance.compiler.values import EMPTY_RECORD, EntityUID
+
+NO_ANCESTORS: frozenset[EntityUID] = frozenset()
+_NO_TAGS: Mapping[str, object] = {}
+
+
+class Entity:
+    """One entity. ``parents`` are the declared parents; a store fills ``ancestors`` (the
+    transitive closure) when the entity is added to it."""
+
+    __slots__ = ("ancestors", "attrs", "parents", "tags", "uid")
+
+    def __init__(
+        self,
+        uid: EntityUID,
+        attrs: Mapping[str, object] = EMPTY_RECORD,
+        parents: Iterable[EntityUID] = (),
+        tags: Mapping[str, object] = _NO_TAGS,
+    ) -> None:
+        self.uid = uid
+        self.attrs = attrs
+        self.parents = tuple(parents)
+        self.ancestors: frozenset[EntityUID] = frozenset(self.parents)
+        self.tags = tags
+
+    def __repr__(self) -> str:
+        return f"Entity({self.uid}, parents={list(map(str, self.parents))})"
+
+
+class Store(Protocol):
+    """What a compiled policy needs from an entity store."""
+
+    def get(self, uid: EntityUID, /) -> Entity | None: ...
+
+    def ancestors(self, uid: EntityUID, /) -> frozenset[EntityUID]: ...
+
+
+def _close(
+    entities: Mapping[EntityUID, Entity],
+    known: Callable[[EntityUID], frozenset[EntityUID] | None],
+) -> None:
+    """Set each entity's ``ancestors`` to the transitive closure of its parents.
+
+    ``known`` gives an already-closed ancestor set for uids outside ``entities`` (the base of
+    an overlay). Cycles are allowed, as in Cedar: an entity may be its own ancestor.
+    """
+    done: dict[EntityUID, frozenset[EntityUID]] = {}
+    for uid, entity in entities.items():
+        seen: set[EntityUID] = set()
+        stack = list(entity.parents)
+        while stack:
+            parent = stack.pop()
+            if parent in seen:
+                continue
+            seen.add(parent)
+            closed = done.get(parent)
+            if closed is None and parent not in entities:
+                closed = known(parent)
+            if closed is not None:
+                seen |= closed
+            elif parent in entities:
+                stack.extend(entities[parent].parents)
+        done[uid] = entity.ancestors = frozenset(seen)
+
+
+class EntityStore:
+    """An immutable set of entities with precomputed transitive ancestors."""
+
+    __slots__ = ("_entities", "get")
+
+    def __init__(self, entities: Iterable[Entity] = ()) -> None:
+        table: dict[EntityUID, Entity] = {}
+        for entity in entities:
+            if entity.uid in table:
+                raise ValueError(f"duplicate entity `{entity.uid}`")
+            table[entity.uid] = entity
+        _close(table, lambda _uid: None)
+        self._entities = table
+        self.get: Callable[[EntityUID], Entity | None] = table.get
+
+    @classmethod
+    def from_json(
+        cls, data: str | Iterable[Mapping[str, object]], schema: SchemaInput = None
+    ) -> EntityStore:
+        """Read Cedar's JSON entity list (a list, or its JSON text). With a schema, attribute
+        and tag values are read as their declared types and the schema's actions (with their
+        ``memberOf`` hierarchy) are added unless the list defines them."""
+        items = json.loads(data) if isinstance(data, str) else data
+        if not isinstance(items, list):
+            raise ValueError("entities must be a JSON list")
+        parsed = load_schema(schema)
+        entities = [_read_entity(item, parsed) for item in items]
+        if parsed is not None:
+            defined = {entity.uid for entity in entities}
+            entities.extend(
+                Entity(uid, parents=decl.member_of)
+                for uid, decl in parsed.actions.items()
+                if uid not in defined
+            )
+        return cls(entities)
+
+    def ancestors(self, uid: EntityUID) -> frozenset[EntityUID]:
+        entity = self._entities.get(uid)
+        return entity.ancestors if entity is not None else NO_ANCESTORS
+
+    def overlay(self, entities: Iterable[Entity]) -> OverlayStore:
+        """A store that sees ``entities`` first, then this one. The new entities' ancestors
+        are computed through this store. Entities of this store do not gain ancestors from
+        the overlay, so overlay entities should be leaves (such as a request's principal)."""
+        return OverlayStore(self, entities)
+
+    def __len__(self) -> int:
+        return len(self._entities)
+
+    def __iter__(self) -> Iterable[Entity]:
+        return iter(self._entities.values())
+
+
+class OverlayStore:
+    """A small dict of request-specific entities looked up before a base store."""
+
+    __slots__ = ("_base", "_base_get", "_local")
+
+    def __init__(self, base: Store, entities: Iterable[Entity]) -> None:
+        local = {entity.uid: entity for entity in entities}
+
+        def known(uid: EntityUID) -> frozenset[EntityUID] | None:
+            return base.ancestors(uid) if base.get(uid) is not None else None
+
+        _close(local, known)
+        self._local = local
+        self._base = base
+        self._base_get = base.get
+
+    def get(self, uid: EntityUID) -> Entity | None:
+        entity = self._local.get(uid)
+        return entity if entity is not None else self._base_get(uid)
+
+    def ancestors(self, uid: EntityUID) -> frozenset[EntityUID]:
+        entity = self.get(uid)
+        return entity.ancestors if entity is not None else NO_ANCESTORS
+
+    def overlay(self, entities: Iterable[Entity]) -> OverlayStore:
+        return OverlayStore(self, entities)
+
+
+def _read_entity(item: object, schema: Schema | None) -> Entity:
+    if not isinstance(item, Mapping) or "uid" not in item:
+        raise ValueError(f"malformed entity `{item!r}`")
+    uid = read_uid(item["uid"])
+    if "attrs" not in item or "parents" not in item:
+        raise ValueError(f"entity `{uid}` needs `attrs` and `parents`")
+    decl = schema.entities.get(uid.type) if schema is not None else None
+    attrs = read_record(item["attrs"], decl.attributes if decl is not None else None)
+    parents = item["parents"]
+    if not isinstance(parents, list):
+        raise ValueError(f"entity `{uid}`: `parents` must be a list")
+    raw_tags = item.get("tags") or {}
+    if not isinstance(raw_tags, Mapping):
+        raise ValueError(f"entity `{uid}`: `tags` must be an object")
+    tag_type = decl.tags if decl is not None else None
+    tags = {str(k): read_value(v, tag_type) for k, v in raw_tags.items()}
+    return Entity(uid, attrs, [read_uid(parent) for parent in parents], tags)

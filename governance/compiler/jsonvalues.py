@@ -1,0 +1,136 @@
+"""Reading Cedar's JSON value format into runtime values, with or without a schema.
+
+Without a schema (as Cedar does): JSON objects are records unless they are an explicit
+``{"__entity": {"type", "id"}}`` or ``{"__extn": {"fn", "arg" | "args"}}`` escape. With a
+schema, the declared type directs the reading: a string typed ``ipaddr``/``decimal``/
+``datetime``/``duration`` is parsed by that constructor, and ``{"type", "id"}`` or
+``{"fn", "arg"}`` are accepted without the escape where an entity or extension is expected.
+Malformed input raises ``ValueError`` (cedarpy refuses such input as a whole).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from governance.compiler.errors import EvaluationError
+from governance.compiler.extensions import CONSTRUCTORS, FUNCTIONS
+from governance.compiler.schema import (
+    EntityType,
+    ExtensionType,
+    RecordType,
+    SchemaType,
+    SetType,
+)
+from governance.compiler.values import LONG_MAX, LONG_MIN, CedarSet, EntityUID, Record
+
+
+def read_uid(data: object) -> EntityUID:
+    """An entity uid from ``{"type", "id"}``, ``{"__entity": {...}}`` or ``Type::"id"`` text."""
+    if isinstance(data, str):
+        return _parse_uid_text(data)
+    if isinstance(data, Mapping):
+        inner = data.get("__entity", data)
+        if isinstance(inner, Mapping):
+            kind, ident = inner.get("type"), inner.get("id")
+            if isinstance(kind, str) and isinstance(ident, str):
+                return EntityUID(kind, ident)
+    raise ValueError(f"not an entity uid: `{data!r}`")
+
+
+_UID_TEXT = re.compile(r'\s*((?:[_a-zA-Z][_a-zA-Z0-9]*::)*[_a-zA-Z][_a-zA-Z0-9]*)::"(.*)"\s*', re.S)
+
+
+def _parse_uid_text(text: str) -> EntityUID:
+    match = _UID_TEXT.fullmatch(text)
+    if match is None:
+        raise ValueError(f"not an entity uid: `{text}`")
+    ident = match.group(2).encode("latin-1", "backslashreplace").decode("unicode_escape")
+    return EntityUID(match.group(1).replace(" ", ""), ident)
+
+
+def read_value(data: object, expected: SchemaType | None = None) -> object:
+    """One JSON value as a Cedar value; ``expected`` is its schema type when one is known."""
+    if expected is not None:
+        typed = _read_typed(data, expected)
+        if typed is not _UNTYPED:
+            return typed
+    if isinstance(data, bool | str):
+        return data
+    if isinstance(data, int):
+        return _long(data)
+    if isinstance(data, list):
+        return CedarSet.of(read_value(item) for item in data)
+    if isinstance(data, Mapping):
+        if "__entity" in data:
+            return read_uid(data)
+        if "__extn" in data:
+            return _read_extension(data["__extn"])
+        return Record({str(k): read_value(v) for k, v in data.items()})
+    raise ValueError(f"unsupported JSON value `{data!r}`")
+
+
+def read_record(data: object, expected: RecordType | None = None) -> Record:
+    """A JSON object as a record (a context, or an entity's attributes)."""
+    if not isinstance(data, Mapping):
+        raise ValueError(f"expected a JSON object, got `{data!r}`")
+    attributes = expected.attributes if expected is not None else {}
+    return Record({str(k): read_value(v, attributes.get(str(k))) for k, v in data.items()})
+
+
+_UNTYPED = object()
+
+
+def _read_typed(data: object, expected: SchemaType) -> object:
+    """The value read as `expected` says, or `_UNTYPED` to read it the schemaless way."""
+    if isinstance(expected, EntityType) and isinstance(data, Mapping):
+        return read_uid(data)
+    if isinstance(expected, ExtensionType):
+        if isinstance(data, str):
+            return _construct(expected.name, [data])
+        if isinstance(data, Mapping):
+            return _read_extension(data.get("__extn", data))
+    if isinstance(expected, SetType) and isinstance(data, list):
+        return CedarSet.of(read_value(item, expected.element) for item in data)
+    if isinstance(expected, RecordType) and isinstance(data, Mapping):
+        return read_record(data, expected)
+    return _UNTYPED
+
+
+def _long(number: int) -> int:
+    if not LONG_MIN <= number <= LONG_MAX:
+        raise ValueError(f"integer `{number}` does not fit in 64 bits")
+    return number
+
+
+def _read_extension(escape: object) -> object:
+    if not isinstance(escape, Mapping) or not isinstance(escape.get("fn"), str):
+        raise ValueError(f"malformed extension escape `{escape!r}`")
+    name = str(escape["fn"])
+    if "args" in escape:
+        raw_args = escape["args"]
+        if not isinstance(raw_args, list):
+            raise ValueError(f"malformed extension arguments `{raw_args!r}`")
+        return _call(name, [read_value(arg) for arg in raw_args])
+    return _call(name, [read_value(escape.get("arg"))])
+
+
+def _construct(type_name: str, args: list[object]) -> object:
+    parser = CONSTRUCTORS[type_name]
+    try:
+        text = args[0]
+        if not isinstance(text, str):
+            raise ValueError(f"`{type_name}` expects a string, got `{text!r}`")
+        return parser(text)
+    except EvaluationError as error:
+        raise ValueError(str(error)) from None
+
+
+def _call(name: str, args: list[object]) -> object:
+    function = FUNCTIONS.get(name)
+    if function is None:
+        raise ValueError(f"unknown extension function `{name}`")
+    try:
+        return function(*args)
+    except (EvaluationError, TypeError) as error:
+        raise ValueError(f"bad extension value `{name}`: {error}") from None
