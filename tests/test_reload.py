@@ -1,0 +1,139 @@
+"""SPEC 5: a load succeeds whole or the previous good set stays active, across threads too."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from governance import Engine, LoadError, ReloadError
+from tests.treebuilder import TreeBuilder, fixed_clock, request
+
+OPEN = '@id("open")\n@reason("Version A is open.")\npermit (principal, action, resource);\n'
+CLOSED = '@id("closed")\n@reason("Version B is closed.")\nforbid (principal, action, resource);\n'
+
+
+def build(root, policy, level):
+    t = TreeBuilder(root)
+    t.cedar("global", policy)
+    t.product("sales.orders", [{"name": "email", "classification": level}])
+    return t
+
+
+@pytest.fixture
+def trees(tmp_path):
+    a = build(tmp_path / "a", OPEN, "internal")
+    b = build(tmp_path / "b", CLOSED, "confidential")
+    return a, b
+
+
+def fingerprint(decision):
+    """Everything that must come from one single policy set."""
+    d = decision.to_dict()
+    return (
+        d["allowed"],
+        tuple(p["id"] for p in d["access"]["policies"]),
+        d["classification"]["level"],
+        d["revisions"]["global"],
+    )
+
+
+def test_successful_reload_swaps_the_policy_set(trees):
+    a, b = trees
+    engine = a.engine()
+    before = engine.decide(request())
+    assert before.allowed
+    engine.reload(b.root)
+    after = engine.decide(request()).to_dict()
+    assert after["allowed"] is False
+    assert [p["id"] for p in after["access"]["policies"]] == ["global/closed"]
+    assert after["classification"]["level"] == "confidential"
+    assert after["revisions"]["global"] != before.to_dict()["revisions"]["global"]
+
+
+def test_reload_of_edited_tree_in_place(trees):
+    a, _ = trees
+    engine = a.engine()
+    assert engine.decide(request()).allowed
+    a.cedar("global", CLOSED)
+    engine.reload(a.root)
+    assert not engine.decide(request()).allowed
+
+
+def test_failed_reload_raises_and_keeps_the_previous_set(trees):
+    a, b = trees
+    engine = a.engine()
+    good = fingerprint(engine.decide(request()))
+    b.cedar("global", CLOSED + "\npermit (principal, action, resource);\n")  # missing @id
+    with pytest.raises(ReloadError) as exc:
+        engine.reload(b.root)
+    assert isinstance(exc.value, LoadError)
+    assert "missing-id" in {p.code for p in exc.value.problems}
+    assert fingerprint(engine.decide(request())) == good
+
+
+def test_reload_of_missing_tree_keeps_the_previous_set(trees, tmp_path):
+    a, _ = trees
+    engine = a.engine()
+    with pytest.raises(ReloadError):
+        engine.reload(tmp_path / "gone")
+    assert engine.decide(request()).allowed
+
+
+def test_half_broken_tree_is_never_partially_served(trees):
+    """A new tree with a fine new policy and a broken file elsewhere: none of it is taken."""
+    a, b = trees
+    engine = a.engine()
+    b.classification("sales", "rules: [\n")
+    with pytest.raises(ReloadError):
+        engine.reload(b.root)
+    d = engine.decide(request()).to_dict()
+    assert d["allowed"] is True
+    assert d["classification"]["level"] == "internal"
+
+
+def test_failed_initial_load_raises_load_error(tmp_path):
+    t = build(tmp_path, "permit (principal, action, resource);\n", "internal")
+    with pytest.raises(LoadError) as exc:
+        Engine.from_path(t.root, evaluator="reference", clock=fixed_clock("2026-06-01"))
+    assert not isinstance(exc.value, ReloadError)
+
+
+def test_concurrent_decisions_during_reloads_are_consistent(trees):
+    a, b = trees
+    engine = a.engine()
+    expected = {fingerprint(engine.decide(request()))}
+    engine.reload(b.root)
+    expected.add(fingerprint(engine.decide(request())))
+    assert len(expected) == 2
+    broken = build(a.root.parent / "broken", OPEN, "internal")
+    broken.cedar("sales", "permit (principal, action, resource) when {;\n")
+
+    seen: list[tuple] = []
+    failures: list[BaseException] = []
+    stop = threading.Event()
+
+    def reader():
+        try:
+            while not stop.is_set():
+                seen.append(fingerprint(engine.decide(request())))
+        except BaseException as exc:  # reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=reader) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    try:
+        for i in range(30):
+            engine.reload((a if i % 2 else b).root)
+            with pytest.raises(ReloadError):
+                engine.reload(broken.root)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert not failures
+    assert seen
+    assert set(seen) <= expected
+    # the last successful reload (i = 29, tree a) is what answers now
+    assert fingerprint(engine.decide(request())) == fingerprint(a.engine().decide(request()))
