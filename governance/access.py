@@ -7,18 +7,17 @@ otherwise deny (not permitted). Errored policies are skipped and reported.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
+from governance.compiler.values import EntityUID
 from governance.decision import Access, Kind, PolicyError, PolicyRef
 from governance.request import AccessRequest
 from governance.slices import SliceKey
 
-Resource = tuple[str, str]  # (entity type, entity id)
+Resource = EntityUID  # (entity type, entity id), built once per product and column at load
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What an evaluator reports for one resource, in Cedar's terms."""
 
     allowed: bool
@@ -33,19 +32,20 @@ class Outcome:
         return "forbidden" if self.reasons else "not_permitted"
 
 
-class AccessEvaluator(Protocol):
-    """Evaluates one slice for a request over several resources (the product, then columns).
-
-    `removed` holds guardrails lifted by an active waiver: they take no part at all.
-    """
+class BoundRequest(Protocol):
+    """A request's principal, action and context, prepared once for all its resources."""
 
     def authorize(
-        self,
-        key: SliceKey,
-        request: AccessRequest,
-        resources: Sequence[Resource],
-        removed: frozenset[str],
-    ) -> list[Outcome]: ...
+        self, key: SliceKey, resources: Sequence[Resource], removed: frozenset[str]
+    ) -> list[Outcome]:
+        """Evaluate one slice for each resource; `removed` guardrails (waived) take no part."""
+        ...
+
+
+class AccessEvaluator(Protocol):
+    """Evaluates (action, domain) slices: the reference (cedarpy) and compiled implementations."""
+
+    def bind(self, request: AccessRequest) -> BoundRequest: ...
 
     def fallback_policies(self) -> frozenset[str]:
         """Policies this evaluator hands to cedarpy because it cannot run them itself."""

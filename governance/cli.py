@@ -1,17 +1,71 @@
-"""The `govern` command line: each verb parses options, calls one library function, renders, exits."""
+"""The `govern` command line: each verb parses options, calls one library function, renders, exits.
+
+Exit codes everywhere: 0 success, 1 problems found (errors, failed tests, flips with
+`--fail-on-grant`, files to format), 2 usage error (bad option, missing path, unreadable input).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import importlib.util
+import json
 import sys
 from pathlib import Path
+from typing import Any, NoReturn
 
 import click
 
+from governance.check import CheckOptions, run_check, run_policy_tests
 from governance.demo import run_demo
+from governance.diff import DiffError, SideLoadError, run_diff
+from governance.engine import Engine
 from governance.errors import LoadError
 from governance.explain import explain
+from governance.fmt import format_files
+from governance.report import (
+    CHECK_FORMATS,
+    TEST_FORMATS,
+    check_to_dict,
+    render_check_junit,
+    render_check_text,
+    render_github,
+    render_sarif,
+    render_tests_junit,
+    render_tests_text,
+    tests_to_dict,
+)
+from governance.report.diff import diff_to_dict, render_diff_markdown, render_diff_text
+from governance.scaffold import ScaffoldError, scaffold_domain
+from governance.snapshot import EvaluatorName
+from governance.space import request_from_flags
 
 EVALUATORS = click.Choice(["compiled", "reference"])
+TREE = click.Path(exists=True, file_okay=False, path_type=Path)
+
+
+def _evaluator(name: str) -> EvaluatorName:
+    """`compiled` falls back to `reference` (same answers, slower) where it is not installed."""
+    if name == "compiled" and importlib.util.find_spec("governance.compiled") is None:
+        click.echo(
+            "note: the compiled evaluator is not available; using the reference evaluator",
+            err=True,
+        )
+        return "reference"
+    return "compiled" if name == "compiled" else "reference"
+
+
+def _evaluator_option(function: Any) -> Any:
+    return click.option(
+        "--evaluator",
+        type=EVALUATORS,
+        default="compiled",
+        show_default=True,
+        help="Access evaluator (compiled falls back to reference when unavailable).",
+    )(function)
+
+
+def _color(option: bool | None) -> bool:
+    return sys.stdout.isatty() if option is None else option
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,25 +75,303 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("path", default="policies", type=click.Path(path_type=Path))
-@click.option("--evaluator", type=EVALUATORS, default="compiled", show_default=True)
+@click.argument("path", default="policies", type=TREE)
+@click.option(
+    "--format", "fmt", type=click.Choice(CHECK_FORMATS), default="text", show_default=True
+)
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@click.option("--no-tests", is_flag=True, help="Skip the policy tests.")
+@click.option(
+    "--warn-expiring",
+    type=click.IntRange(min=0),
+    metavar="DAYS",
+    help="Warn about waivers that expire within DAYS days.",
+)
+@click.option(
+    "--today",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="The date waiver expiry is judged on (default: today, UTC).",
+)
+@click.option("--color/--no-color", default=None, help="Colour text output (default: on a tty).")
+@click.option("-v", "--verbose", is_flag=True, help="List passing policy tests too.")
+@_evaluator_option
+def check(
+    path: Path,
+    fmt: str,
+    strict: bool,
+    no_tests: bool,
+    warn_expiring: int | None,
+    today: dt.datetime | None,
+    color: bool | None,
+    verbose: bool,
+    evaluator: str,
+) -> None:
+    """Validate the policy tree at PATH and run its tests; report every problem at once."""
+    options = CheckOptions(
+        today=today.date() if today else dt.datetime.now(dt.UTC).date(),
+        warn_expiring=warn_expiring,
+        run_tests=not no_tests,
+        strict=strict,
+        evaluator=_evaluator(evaluator),
+    )
+    report = run_check(path, options)
+    if fmt == "json":
+        output = json.dumps(check_to_dict(report), indent=2)
+    elif fmt == "junit":
+        output = render_check_junit(report)
+    elif fmt == "github":
+        output = render_github(report)
+    elif fmt == "sarif":
+        output = render_sarif(report)
+    else:
+        output = render_check_text(report, color=_color(color), verbose=verbose)
+    click.echo(output)
+    sys.exit(report.exit_code)
+
+
+@main.command()
+@click.argument("path", default="policies", type=TREE)
+@click.option("--format", "fmt", type=click.Choice(TEST_FORMATS), default="text", show_default=True)
+@click.option(
+    "--min-coverage",
+    type=click.FloatRange(0, 100),
+    metavar="PERCENT",
+    help="Fail when policy or domain x action coverage is below PERCENT.",
+)
+@click.option("--color/--no-color", default=None, help="Colour text output (default: on a tty).")
+@click.option("-v", "--verbose", is_flag=True, help="List passing tests too.")
+@_evaluator_option
+def test(
+    path: Path,
+    fmt: str,
+    min_coverage: float | None,
+    color: bool | None,
+    verbose: bool,
+    evaluator: str,
+) -> None:
+    """Run the YAML policy tests of every layer and report coverage."""
+    outcome = run_policy_tests(path, _evaluator(evaluator), min_coverage)
+    if fmt == "json":
+        output = json.dumps(tests_to_dict(outcome), indent=2)
+    elif fmt == "junit":
+        output = render_tests_junit(outcome)
+    else:
+        output = render_tests_text(outcome, color=_color(color), verbose=verbose)
+    click.echo(output)
+    sys.exit(outcome.exit_code)
+
+
+@main.command()
+@click.argument("request", required=False)
+@click.option("--path", "tree", default="policies", type=TREE, show_default=True)
+@click.option("--file", "request_file", type=click.File("r"), help="Read the request from FILE.")
+@click.option("--principal", help="A persona of fixtures.yaml, or a principal id.")
+@click.option("--group", "groups", multiple=True, help="A group of the principal (repeatable).")
+@click.option(
+    "--attr", "attributes", multiple=True, metavar="KEY=VALUE", help="A principal attribute."
+)
+@click.option("--action")
+@click.option("--product")
+@click.option("--column", "columns", multiple=True, help="A column to read (repeatable).")
+@click.option("--purpose", help="Shorthand for --context purpose=VALUE.")
+@click.option("--context", "context", multiple=True, metavar="KEY=VALUE")
+@click.option("--at", type=click.DateTime(["%Y-%m-%d"]), help="Decide as of this date.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option("--fail-on-deny", is_flag=True, help="Exit 1 when access is denied.")
+@_evaluator_option
+def decide(
+    request: str | None,
+    tree: Path,
+    request_file: Any,
+    principal: str | None,
+    groups: tuple[str, ...],
+    attributes: tuple[str, ...],
+    action: str | None,
+    product: str | None,
+    columns: tuple[str, ...],
+    purpose: str | None,
+    context: tuple[str, ...],
+    at: dt.datetime | None,
+    fmt: str,
+    fail_on_deny: bool,
+    evaluator: str,
+) -> None:
+    """Decide one request: AuthZEN JSON (argument, --file or stdin) or built from flags.
+
+    \b
+    govern decide --principal alice --action read --product sales.orders --purpose analytics
+    govern decide '{"subject": {...}, "action": {...}, "resource": {...}}' --format json
+    """
+    engine = _engine(tree, evaluator, at)
+    flags = principal or action or product
+    if request is None and request_file is None and not flags and sys.stdin.isatty():
+        _usage("give a request: JSON as an argument, --file, stdin, or --principal/--action/...")
+    if request is not None or request_file is not None or not flags:
+        text = request if request is not None else (request_file or sys.stdin).read()
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError as exc:
+            _usage(f"the request is not valid JSON: {exc}")
+    else:
+        try:
+            parsed = request_from_flags(
+                engine.snapshot.tree.fixtures.principals,
+                principal=principal,
+                groups=groups,
+                attributes=attributes,
+                action=action,
+                product=product,
+                columns=columns,
+                context=(*context, *([f"purpose={purpose}"] if purpose else [])),
+            )
+        except ValueError as exc:
+            _usage(str(exc))
+    decision = engine.decide(parsed)
+    if fmt == "json":
+        click.echo(json.dumps(decision.to_dict(), indent=2))
+    else:
+        click.echo(explain(decision))
+    sys.exit(1 if fail_on_deny and not decision.allowed else 0)
+
+
+@main.command()
+@click.argument("base")
+@click.argument("candidate")
+@click.option(
+    "--tree",
+    "subpath",
+    default="policies",
+    show_default=True,
+    help="Where the policy tree is inside a git revision (REV:PATH also works).",
+)
+@click.option("--fixtures", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+)
+@click.option("--fail-on-grant", is_flag=True, help="Exit 1 if any access is newly granted.")
+@click.option("--at", type=click.DateTime(["%Y-%m-%d"]), help="Decide as of this date.")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Requests listed per policy in text and markdown output.")  # fmt: skip
+@_evaluator_option
+def diff(
+    base: str,
+    candidate: str,
+    subpath: str,
+    fixtures: Path | None,
+    fmt: str,
+    fail_on_grant: bool,
+    at: dt.datetime | None,
+    limit: int,
+    evaluator: str,
+) -> None:
+    """Every decision that flips between BASE and CANDIDATE (paths or git revisions)."""
+    moment = (at or dt.datetime.now(dt.UTC)).replace(tzinfo=dt.UTC)
+    try:
+        result = run_diff(
+            base,
+            candidate,
+            subpath=subpath,
+            fixtures=fixtures,
+            evaluator=_evaluator(evaluator),
+            now=moment,
+        )
+    except SideLoadError as exc:
+        click.echo(f"error: the {exc.side} tree does not load", err=True)
+        _fail_load(exc)
+    except DiffError as exc:
+        _usage(str(exc))
+    if fmt == "json":
+        click.echo(json.dumps(diff_to_dict(result), indent=2))
+    elif fmt == "markdown":
+        click.echo(render_diff_markdown(result, limit=limit))
+    else:
+        click.echo(render_diff_text(result, limit=limit))
+    sys.exit(1 if fail_on_grant and result.granted else 0)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--check", "check_only", is_flag=True, help="Exit 1 if a file would change.")
+def fmt(paths: tuple[Path, ...], check_only: bool) -> None:
+    """Format Cedar files (default: every .cedar file under policies/)."""
+    results = format_files(paths or (Path("policies"),), write=not check_only)
+    status = 0
+    for result in results:
+        if result.error:
+            click.echo(f"{result.display}: error: {result.error}", err=True)
+            status = 1
+        elif result.changed:
+            click.echo(f"{'would reformat' if check_only else 'reformatted'} {result.display}")
+            status = 1 if check_only else status
+    unchanged = sum(1 for r in results if not r.changed and not r.error)
+    click.echo(f"{len(results)} Cedar file(s) checked, {unchanged} already formatted", err=True)
+    sys.exit(status)
+
+
+@main.command()
+@click.argument("domain")
+@click.option(
+    "--path",
+    "tree",
+    default="policies",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+)
+def init(domain: str, tree: Path) -> None:
+    """Scaffold a new domain folder in the tree, ready to pass `govern check`."""
+    try:
+        created = scaffold_domain(tree, domain)
+    except ScaffoldError as exc:
+        _usage(str(exc))
+    for path in created:
+        click.echo(f"created {path}")
+    click.echo(f"next: edit the files, then run `govern check {tree}`")
+
+
+@main.command()
+@click.argument("path", default="policies", type=TREE)
+@_evaluator_option
 def demo(path: Path, evaluator: str) -> None:
     """Decide and explain the representative requests of PATH/demo.yaml."""
     try:
-        run = run_demo(path, evaluator=evaluator)  # type: ignore[arg-type]
+        run = run_demo(path, evaluator=_evaluator(evaluator))
     except LoadError as exc:
         _fail_load(exc)
     snapshot = run.engine.snapshot
     tree = snapshot.tree
     click.echo(
-        f"{tree.config.organisation}: {len(tree.domains)} domains, {len(tree.products())} data products, "
+        f"{tree.config.organisation}: {len(tree.domains)} domains, "
+        f"{len(tree.products())} data products, "
         f"{len(tree.policies())} access policies ({snapshot.evaluator_name} evaluator)\n"
     )
     for title, decision in run.decisions:
         click.echo(explain(decision, title) + "\n")
 
 
-def _fail_load(exc: LoadError) -> None:
+def _engine(tree: Path, evaluator: str, at: dt.datetime | None) -> Engine:
+    name = _evaluator(evaluator)
+    try:
+        if at is None:
+            return Engine.from_path(tree, evaluator=name)
+        moment = at.replace(hour=12, tzinfo=dt.UTC)
+        return Engine.from_path(tree, evaluator=name, clock=lambda: moment)
+    except LoadError as exc:
+        _fail_load(exc)
+
+
+def _usage(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+def _fail_load(exc: LoadError) -> NoReturn:
     for problem in exc.problems:
         click.echo(str(problem), err=True)
+    click.echo("run `govern check` on the tree for the full report", err=True)
     sys.exit(1)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from governance.access import Outcome, Resource
+from governance.access import BoundRequest, Outcome, Resource
 from governance.cedar_bridge import pst
 from governance.compiler import (
     CompiledPolicy,
@@ -17,6 +17,7 @@ from governance.compiler import (
     EntityStore,
     EntityUID,
     PolicyIndex,
+    Record,
     Request,
     compile_policy,
     evaluate,
@@ -29,7 +30,9 @@ from governance.slices import SliceKey
 
 
 class CompiledEvaluator:
-    def __init__(self, slices: Mapping[SliceKey, Sequence[pst.Template]], entities: list[dict[str, Any]]) -> None:
+    def __init__(
+        self, slices: Mapping[SliceKey, Sequence[pst.Template]], entities: list[dict[str, Any]]
+    ) -> None:
         self._store = EntityStore.from_json(entities)
         compiled, failed = _compile_all(slices)
         self._fallback_ids = frozenset(failed)
@@ -41,28 +44,106 @@ class CompiledEvaluator:
             else:
                 self._indexes[key] = PolicyIndex([compiled[t.id] for t in templates])
         self._fallback = ReferenceEvaluator(fallback, entities) if fallback else None
+        # Groups only need their own ancestors looked up when the catalog nests them.
+        self._nested_groups = any(e.uid.type == "Group" and e.parents for e in self._store)
 
     def fallback_policies(self) -> frozenset[str]:
         return self._fallback_ids
 
-    def authorize(
-        self, key: SliceKey, request: AccessRequest, resources: Sequence[Resource], removed: frozenset[str]
-    ) -> list[Outcome]:
-        index = self._indexes.get(key)
-        if index is None:
-            assert self._fallback is not None, f"no slice {key}"
-            return self._fallback.authorize(key, request, resources, removed)
+    def bind(self, request: AccessRequest) -> BoundRequest:
         principal = EntityUID(request.principal_type, request.principal)
-        parents = [EntityUID("Group", g) for g in request.groups]
-        store = self._store.overlay([Entity(principal, read_record(request.attributes), parents)])
-        action, context = EntityUID("Action", request.action), read_record(request.context)
+        groups = [EntityUID("Group", g) for g in request.groups]
+        entity = Entity(principal, cedar_record(request.attributes), groups)
+        if self._nested_groups:
+            entity.ancestors = entity.ancestors.union(*map(self._store.ancestors, groups))
+        store = _RequestStore(self._store, entity)
+        bound = _BoundCompiled(
+            self._indexes,
+            store,
+            principal,
+            EntityUID("Action", request.action),
+            cedar_record(request.context),
+        )
+        if self._fallback is None:
+            return bound
+        return _WithFallback(bound, self._fallback.bind(request), self._indexes)
+
+
+class _RequestStore:
+    """The catalog store plus the request's principal: one comparison instead of a dict layer."""
+
+    __slots__ = ("_base_get", "_entity", "_uid")
+
+    def __init__(self, base: EntityStore, principal: Entity) -> None:
+        self._base_get, self._entity, self._uid = base.get, principal, principal.uid
+
+    def get(self, uid: EntityUID) -> Entity | None:
+        return self._entity if uid == self._uid else self._base_get(uid)
+
+    def ancestors(self, uid: EntityUID) -> frozenset[EntityUID]:
+        entity = self._entity if uid == self._uid else self._base_get(uid)
+        return entity.ancestors if entity is not None else frozenset()
+
+
+class _BoundCompiled:
+    __slots__ = ("_action", "_context", "_indexes", "_principal", "_store")
+
+    def __init__(
+        self, indexes: Mapping[SliceKey, PolicyIndex], store: _RequestStore, principal: EntityUID,
+        action: EntityUID, context: Record,
+    ) -> None:  # fmt: skip
+        self._indexes, self._store = indexes, store
+        self._principal, self._action, self._context = principal, action, context
+
+    def authorize(
+        self, key: SliceKey, resources: Sequence[Resource], removed: frozenset[str]
+    ) -> list[Outcome]:
+        index, store, principal, action, context = (
+            self._indexes[key],
+            self._store,
+            self._principal,
+            self._action,
+            self._context,
+        )
         return [
-            _outcome(evaluate(index, Request(principal, action, EntityUID(*resource), context), store), removed)
+            _outcome(evaluate(index, Request(principal, action, resource, context), store), removed)
             for resource in resources
         ]
 
 
-def _compile_all(slices: Mapping[SliceKey, Sequence[pst.Template]]) -> tuple[dict[str, CompiledPolicy], dict[str, str]]:
+class _WithFallback:
+    """Slices holding a policy the compiler left to cedarpy go to the reference evaluator."""
+
+    __slots__ = ("_compiled", "_indexes", "_reference")
+
+    def __init__(
+        self,
+        compiled: BoundRequest,
+        reference: BoundRequest,
+        indexes: Mapping[SliceKey, PolicyIndex],
+    ) -> None:
+        self._compiled, self._reference, self._indexes = compiled, reference, indexes
+
+    def authorize(
+        self, key: SliceKey, resources: Sequence[Resource], removed: frozenset[str]
+    ) -> list[Outcome]:
+        chosen = self._compiled if key in self._indexes else self._reference
+        return chosen.authorize(key, resources, removed)
+
+
+def cedar_record(values: Mapping[str, Any]) -> Record:
+    """Request values as a Cedar record; strings, longs and booleans pass through untouched."""
+    if _PLAIN.issuperset(map(type, values.values())):
+        return Record(values)
+    return read_record(values)
+
+
+_PLAIN = frozenset({str, int, bool})
+
+
+def _compile_all(
+    slices: Mapping[SliceKey, Sequence[pst.Template]],
+) -> tuple[dict[str, CompiledPolicy], dict[str, str]]:
     """Compile each distinct policy once (slices share the global layer's)."""
     compiled: dict[str, CompiledPolicy] = {}
     failed: dict[str, str] = {}

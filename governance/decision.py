@@ -24,8 +24,8 @@ _BOOT = os.urandom(4).hex()
 _SEQUENCE = itertools.count(1)  # next() on a count is atomic under the GIL
 
 
-def next_decision_id() -> str:
-    return f"{_BOOT}-{next(_SEQUENCE):012d}"
+def next_sequence() -> int:
+    return next(_SEQUENCE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +54,7 @@ class PolicyError:
     message: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Mask:
     """A column the gateway must mask: the product is readable, this column is not."""
 
@@ -72,7 +72,7 @@ class Mask:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Access:
     kind: Kind
     policies: tuple[PolicyRef, ...]
@@ -93,9 +93,11 @@ class Access:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Decision:
-    decision_id: str
+    """Built on every request, so plain slots; treat it as read-only."""
+
+    sequence: int  # formatted into `decision_id` only when someone reads it
     request: AccessRequest | Mapping[str, Any]  # the raw request when it could not be read
     access: Access
     masks: tuple[Mask, ...]
@@ -111,6 +113,10 @@ class Decision:
     @property
     def allowed(self) -> bool:
         return self.access.allowed
+
+    @property
+    def decision_id(self) -> str:
+        return f"{_BOOT}-{self.sequence:012d}"
 
     def to_dict(self) -> dict[str, Any]:
         return {

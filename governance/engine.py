@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from governance.access import to_access
-from governance.decision import Access, Decision, Mask, next_decision_id
+from governance.decision import Access, Decision, Mask, next_sequence
 from governance.errors import LoadError, ReloadError, RequestError
 from governance.loading import load_tree
 from governance.request import AccessRequest, coerce_request
-from governance.snapshot import EvaluatorName, ProductView, Snapshot, build_snapshot
+from governance.snapshot import EvaluatorName, MaskableColumn, ProductView, Snapshot, build_snapshot
 
 Clock = Callable[[], dt.datetime]
 RequestLike = AccessRequest | Mapping[str, Any]
@@ -103,34 +103,33 @@ def _decide(
         else {}
     )
     removed = frozenset(waived)
-    evaluator = snapshot.evaluator
-    columns = _columns_to_check(view, request)
-    [outcome] = evaluator.authorize(key, request, (("DataProduct", product.id),), removed)
-    access = to_access(outcome, snapshot.refs, tuple(waived.values()))
+    bound = snapshot.evaluator.bind(request)
+    [outcome] = bound.authorize(key, (view.resource,), removed)
+    access = to_access(outcome, snapshot.refs, tuple(waived.values()) if waived else ())
     masks: tuple[Mask, ...] = ()
+    columns = _columns_to_check(view, request)
     if access.allowed and columns:
-        resources = [("Column", f"{product.id}/{column}") for column, _ in columns]
-        outcomes = evaluator.authorize(key, request, resources, removed)
+        outcomes = bound.authorize(key, [c.resource for c in columns], removed)
         masks = tuple(
-            Mask(column, level, o.kind, to_access(o, snapshot.refs, ()).policies)
-            for (column, level), o in zip(columns, outcomes, strict=True)
+            Mask(column.key, column.level, o.kind, to_access(o, snapshot.refs, ()).policies)
+            for column, o in zip(columns, outcomes, strict=True)
             if not o.allowed
         )
     return Decision(
-        next_decision_id(), request, access, masks, view.classification, view.retention,
+        next_sequence(), request, access, masks, view.classification, view.retention,
         view.revisions, now, time.perf_counter_ns() - started,
     )  # fmt: skip
 
 
-def _columns_to_check(view: ProductView, request: AccessRequest) -> tuple[tuple[str, str], ...]:
+def _columns_to_check(view: ProductView, request: AccessRequest) -> tuple[MaskableColumn, ...]:
     """The non-public columns the request touches; naming an unknown column is a refusal."""
     if request.columns is None:
         return view.maskable
-    columns = view.classification.columns
-    unknown = [c for c in request.columns if c not in columns]
+    unknown = [c for c in request.columns if c not in view.classification.columns]
     if unknown:
         raise RequestError(f"product `{view.product.id}` has no column `{unknown[0]}`")
-    return tuple((c, columns[c].level) for c in request.columns if columns[c].rank > 0)
+    named = set(request.columns)
+    return tuple(c for c in view.maskable if c.key in named)
 
 
 def _refusal(
@@ -142,7 +141,7 @@ def _refusal(
         else {"invalid": repr(request)[:200]}
     )
     return Decision(
-        next_decision_id(),
+        next_sequence(),
         raw,
         _DENIED,
         (),

@@ -21,40 +21,15 @@ class ReferenceEvaluator:
         self._templates = {key: tuple(templates) for key, templates in slices.items()}
         self._slices = {key: CedarSlice(templates) for key, templates in self._templates.items()}
         self._reduced: dict[tuple[SliceKey, frozenset[str]], CedarSlice] = {}
-        self._entities = CedarEntities(entities)
+        self.entities = CedarEntities(entities)
 
-    def authorize(
-        self,
-        key: SliceKey,
-        request: AccessRequest,
-        resources: Sequence[Resource],
-        removed: frozenset[str],
-    ) -> list[Outcome]:
-        cedar_slice = self._slice(key, removed)
-        entities = self._entities.with_request_entities([principal_entity(request)])
-        principal, action = (
-            uid(request.principal_type, request.principal),
-            uid("Action", request.action),
-        )
-        context = dict(request.context)
-        requests = [
-            {
-                "principal": principal,
-                "action": action,
-                "resource": uid(*resource),
-                "context": context,
-            }
-            for resource in resources
-        ]
-        return [
-            Outcome(o.allowed, o.reasons, o.errored, o.error_messages)
-            for o in cedar_slice.authorize_many(requests, entities)
-        ]
+    def bind(self, request: AccessRequest) -> _BoundReference:
+        return _BoundReference(self, request)
 
     def fallback_policies(self) -> frozenset[str]:
         return frozenset()
 
-    def _slice(self, key: SliceKey, removed: frozenset[str]) -> CedarSlice:
+    def slice_for(self, key: SliceKey, removed: frozenset[str]) -> CedarSlice:
         if not removed:
             return self._slices[key]
         cached = self._reduced.get((key, removed))
@@ -62,3 +37,29 @@ class ReferenceEvaluator:
             kept = [t for t in self._templates[key] if t.id not in removed]
             cached = self._reduced.setdefault((key, removed), CedarSlice(kept))
         return cached
+
+
+class _BoundReference:
+    __slots__ = ("_entities", "_evaluator", "_principal", "_action", "_context")
+
+    def __init__(self, evaluator: ReferenceEvaluator, request: AccessRequest) -> None:
+        self._evaluator = evaluator
+        self._entities = evaluator.entities.with_request_entities([principal_entity(request)])
+        self._principal = uid(request.principal_type, request.principal)
+        self._action = uid("Action", request.action)
+        self._context = dict(request.context)
+
+    def authorize(
+        self, key: SliceKey, resources: Sequence[Resource], removed: frozenset[str]
+    ) -> list[Outcome]:
+        requests = [
+            {
+                "principal": self._principal,
+                "action": self._action,
+                "resource": uid(*r),
+                "context": self._context,
+            }
+            for r in resources
+        ]
+        outcomes = self._evaluator.slice_for(key, removed).authorize_many(requests, self._entities)
+        return [Outcome(o.allowed, o.reasons, o.errored, o.error_messages) for o in outcomes]

@@ -51,7 +51,7 @@ def coerce_request(request: AccessRequest | Mapping[str, Any]) -> AccessRequest:
         _check_values(request.attributes, "subject.properties")
         _check_values(request.context, "context")
         return request
-    if not isinstance(request, Mapping):
+    if not _is_mapping(request):
         raise RequestError(f"request must be an object, not {type(request).__name__}")
     return from_authzen(request)
 
@@ -91,9 +91,13 @@ def _columns(properties: Mapping[str, Any]) -> tuple[str, ...] | None:
     return tuple(columns)
 
 
+def _is_mapping(value: Any) -> bool:
+    return type(value) is dict or isinstance(value, Mapping)  # the exact-type test skips the ABC
+
+
 def _object(parent: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     value = parent.get(key)
-    if not isinstance(value, Mapping):
+    if not _is_mapping(value):
         raise RequestError(f"request has no `{key}` object")
     return value
 
@@ -102,7 +106,7 @@ def _optional_object(parent: Mapping[str, Any], key: str, name: str) -> Mapping[
     value = parent.get(key, {})
     if value is None:
         return {}
-    if not isinstance(value, Mapping):
+    if not _is_mapping(value):
         raise RequestError(f"`{name}` must be an object")
     return value
 
@@ -117,6 +121,9 @@ def _text(parent: Mapping[str, Any], key: str, name: str) -> str:
 def _check_values(values: Mapping[str, Any], where: str) -> None:
     """Cedar has strings, 64-bit longs, booleans, sets and records: nothing else may pass."""
     for key, value in values.items():
+        kind = type(value)
+        if kind is str or kind is bool or (kind is int and _LONG_MIN <= value <= _LONG_MAX):
+            continue  # the common case, without building a path string
         _check_value(value, f"{where}.{key}")
 
 

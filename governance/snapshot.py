@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
-from governance.access import AccessEvaluator
+from governance.access import AccessEvaluator, Resource
 from governance.catalog import Product
 from governance.classification import Classifier, ProductClassification
 from governance.decision import PolicyRef
@@ -25,6 +25,12 @@ from governance.waivers import WaiverBook
 EvaluatorName = Literal["compiled", "reference"]
 
 
+class MaskableColumn(NamedTuple):
+    key: str
+    level: str
+    resource: Resource
+
+
 @dataclass(frozen=True, slots=True)
 class ProductView:
     """A product with its precomputed classification and retention and its maskable columns."""
@@ -32,8 +38,9 @@ class ProductView:
     product: Product
     classification: ProductClassification
     retention: Retention
-    maskable: tuple[tuple[str, str], ...]  # (column key, level) of every non-public column
+    maskable: tuple[MaskableColumn, ...]  # every non-public column
     revisions: Mapping[str, str]
+    resource: Resource
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +79,7 @@ def build_snapshot(tree: PolicyTree, problems: list[Problem], evaluator: Evaluat
         },
         slices=frozenset(slices),
         actions=frozenset(a.name for a in tree.config.action_specs()),
-        waivers=WaiverBook(tree.global_layer.waivers),
+        waivers=WaiverBook(tree.global_layer.waivers, products),
         evaluator=_evaluator(evaluator, templates, entities),
         evaluator_name=evaluator,
         warnings=tuple(p for p in problems if p.severity == "warning"),
@@ -85,13 +92,18 @@ def _view(
     classification: ProductClassification,
     resolver: RetentionResolver,
 ) -> ProductView:
-    maskable = tuple((key, c.level) for key, c in classification.columns.items() if c.rank > 0)
+    maskable = tuple(
+        MaskableColumn(key, c.level, Resource("Column", f"{product.id}/{key}"))
+        for key, c in classification.columns.items()
+        if c.rank > 0
+    )
     revisions = {
         GLOBAL: tree.global_layer.revision,
         product.domain: tree.domains[product.domain].revision,
     }
     retention = resolver.resolve(product, classification.product)
-    return ProductView(product, classification, retention, maskable, revisions)
+    resource = Resource("DataProduct", product.id)
+    return ProductView(product, classification, retention, maskable, revisions, resource)
 
 
 def _evaluator(

@@ -25,7 +25,7 @@ class ActiveWaiver:
     expires: dt.date
     principals: frozenset[str]
     groups: frozenset[str]
-    products: tuple[str, ...]
+    products: frozenset[str] | None  # catalog products the globs name; None = any product
     actions: frozenset[str]
 
     def is_active(self, today: dt.date) -> bool:
@@ -38,19 +38,22 @@ class ActiveWaiver:
             return False
         if self.actions and request.action not in self.actions:
             return False
-        return not self.products or any(fnmatchcase(request.product, g) for g in self.products)
+        return self.products is None or request.product in self.products
 
 
 class WaiverBook:
     """Every waiver, by domain; answers which guardrails a request is exempt from today."""
 
-    def __init__(self, waivers: Iterable[Sourced[Waiver]]) -> None:
+    def __init__(self, waivers: Iterable[Sourced[Waiver]], products: Iterable[str]) -> None:
+        catalog = sorted(products)
         self.by_domain: dict[str, list[ActiveWaiver]] = {}
         for sourced in waivers:
             w = sourced.item
+            # Globs are resolved once against the catalog: the hot path tests set membership.
+            named = frozenset(p for p in catalog if any(fnmatchcase(p, g) for g in w.products))
             entry = ActiveWaiver(
                 sourced.full_id, w.policy, w.expires, frozenset(w.principals), frozenset(w.groups),
-                tuple(w.products), frozenset(w.actions),
+                named if w.products else None, frozenset(w.actions),
             )  # fmt: skip
             self.by_domain.setdefault(w.domain, []).append(entry)
 

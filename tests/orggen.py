@@ -33,16 +33,42 @@ action read, write, export, share, delete appliesTo {
 
 GLOBAL_CLASSIFICATION = {
     "rules": [
-        {"id": "emails", "match": {"columns": ["*email*"]}, "level": "confidential", "labels": ["pii"]},
-        {"id": "phones", "match": {"columns": ["*phone*"]}, "level": "confidential", "labels": ["pii"]},
-        {"id": "money", "match": {"columns": ["*iban*", "*salary*"]}, "level": "restricted", "labels": ["financial"]},
+        {
+            "id": "emails",
+            "match": {"columns": ["*email*"]},
+            "level": "confidential",
+            "labels": ["pii"],
+        },
+        {
+            "id": "phones",
+            "match": {"columns": ["*phone*"]},
+            "level": "confidential",
+            "labels": ["pii"],
+        },
+        {
+            "id": "money",
+            "match": {"columns": ["*iban*", "*salary*"]},
+            "level": "restricted",
+            "labels": ["financial"],
+        },
         {"id": "amounts", "match": {"columns": ["amount"]}, "level": "internal", "labels": []},
     ]
 }
 GLOBAL_RETENTION = {
     "rules": [
-        {"id": "pii-max", "applies_to": {"labels": ["pii"]}, "max": "P3Y", "on_expiry": "anonymize", "locked": True},
-        {"id": "financial-min", "applies_to": {"labels": ["financial"]}, "min": "P7Y", "locked": True},
+        {
+            "id": "pii-max",
+            "applies_to": {"labels": ["pii"]},
+            "max": "P3Y",
+            "on_expiry": "anonymize",
+            "locked": True,
+        },
+        {
+            "id": "financial-min",
+            "applies_to": {"labels": ["financial"]},
+            "min": "P7Y",
+            "locked": True,
+        },
         {"id": "default", "min": "P1Y", "max": "P5Y", "on_expiry": "delete"},
     ]
 }
@@ -64,7 +90,10 @@ class DomainSpec:
 
 def write_org(root: Path, spec: OrgSpec) -> Path:
     root.mkdir(parents=True, exist_ok=True)
-    _dump(root / "governance.yaml", {"organisation": "Generated", "actions": ACTIONS, "context": {"purpose": PURPOSES}})
+    _dump(
+        root / "governance.yaml",
+        {"organisation": "Generated", "actions": ACTIONS, "context": {"purpose": PURPOSES}},
+    )
     (root / "schema.cedarschema").write_text(SCHEMA)
     _dump(root / "global/classification.yaml", GLOBAL_CLASSIFICATION)
     _dump(root / "global/retention.yaml", GLOBAL_RETENTION)
@@ -86,7 +115,9 @@ def _descriptor(domain: str, product: str, columns: list[str]) -> dict[str, obje
         "name": product,
         "domain": domain,
         "tags": ["generated"],
-        "schema": [{"name": product, "properties": [{"name": c, "logicalType": "string"} for c in columns]}],
+        "schema": [
+            {"name": product, "properties": [{"name": c, "logicalType": "string"} for c in columns]}
+        ],
     }
 
 
@@ -111,7 +142,9 @@ def large_org(domains: int, policies: int, products_per_domain: int = 5, seed: i
     for d in range(domains):
         name = f"d{d:03d}"
         products = {f"p{p}": rng.sample(COLUMN_NAMES, 5) for p in range(products_per_domain)}
-        spec.domains[name] = DomainSpec(products, [_domain_policy(rng, name, products, i) for i in range(per_domain)])
+        spec.domains[name] = DomainSpec(
+            products, [_domain_policy(rng, name, products, i) for i in range(per_domain)]
+        )
     return spec
 
 
@@ -131,8 +164,10 @@ GLOBAL_GUARDRAILS = [
 ]
 
 
-def _domain_policy(rng: random.Random, domain: str, products: dict[str, list[str]], index: int) -> str:
-    group = f"Group::\"{domain}-g{rng.randrange(8)}\""
+def _domain_policy(
+    rng: random.Random, domain: str, products: dict[str, list[str]], index: int
+) -> str:
+    group = f'Group::"{domain}-g{rng.randrange(8)}"'
     action = rng.choice(ACTIONS)
     product = rng.choice(list(products))
     shape = rng.randrange(4)

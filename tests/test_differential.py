@@ -36,13 +36,19 @@ class CedarOracle:
         tree = snapshot.tree
         classification = {pid: view.classification for pid, view in snapshot.products.items()}
         products = {pid: view.product for pid, view in snapshot.products.items()}
-        entities = catalog_entities(list(tree.domains), products, classification, tree.config.action_specs())
+        entities = catalog_entities(
+            list(tree.domains), products, classification, tree.config.action_specs()
+        )
         self.entities = entities
         self.products = products
         self.sets: dict[str, tuple[Any, dict[str, str]]] = {}
         for domain in tree.domains:
             layers = [tree.global_layer, tree.domains[domain]]
-            files = [(layer.name, f) for layer in layers for f in sorted((layer.folder / "access").glob("*.cedar"))]
+            files = [
+                (layer.name, f)
+                for layer in layers
+                for f in sorted((layer.folder / "access").glob("*.cedar"))
+            ]
             text, names = "", {}
             for layer_name, path in files:
                 policies = cedarpy.policies_to_pst(path.read_text()).static_policies
@@ -85,8 +91,10 @@ def _assert_same(engine: Engine, oracle: CedarOracle, request: dict[str, Any]) -
         assert decision.masks == ()
         return
     masked = {m.column: m for m in decision.masks}
-    for column, level in engine.snapshot.products[product].maskable:
-        column_allowed, column_reasons = oracle.decide(request, {"type": "Column", "id": f"{product}/{column}"})
+    for column, _level, _resource in engine.snapshot.products[product].maskable:
+        column_allowed, column_reasons = oracle.decide(
+            request, {"type": "Column", "id": f"{product}/{column}"}
+        )
         assert (column not in masked) == column_allowed, column
         if column in masked:
             assert {p.id for p in masked[column].policies} == column_reasons
@@ -116,7 +124,9 @@ def example_requests(draw: st.DrawFn) -> dict[str, Any]:
     domain_products = sorted(
         f"{p.parent.parent.name}.{p.stem}" for p in EXAMPLE.glob("domains/*/products/*.yaml")
     )
-    properties: dict[str, Any] = {"groups": draw(st.lists(st.sampled_from(GROUPS), max_size=3, unique=True))}
+    properties: dict[str, Any] = {
+        "groups": draw(st.lists(st.sampled_from(GROUPS), max_size=3, unique=True))
+    }
     for key, values in (
         ("department", ["sales", "finance", "marketing", "people", "governance"]),
         ("employment", ["employee", "contractor"]),
@@ -128,11 +138,17 @@ def example_requests(draw: st.DrawFn) -> dict[str, Any]:
         properties["clearance"] = draw(st.integers(0, 3))
     context: dict[str, Any] = {}
     if draw(st.booleans()):
-        context["purpose"] = draw(st.sampled_from([*PURPOSES, "hr_administration", "audit", "unknown"]))
+        context["purpose"] = draw(
+            st.sampled_from([*PURPOSES, "hr_administration", "audit", "unknown"])
+        )
     if draw(st.booleans()):
         context["ticket"] = draw(st.sampled_from(["CHG-1", "GOV-2"]))
     return {
-        "subject": {"type": "User", "id": draw(st.sampled_from(["u1", "u2", "alice"])), "properties": properties},
+        "subject": {
+            "type": "User",
+            "id": draw(st.sampled_from(["u1", "u2", "alice"])),
+            "properties": properties,
+        },
         "action": {"name": draw(st.sampled_from(ACTIONS))},
         "resource": {"type": "DataProduct", "id": draw(st.sampled_from(domain_products))},
         "context": context,
@@ -154,7 +170,9 @@ DOMAINS = ["alpha", "beta", "gamma"]
 @st.composite
 def policy_text(draw: st.DrawFn, layer: str, index: int, products: list[str]) -> str:
     effect = draw(st.sampled_from(["permit", "forbid"]))
-    principal = draw(st.sampled_from(["principal", 'principal in Group::"g1"', 'principal in Group::"g2"']))
+    principal = draw(
+        st.sampled_from(["principal", 'principal in Group::"g1"', 'principal in Group::"g2"'])
+    )
     action = draw(st.sampled_from(["action", *[f'action == Action::"{a}"' for a in ACTIONS[:3]],
                                    'action in [Action::"read", Action::"export"]']))  # fmt: skip
     own = [p for p in products if layer == "global" or p.startswith(f"{layer}.")]
@@ -173,18 +191,25 @@ def policy_text(draw: st.DrawFn, layer: str, index: int, products: list[str]) ->
 
 @st.composite
 def org_specs(draw: st.DrawFn) -> OrgSpec:
-    products = {d: {f"t{i}": ["id", "email", "amount", "salary"][: 2 + i] for i in range(2)} for d in DOMAINS}
+    products = {
+        d: {f"t{i}": ["id", "email", "amount", "salary"][: 2 + i] for i in range(2)}
+        for d in DOMAINS
+    }
     ids = [f"{d}.{p}" for d in DOMAINS for p in products[d]]
     spec = OrgSpec([draw(policy_text("global", i, ids)) for i in range(draw(st.integers(0, 4)))])
     for d in DOMAINS:
         count = draw(st.integers(0, 4))
-        spec.domains[d] = DomainSpec(products[d], [draw(policy_text(d, i, ids)) for i in range(count)])
+        spec.domains[d] = DomainSpec(
+            products[d], [draw(policy_text(d, i, ids)) for i in range(count)]
+        )
     return spec
 
 
 @st.composite
 def generated_requests(draw: st.DrawFn) -> dict[str, Any]:
-    properties: dict[str, Any] = {"groups": draw(st.lists(st.sampled_from(["g1", "g2"]), unique=True))}
+    properties: dict[str, Any] = {
+        "groups": draw(st.lists(st.sampled_from(["g1", "g2"]), unique=True))
+    }
     if draw(st.booleans()):
         properties["clearance"] = draw(st.integers(0, 3))
     if draw(st.booleans()):
@@ -192,14 +217,19 @@ def generated_requests(draw: st.DrawFn) -> dict[str, Any]:
     return {
         "subject": {"type": "User", "id": "u", "properties": properties},
         "action": {"name": draw(st.sampled_from(ACTIONS[:3]))},
-        "resource": {"type": "DataProduct", "id": f"{draw(st.sampled_from(DOMAINS))}.t{draw(st.integers(0, 1))}"},
+        "resource": {
+            "type": "DataProduct",
+            "id": f"{draw(st.sampled_from(DOMAINS))}.t{draw(st.integers(0, 1))}",
+        },
         "context": draw(st.sampled_from([{}, {"purpose": "analytics"}, {"purpose": "marketing"}])),
     }
 
 
 @pytest.mark.parametrize("evaluator", EVALUATORS)
 @given(spec=org_specs(), requests=st.lists(generated_requests(), min_size=1, max_size=6))
-def test_generated_layers_match_cedar(evaluator: str, spec: OrgSpec, requests: list[dict[str, Any]]) -> None:
+def test_generated_layers_match_cedar(
+    evaluator: str, spec: OrgSpec, requests: list[dict[str, Any]]
+) -> None:
     with tempfile.TemporaryDirectory() as folder:
         engine = _engine(write_org(Path(folder) / "org", spec), evaluator)
         oracle = CedarOracle(engine)

@@ -30,7 +30,9 @@ def orgs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("orgs")
     found = {"example": EXAMPLE}
     for size in SIZES:
-        found[str(size)] = write_org(root / str(size), large_org(domains=max(1, size // 10), policies=size))
+        found[str(size)] = write_org(
+            root / str(size), large_org(domains=max(1, size // 10), policies=size)
+        )
     return found
 
 
@@ -72,7 +74,9 @@ class PlainCedar:
         self.policies = cedarpy.PolicySet.from_str(text)
         classification = {pid: v.classification for pid, v in snapshot.products.items()}
         products = {pid: v.product for pid, v in snapshot.products.items()}
-        entities = catalog_entities(list(tree.domains), products, classification, tree.config.action_specs())
+        entities = catalog_entities(
+            list(tree.domains), products, classification, tree.config.action_specs()
+        )
         entities += [principal_entity(from_authzen(r)) for r in requests]
         self.entities = cedarpy.Entities.from_json_str(json.dumps(entities))
         self.requests = [
@@ -130,4 +134,6 @@ def test_load_and_compile(benchmark: Any, orgs: dict[str, Path], size: int) -> N
     """Loading, validating and compiling a whole tree (10,000 policies): seconds, not minutes."""
     benchmark.group = "load"
     benchmark.extra_info.update(policies=size)
-    benchmark.pedantic(lambda: Engine.from_path(orgs[str(size)], evaluator="compiled"), rounds=1, iterations=1)
+    benchmark.pedantic(
+        lambda: Engine.from_path(orgs[str(size)], evaluator="compiled"), rounds=1, iterations=1
+    )

@@ -1,0 +1,208 @@
+"""`govern check`: every problem of a policy tree in one run, and the exit code it earns.
+
+The loader and validation stages find what makes a tree unusable; this module adds the analyses
+that find what makes it misleading (rules with no effect, lapsing waivers, dead permits), then
+runs the policy tests. Nothing here prints: renderers in `governance.report` do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from governance.classification import Classifier
+from governance.dead import dead_policies
+from governance.engine import Engine
+from governance.errors import LoadError, Location, Problem
+from governance.layers import PolicyTree
+from governance.loading import display_path, load_tree
+from governance.retention import RetentionResolver
+from governance.snapshot import EvaluatorName, Snapshot, build_snapshot
+from governance.testing import TestReport, run_tests
+
+# Every code `govern check` can report, with the one-line description code-scanning UIs show.
+CHECKS: dict[str, str] = {
+    "not-found": "the policy tree path does not exist",
+    "not-a-tree": "the folder is not a policy tree",
+    "missing-file": "a required file of the tree is missing",
+    "missing-schema": "the tree has no schema.cedarschema",
+    "io": "a file cannot be read",
+    "not-text": "a file is binary or not UTF-8",
+    "yaml": "YAML syntax error",
+    "schema": "a YAML file does not match its format",
+    "bad-duration": "a retention duration cannot be parsed",
+    "cedar-syntax": "Cedar syntax error",
+    "cedar-schema": "a Cedar policy does not validate against the schema",
+    "missing-id": 'a Cedar policy has no @id("...")',
+    "bad-id": "a Cedar policy @id is not a valid identifier",
+    "duplicate-id": "an id is defined twice in one layer",
+    "unknown-level": "a classification level that is not on the scale",
+    "unknown-entity": "a policy names an unknown action, domain, product or column",
+    "scope-violation": "a domain policy names another domain's entity",
+    "domain-mismatch": "a domain or product names a different domain than its folder",
+    "locked-in-domain": "a domain retention rule says `locked` (global layer only)",
+    "retention-conflict": "a retention rule's min exceeds its own max",
+    "overridden-by-locked-rule": "a domain retention bound a locked global rule overrides",
+    "below-global-floor": "a domain classification below a global floor (no effect)",
+    "unknown-policy": "a waiver names an unknown global policy",
+    "not-waivable": "a waiver names a policy that is not a waivable guardrail",
+    "unknown-domain": "a waiver names an unknown domain",
+    "waiver-expired": "a waiver has expired and applies nowhere",
+    "waiver-expiring": "a waiver expires soon",
+    "dead-policy": "a domain permit that a global guardrail always overrides",
+    "compiler-fallback": "a policy the compiled evaluator hands to cedarpy",
+    "test-failed": "a policy test failed",
+}
+
+_TREE_MARKERS = ("governance.yaml", "schema.cedarschema", "global", "domains")
+
+
+@dataclass(frozen=True, slots=True)
+class CheckOptions:
+    today: dt.date
+    warn_expiring: int | None = None  # days; None reports only expired waivers
+    run_tests: bool = True
+    strict: bool = False  # warnings fail the check too
+    evaluator: EvaluatorName = "compiled"
+
+
+@dataclass(slots=True)
+class CheckReport:
+    path: str
+    problems: list[Problem]
+    tests: TestReport | None
+    strict: bool = False
+    checks: tuple[str, ...] = field(default=tuple(CHECKS))
+
+    def fails(self, problem: Problem) -> bool:
+        return problem.severity == "error" or self.strict
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if self.fails(p)]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if not self.fails(p)]
+
+    @property
+    def failed_tests(self) -> int:
+        return 0 if self.tests is None else sum(not r.passed for r in self.tests.results)
+
+    @property
+    def exit_code(self) -> int:
+        """0 clean (warnings allowed unless strict), 1 errors or failed tests."""
+        return 1 if self.errors or self.failed_tests else 0
+
+
+def run_check(path: str | Path, options: CheckOptions) -> CheckReport:
+    root = Path(path)
+    shown = display_path(root)
+    if root.is_dir() and not any((root / marker).exists() for marker in _TREE_MARKERS):
+        message = "not a policy tree: no governance.yaml, schema.cedarschema, global/ or domains/"
+        return CheckReport(shown, [Problem(Location(shown), "not-a-tree", message)], None)
+    tree, problems = load_tree(root)
+    if tree is None:
+        return CheckReport(shown, problems, None, options.strict)
+    problems += _analyses(tree, problems, options)
+    if any(p.severity == "error" for p in problems):
+        return CheckReport(shown, sorted(set(problems)), None, options.strict)
+    snapshot = _snapshot(tree, problems, options.evaluator)
+    if snapshot is not None:
+        problems += _evaluated(snapshot, options)
+    tests = run_tests(root, options.evaluator) if options.run_tests else None
+    if tests is not None:
+        problems += [p for p in tests.problems if p not in problems]
+    return CheckReport(shown, sorted(set(problems)), tests, options.strict)
+
+
+def _analyses(tree: PolicyTree, problems: list[Problem], options: CheckOptions) -> list[Problem]:
+    """Findings that need a loaded tree but no evaluator: they run even when the tree has errors."""
+    found = waiver_findings(tree, options.today, options.warn_expiring)
+    levels_ok = not any(p.code == "unknown-level" for p in problems)
+    if levels_ok:
+        classifier, resolver = Classifier(tree), RetentionResolver(tree)
+        for product in tree.products().values():
+            found += classifier.floor_findings(product)
+            classified = classifier.classify(product).product
+            found += resolver.override_findings(product, classified)
+    return found
+
+
+def waiver_findings(tree: PolicyTree, today: dt.date, warn_days: int | None) -> list[Problem]:
+    """Expired waivers (they apply nowhere) and, with `warn_days`, those about to expire."""
+    found = []
+    for sourced in tree.global_layer.waivers:
+        waiver = sourced.item
+        left = (waiver.expires - today).days
+        if left < 0:
+            message = (
+                f"waiver `{waiver.id}` expired on {waiver.expires}: it applies nowhere; "
+                "renew it or remove it"
+            )
+            found.append(Problem(sourced.location, "waiver-expired", message, "warning"))
+        elif warn_days is not None and left <= warn_days:
+            when = "today" if left == 0 else f"in {left} day{'s' if left != 1 else ''}"
+            message = f"waiver `{waiver.id}` expires {when} ({waiver.expires})"
+            found.append(Problem(sourced.location, "waiver-expiring", message, "warning"))
+    return found
+
+
+def _snapshot(
+    tree: PolicyTree, problems: list[Problem], evaluator: EvaluatorName
+) -> Snapshot | None:
+    try:
+        return build_snapshot(tree, problems, evaluator)
+    except LoadError:
+        return None
+
+
+def _evaluated(snapshot: Snapshot, options: CheckOptions) -> list[Problem]:
+    """Findings that need an evaluator: dead permits, and policies the compiler cannot run."""
+    noon = dt.datetime.combine(options.today, dt.time(12), dt.UTC)
+    engine = Engine(snapshot, clock=lambda: noon)
+    found = [dead.problem() for dead in dead_policies(engine, options.today)]
+    refs = {p.full_id: p for p in snapshot.tree.policies()}
+    for policy_id in sorted(snapshot.evaluator.fallback_policies()):
+        policy = refs.get(policy_id)
+        location = policy.location if policy else Location(display_path(snapshot.tree.root))
+        message = (
+            f"`{policy_id}` is evaluated by cedarpy, not the compiled evaluator (slower decisions)"
+        )
+        found.append(Problem(location, "compiler-fallback", message, "warning"))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class TestOutcome:
+    """`govern test`: the test report, judged against an optional coverage threshold."""
+
+    report: TestReport
+    min_coverage: float | None = None
+
+    @property
+    def shortfalls(self) -> list[str]:
+        """Each coverage measure below the threshold, as `what: got% < wanted%`."""
+        if self.min_coverage is None:
+            return []
+        coverage, wanted = self.report.coverage, self.min_coverage
+        measures = {
+            "policies that determined a decision": coverage.policy_share,
+            "domain x action pairs exercised": coverage.pair_share,
+        }
+        return [
+            f"{name}: {share:.1f}% < {wanted:g}%"
+            for name, share in measures.items()
+            if share + 1e-9 < wanted
+        ]
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.report.passed and not self.shortfalls else 1
+
+
+def run_policy_tests(
+    path: str | Path, evaluator: EvaluatorName = "compiled", min_coverage: float | None = None
+) -> TestOutcome:
+    return TestOutcome(run_tests(path, evaluator), min_coverage)

@@ -1,0 +1,304 @@
+"""Impact analysis (`govern diff`): every decision that flips between two policy trees.
+
+Both trees are evaluated over the same decision space (personas x actions x products x every
+value of enumerated context attributes) and over the requests of both sides' test files. A flip
+is a change of the access answer or of the masked columns; kinds alone (forbidden versus not
+permitted) are not flips. Either side is a folder or a git revision of the current repository,
+exported with `git archive` into a temporary folder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import subprocess
+import tarfile
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from governance.decision import Decision
+from governance.engine import Engine
+from governance.errors import GovernanceError, LoadError, Location, Problem
+from governance.layers import PolicyTree
+from governance.loading import display_path, load_tree, read_model, validate_model
+from governance.model import FixturesFile, Persona
+from governance.snapshot import EvaluatorName, build_snapshot
+from governance.sources import load_yaml
+from governance.space import SpaceRequest, context_values, merged_context, request_key, space
+from governance.testing import TestFile, build_request
+
+Change = Literal["granted", "unmasked", "revoked", "masked"]
+CHANGES: tuple[Change, ...] = ("granted", "unmasked", "revoked", "masked")  # report order
+
+
+class DiffError(GovernanceError):
+    """A side of the diff is neither a policy tree folder nor a git revision holding one."""
+
+
+class SideLoadError(LoadError):
+    """One side of the diff does not load; `side` says which."""
+
+    def __init__(self, side: str, problems: list[Problem]) -> None:
+        super().__init__(problems)
+        self.side = side
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What one side answered, reduced to what a flip compares and names."""
+
+    allowed: bool
+    kind: str
+    policies: tuple[str, ...]
+    masks: Mapping[str, tuple[str, ...]]  # masked column -> the policies that masked it
+    reason: str
+
+    @classmethod
+    def of(cls, decision: Decision) -> Answer:
+        return cls(
+            decision.allowed,
+            decision.access.kind,
+            tuple(p.id for p in decision.access.policies),
+            {m.column: tuple(p.id for p in m.policies) for m in decision.masks},
+            decision.reason,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "allowed": self.allowed,
+            "kind": self.kind,
+            "policies": list(self.policies),
+            "masks": sorted(self.masks),
+            **({"reason": self.reason} if self.reason else {}),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Flip:
+    request: SpaceRequest
+    domain: str
+    change: Change
+    before: Answer
+    after: Answer
+    responsible: tuple[str, ...]  # the policies whose presence or absence made the difference
+    columns: tuple[str, ...] = ()  # for mask changes
+
+    @property
+    def policy_label(self) -> str:
+        return " + ".join(self.responsible) or "(no policy: product or action added or removed)"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "change": self.change,
+            "domain": self.domain,
+            "request": self.request.label(),
+            "persona": self.request.persona,
+            "authzen": dict(self.request.request),
+            "responsible": list(self.responsible),
+            "columns": list(self.columns),
+            "before": self.before.to_dict(),
+            "after": self.after.to_dict(),
+        }
+
+
+@dataclass(slots=True)
+class DiffResult:
+    base: str
+    candidate: str
+    requests: int
+    flips: list[Flip] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def granted(self) -> list[Flip]:
+        """Newly granted access: a deny became an allow, or a masked column became visible."""
+        return [f for f in self.flips if f.change in ("granted", "unmasked")]
+
+    def grouped(self) -> dict[Change, dict[str, dict[str, list[Flip]]]]:
+        """change -> domain -> responsible policy -> flips, newly granted access first."""
+        groups: dict[Change, dict[str, dict[str, list[Flip]]]] = {}
+        ordered = sorted(
+            self.flips,
+            key=lambda f: (CHANGES.index(f.change), f.domain, f.policy_label, f.request.label()),
+        )
+        for flip in ordered:
+            by_domain = groups.setdefault(flip.change, {})
+            by_domain.setdefault(flip.domain, {}).setdefault(flip.policy_label, []).append(flip)
+        return groups
+
+
+def run_diff(
+    base: str,
+    candidate: str,
+    *,
+    subpath: str = "policies",
+    fixtures: Path | None = None,
+    evaluator: EvaluatorName = "compiled",
+    now: dt.datetime | None = None,
+    repo: Path | None = None,
+) -> DiffResult:
+    started = time.perf_counter()
+    moment = now or dt.datetime.now(dt.UTC)
+    with (
+        materialize(base, subpath, repo) as base_path,
+        materialize(candidate, subpath, repo) as candidate_path,
+    ):
+        before = _engine("base", base_path, evaluator, moment)
+        after = _engine("candidate", candidate_path, evaluator, moment)
+        personas = _personas(fixtures, before.snapshot.tree, after.snapshot.tree)
+        requests = decision_space(before.snapshot.tree, after.snapshot.tree, personas)
+        flips = []
+        for request in requests:
+            old, new = before.decide(request.request), after.decide(request.request)
+            flips += compare(request, old, new, _domain(request.product, before, after))
+    return DiffResult(base, candidate, len(requests), flips, time.perf_counter() - started)
+
+
+def decision_space(
+    base: PolicyTree, candidate: PolicyTree, personas: Mapping[str, Persona]
+) -> list[SpaceRequest]:
+    """The union of both sides' actions, products and context values, plus their test requests."""
+    actions = _union(
+        [a.name for a in base.config.action_specs()],
+        [a.name for a in candidate.config.action_specs()],
+    )
+    products = _union(list(base.products()), list(candidate.products()))
+    contexts = context_values(merged_context([base.config, candidate.config]))
+    found = {r.key: r for r in space(personas, actions, products, contexts)}
+    for tree in (base, candidate):
+        for request in test_requests(tree):
+            found.setdefault(request.key, request)
+    return list(found.values())
+
+
+def test_requests(tree: PolicyTree) -> list[SpaceRequest]:
+    """The requests of every test case of the tree; cases that do not build are skipped."""
+    found = []
+    for layer in tree.layers():
+        for path in layer.tests:
+            problems: list[Problem] = []
+            document = load_yaml(path, display_path(path), problems)
+            parsed = validate_model(document, TestFile, display_path(path), problems)
+            for case in parsed.cases if parsed else []:
+                try:
+                    request = build_request(case.request, tree.fixtures.principals)
+                except ValueError:
+                    continue
+                principal = case.request.get("principal")
+                name = principal if isinstance(principal, str) else request["subject"]["id"]
+                found.append(SpaceRequest(str(name), request))
+    return found
+
+
+def compare(request: SpaceRequest, old: Decision, new: Decision, domain: str) -> list[Flip]:
+    before, after = Answer.of(old), Answer.of(new)
+    if before.allowed != after.allowed:
+        if after.allowed:
+            responsible = after.policies or before.policies
+            return [Flip(request, domain, "granted", before, after, responsible)]
+        responsible = after.policies if after.kind == "forbidden" else before.policies
+        return [Flip(request, domain, "revoked", before, after, responsible or after.policies)]
+    if not after.allowed:
+        return []
+    flips = []
+    unmasked = sorted(set(before.masks) - set(after.masks))
+    if unmasked:
+        responsible = tuple(sorted({p for c in unmasked for p in before.masks[c]}))
+        flips.append(Flip(request, domain, "unmasked", before, after, responsible, tuple(unmasked)))
+    masked = sorted(set(after.masks) - set(before.masks))
+    if masked:
+        responsible = tuple(sorted({p for c in masked for p in after.masks[c]}))
+        flips.append(Flip(request, domain, "masked", before, after, responsible, tuple(masked)))
+    return flips
+
+
+@contextmanager
+def materialize(spec: str, subpath: str = "policies", repo: Path | None = None) -> Iterator[Path]:
+    """A folder holding the tree `spec` names: the folder itself, or `REV[:PATH]` exported."""
+    folder = Path(spec)
+    if folder.is_dir():
+        yield folder
+        return
+    if folder.exists():
+        raise DiffError(f"`{spec}` is not a folder")
+    revision, _, inner = spec.partition(":")
+    inner = (inner or subpath).strip("/") or "."
+    top = _git(["rev-parse", "--show-toplevel"], repo, f"`{spec}` is not a folder").strip()
+    root = Path(top)
+    _git(
+        ["rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"],
+        root,
+        f"`{spec}` is neither a folder nor a git revision",
+    )
+    archive = subprocess.run(
+        ["git", "-C", str(root), "archive", "--format=tar", revision, "--", inner],
+        capture_output=True,
+        check=False,
+    )
+    if archive.returncode != 0:
+        raise DiffError(f"revision `{revision}` has no folder `{inner}`")
+    with tempfile.TemporaryDirectory(prefix="govern-diff-") as temp:
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            tar.extractall(temp, filter="data")
+        yield Path(temp) / inner
+
+
+def _git(args: list[str], cwd: Path | None, failure: str) -> str:
+    try:
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    except FileNotFoundError as exc:
+        raise DiffError(f"{failure} (git is not installed)") from exc
+    if done.returncode != 0:
+        raise DiffError(failure)
+    return done.stdout
+
+
+def _engine(side: str, path: Path, evaluator: EvaluatorName, now: dt.datetime) -> Engine:
+    tree, problems = load_tree(path)
+    if tree is None or any(p.severity == "error" for p in problems):
+        raise SideLoadError(side, problems)
+    return Engine(build_snapshot(tree, problems, evaluator), clock=lambda: now)
+
+
+def _personas(fixtures: Path | None, base: PolicyTree, candidate: PolicyTree) -> dict[str, Persona]:
+    if fixtures is None:
+        return {**base.fixtures.principals, **candidate.fixtures.principals}
+    problems: list[Problem] = []
+    parsed = read_model(fixtures, FixturesFile, problems)
+    if parsed is None:
+        raise SideLoadError(
+            "fixtures", problems or [Problem(Location(str(fixtures)), "schema", "bad fixtures")]
+        )
+    return dict(parsed.principals)
+
+
+def _domain(product: str, before: Engine, after: Engine) -> str:
+    for engine in (after, before):
+        view = engine.snapshot.products.get(product)
+        if view is not None:
+            return view.product.domain
+    return "(unknown)"
+
+
+def _union(first: list[str], second: list[str]) -> list[str]:
+    return first + [item for item in second if item not in first]
+
+
+__all__ = [
+    "CHANGES",
+    "Answer",
+    "DiffError",
+    "DiffResult",
+    "Flip",
+    "SideLoadError",
+    "compare",
+    "decision_space",
+    "materialize",
+    "request_key",
+    "run_diff",
+]

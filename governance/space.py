@@ -1,0 +1,150 @@
+"""The decision space: personas x actions x products x every value of enumerated context attributes.
+
+`govern diff` evaluates two policy trees over it, `govern check` looks for dead policies in it.
+Requests are plain AuthZEN mappings, keyed by a canonical string so two sides can be lined up.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from governance.model import GovernanceConfig, Persona
+
+ABSENT = object()  # a context attribute left out of the request: policies often test `has`
+
+
+@dataclass(frozen=True, slots=True)
+class SpaceRequest:
+    """One point of the space: the persona's name (for people) and the AuthZEN request."""
+
+    persona: str
+    request: Mapping[str, Any]
+
+    @property
+    def key(self) -> str:
+        return request_key(self.request)
+
+    @property
+    def action(self) -> str:
+        return str(self.request["action"]["name"])
+
+    @property
+    def product(self) -> str:
+        return str(self.request["resource"]["id"])
+
+    @property
+    def context(self) -> Mapping[str, Any]:
+        context: Mapping[str, Any] = self.request.get("context") or {}
+        return context
+
+    def label(self) -> str:
+        """`alice read sales.orders [purpose=analytics]`: how a person reads the request."""
+        context = ", ".join(f"{k}={v}" for k, v in sorted(self.context.items()))
+        columns = self.request["resource"].get("properties", {}).get("columns")
+        shown = f" columns [{', '.join(columns)}]" if isinstance(columns, list) else ""
+        return f"{self.persona} {self.action} {self.product}{shown}" + (
+            f" [{context}]" if context else " [no context]"
+        )
+
+
+def request_key(request: Mapping[str, Any]) -> str:
+    return json.dumps(request, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def context_values(enumerated: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    """Every combination of the enumerated context attributes, each also left out once."""
+    names = sorted(enumerated)
+    choices = [[*enumerated[name], ABSENT] for name in names]
+    return [
+        {name: value for name, value in zip(names, combo, strict=True) if value is not ABSENT}
+        for combo in itertools.product(*choices)
+    ]
+
+
+def merged_context(configs: Iterable[GovernanceConfig]) -> dict[str, list[Any]]:
+    """The union of the enumerated context values of several configurations, in first-seen order."""
+    merged: dict[str, list[Any]] = {}
+    for config in configs:
+        for name, values in config.context.items():
+            known = merged.setdefault(name, [])
+            known += [v for v in values if v not in known]
+    return merged
+
+
+def persona_request(
+    persona: Persona, action: str, product: str, context: Mapping[str, Any]
+) -> dict[str, Any]:
+    return {
+        "subject": {"type": persona.type, "id": persona.id, "properties": dict(persona.properties)},
+        "action": {"name": action},
+        "resource": {"type": "DataProduct", "id": product},
+        "context": dict(context),
+    }
+
+
+def space(
+    personas: Mapping[str, Persona],
+    actions: Iterable[str],
+    products: Iterable[str],
+    contexts: Sequence[Mapping[str, Any]],
+) -> Iterator[SpaceRequest]:
+    """Every (persona, action, product, context) request, in a stable order."""
+    action_list, product_list = list(actions), list(products)
+    for name, persona in personas.items():
+        for action in action_list:
+            for product in product_list:
+                for context in contexts:
+                    yield SpaceRequest(name, persona_request(persona, action, product, context))
+
+
+def request_from_flags(
+    personas: Mapping[str, Persona],
+    *,
+    principal: str | None,
+    groups: Sequence[str] = (),
+    attributes: Sequence[str] = (),
+    action: str | None,
+    product: str | None,
+    columns: Sequence[str] = (),
+    context: Sequence[str] = (),
+) -> dict[str, Any]:
+    """An AuthZEN request from command-line flags; `principal` may name a fixtures persona.
+
+    `KEY=VALUE` values are read as JSON when they parse (`clearance=3`, `tags=["a"]`), else as
+    strings. Raises ValueError naming the flag that is missing or malformed.
+    """
+    for flag, value in (("--principal", principal), ("--action", action), ("--product", product)):
+        if not value:
+            raise ValueError(f"{flag} is required when the request is built from flags")
+    assert principal is not None and action is not None and product is not None
+    persona = personas.get(principal) or Persona(id=principal)
+    properties = dict(persona.properties)
+    known = list(properties.get("groups", []))
+    properties["groups"] = known + [g for g in groups if g not in known]
+    properties.update(_pairs(attributes, "--attr"))
+    request = persona_request(
+        Persona(type=persona.type, id=persona.id, properties=properties),
+        action,
+        product,
+        _pairs(context, "--context"),
+    )
+    if columns:
+        request["resource"]["properties"] = {"columns": list(columns)}
+    return request
+
+
+def _pairs(items: Sequence[str], flag: str) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"{flag} expects KEY=VALUE, got `{item}`")
+        try:
+            found[key] = json.loads(text)
+        except json.JSONDecodeError:
+            found[key] = text
+    return found
