@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from governance.errors import GovernanceError
+from governance.fmt import format_text
 from governance.loading import display_path, load_tree
 
 DOMAIN_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
@@ -37,7 +38,7 @@ def scaffold_domain(tree: Path, domain: str) -> list[str]:
     files = {
         "domain.yaml": _DOMAIN,
         "products/example.yaml": _PRODUCT.replace("{level}", level),
-        "access/grants.cedar": _POLICY,
+        "access/grants.cedar": format_text(_POLICY.replace("{domain}", domain)),
         "tests/access.yaml": _TEST,
     }
     created = []
