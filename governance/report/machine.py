@@ -53,6 +53,7 @@ def _case(result: CaseResult) -> dict[str, Any]:
         "name": result.name,
         "file": result.location.file,
         "line": result.location.line,
+        "column": result.location.column,
         "passed": result.passed,
         "failures": list(result.failures),
         "kind": None if decision is None else decision.access.kind,
