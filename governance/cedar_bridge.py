@@ -97,7 +97,7 @@ class CedarSlice:
         self._handle = _policy_set(templates)
 
     def authorize_many(self, requests: Sequence[Mapping[str, Any]], entities: Any) -> list[Outcome]:
-        results = cedarpy.is_authorized_batch(list(requests), self._handle, entities)
+        results = cedarpy.is_authorized_batch([dict(r) for r in requests], self._handle, entities)
         return [_outcome(result) for result in results]
 
 

@@ -92,7 +92,14 @@ class Classifier:
             if column.declared in self.rank:
                 sources.append(self._declared(product.domain, column.declared, column.location))
             findings += self._below_floor(sources, f"column `{product.id}/{column.key}`")
-        return findings
+        sources = [
+            self._source(r)
+            for r in rules
+            if _targets_product(r.item) and _matches_product(r.item, product)
+        ]
+        if product.declared in self.rank:
+            sources.append(self._declared(product.domain, product.declared, product.location))
+        return findings + self._below_floor(sources, f"product `{product.id}`")
 
     def _below_floor(self, sources: list[LevelSource], what: str) -> list[Problem]:
         floors = [s for s in sources if s.layer == GLOBAL]

@@ -45,7 +45,7 @@ class CompiledEvaluator:
                 self._indexes[key] = PolicyIndex([compiled[t.id] for t in templates])
         self._fallback = ReferenceEvaluator(fallback, entities) if fallback else None
         # Groups only need their own ancestors looked up when the catalog nests them.
-        self._nested_groups = any(e.uid.type == "Group" and e.parents for e in self._store)
+        self._nested_groups = any(e["uid"]["type"] == "Group" and e.get("parents") for e in entities)
 
     def fallback_policies(self) -> frozenset[str]:
         return self._fallback_ids

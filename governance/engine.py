@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -70,7 +71,7 @@ class Engine:
             return _decide(snapshot, parsed, view, now, started)
         except RequestError as exc:
             return _refusal(snapshot, request, str(exc), now, started)
-        except Exception as exc:  # noqa: BLE001 - a gateway must get a deny, not a traceback
+        except Exception as exc:
             return _refusal(snapshot, request, f"internal evaluation error: {exc!r}", now, started)
 
 
@@ -135,11 +136,7 @@ def _columns_to_check(view: ProductView, request: AccessRequest) -> tuple[Maskab
 def _refusal(
     snapshot: Snapshot, request: Any, reason: str, now: dt.datetime, started: int
 ) -> Decision:
-    raw = (
-        request
-        if isinstance(request, AccessRequest | Mapping)
-        else {"invalid": repr(request)[:200]}
-    )
+    raw = request if isinstance(request, AccessRequest) else _json_safe(request)
     return Decision(
         next_sequence(),
         raw,
@@ -152,3 +149,12 @@ def _refusal(
         time.perf_counter_ns() - started,
         reason,
     )
+
+
+def _json_safe(request: Any) -> Mapping[str, Any]:
+    """A copy of an unreadable request that still serialises: the decision log must not choke."""
+    try:
+        copy = json.loads(json.dumps(request, default=repr))
+    except (TypeError, ValueError, RecursionError):
+        copy = None
+    return copy if isinstance(copy, dict) else {"invalid": repr(request)[:200]}

@@ -24,7 +24,7 @@ from governance.model import (
     RetentionFile,
     WaiversFile,
 )
-from governance.sources import load_yaml, position_of, read_text
+from governance.sources import INVALID, load_yaml, position_of, read_text
 from governance.validation import validate_tree
 
 M = TypeVar("M", bound=BaseModel)
@@ -184,6 +184,8 @@ def validate_model(
     document: Any, model: type[M], display: str, problems: list[Problem]
 ) -> M | None:
     """Validate a parsed document; every pydantic error becomes a problem at its own line."""
+    if document is INVALID:
+        return None  # already reported where it failed to parse: no cascade of follow-on errors
     if document is None:
         document = {}
     if not isinstance(document, dict):

@@ -168,7 +168,7 @@ class DomainConfig(Strict):
 
 class OdcsProperty(Lenient):
     name: str
-    logicalType: str = ""  # noqa: N815 - ODCS field name
+    logicalType: str = ""
     classification: str | None = None
     tags: StrList = []
     properties: list[OdcsProperty] = []
@@ -198,12 +198,12 @@ class ProductDescriptor(Lenient):
     name: str = ""
     domain: str
     status: str = "active"
-    dataProduct: str = ""  # noqa: N815 - ODCS field name
+    dataProduct: str = ""
     description: OdcsDescription | str = OdcsDescription()
     tags: StrList = []
     classification: str | None = None
     schema_: list[OdcsSchemaObject] = Field(default=[], alias="schema")
-    slaProperties: list[OdcsSlaProperty] = []  # noqa: N815 - ODCS field name
+    slaProperties: list[OdcsSlaProperty] = []
 
     @property
     def purpose(self) -> str:

@@ -40,7 +40,7 @@ class ReferenceEvaluator:
 
 
 class _BoundReference:
-    __slots__ = ("_entities", "_evaluator", "_principal", "_action", "_context")
+    __slots__ = ("_action", "_context", "_entities", "_evaluator", "_principal")
 
     def __init__(self, evaluator: ReferenceEvaluator, request: AccessRequest) -> None:
         self._evaluator = evaluator

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from governance.errors import RequestError
 
@@ -99,7 +99,7 @@ def _object(parent: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     value = parent.get(key)
     if not _is_mapping(value):
         raise RequestError(f"request has no `{key}` object")
-    return value
+    return cast(Mapping[str, Any], value)
 
 
 def _optional_object(parent: Mapping[str, Any], key: str, name: str) -> Mapping[str, Any]:
@@ -108,7 +108,7 @@ def _optional_object(parent: Mapping[str, Any], key: str, name: str) -> Mapping[
         return {}
     if not _is_mapping(value):
         raise RequestError(f"`{name}` must be an object")
-    return value
+    return cast(Mapping[str, Any], value)
 
 
 def _text(parent: Mapping[str, Any], key: str, name: str) -> str:
@@ -134,7 +134,7 @@ def _check_value(value: Any, where: str) -> None:
         if not _LONG_MIN <= value <= _LONG_MAX:
             raise RequestError(f"`{where}` is outside Cedar's 64-bit Long range")
         return
-    if isinstance(value, Sequence):
+    if isinstance(value, list | tuple):  # JSON arrays; bytes and str are Sequences too, not sets
         for i, item in enumerate(value):
             _check_value(item, f"{where}[{i}]")
         return

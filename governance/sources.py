@@ -26,6 +26,9 @@ class YamlList(list[Any]):
     item_positions: list[tuple[int, int]]
 
 
+INVALID: Any = object()  # what a file that could not be read or parsed yields: nothing to validate
+
+
 class _LocatingLoader(yaml.SafeLoader):
     """SafeLoader that builds YamlMap/YamlList with 1-based positions."""
 
@@ -81,21 +84,22 @@ def read_text(path: Path, display: str, problems: list[Problem]) -> str | None:
 def parse_yaml(text: str, display: str, problems: list[Problem]) -> Any:
     """Parse YAML text into YamlMap/YamlList; a syntax error becomes a located problem."""
     try:
-        return yaml.load(text, Loader=_LocatingLoader)  # noqa: S506 - SafeLoader subclass
+        return yaml.load(text, Loader=_LocatingLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         message = " ".join(str(part) for part in (exc.context, exc.problem) if part)
         problems.append(Problem(Location(display, line, column), "yaml", message or "invalid YAML"))
+        return INVALID
     except yaml.YAMLError as exc:
         problems.append(Problem(Location(display), "yaml", f"invalid YAML: {exc}"))
-    return None
+    return INVALID
 
 
 def load_yaml(path: Path, display: str, problems: list[Problem]) -> Any:
     """Read and parse one YAML file, reporting every failure as a located problem."""
     text = read_text(path, display, problems)
-    return None if text is None else parse_yaml(text, display, problems)
+    return INVALID if text is None else parse_yaml(text, display, problems)
 
 
 def position_of(document: Any, loc: tuple[int | str, ...]) -> tuple[int, int]:

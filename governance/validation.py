@@ -34,8 +34,9 @@ def _check_levels(tree: PolicyTree, problems: list[Problem]) -> None:
     for layer in tree.layers():
         for rule in layer.classification:
             check(rule.item.level, rule.location, f"rule `{rule.item.id}`")
-        for rule in layer.retention:
-            check(rule.item.applies_to.min_classification, rule.location, f"rule `{rule.item.id}`")
+        for retention in layer.retention:
+            floor = retention.item.applies_to.min_classification
+            check(floor, retention.location, f"rule `{retention.item.id}`")
         for product in layer.products:
             check(product.declared, product.location, f"product `{product.id}`")
             for column in product.columns:
@@ -87,9 +88,9 @@ def _check_retention(tree: PolicyTree, problems: list[Problem]) -> None:
                 problems.append(Problem(rule.location, "locked-in-domain", message))
     for layer in tree.layers():
         for sourced in layer.retention:
-            rule = sourced.item
-            if rule.min is not None and rule.max is not None and rule.min > rule.max:
-                message = f"rule `{rule.id}`: min {rule.min} exceeds its own max {rule.max}"
+            bounds = sourced.item
+            if bounds.min is not None and bounds.max is not None and bounds.min > bounds.max:
+                message = f"rule `{bounds.id}`: min {bounds.min} exceeds its own max {bounds.max}"
                 problems.append(Problem(sourced.location, "retention-conflict", message))
 
 

@@ -170,11 +170,6 @@ def test_raising_above_the_floor_is_not_reported(tree):
     assert _floor_findings(tree) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Classifier.floor_findings only looks at columns; a product-level declaration "
-    "below a global product rule (a floor) is silently ignored instead of reported",
-)
 def test_product_declaration_below_global_product_floor_is_reported(tree):
     tree.classification("global", [rule("money", "confidential", product_tags=["money"])])
     tree.product("sales.orders", ["a"], tags=["money"], classification="public")

@@ -1,4 +1,4 @@
-"""Differential tests: the engine's access answer equals cedarpy's on global ∪ owning-domain policies.
+"""Differential tests: the engine's access answer equals cedarpy's on global + owning-domain policies.
 
 The oracle is built independently of the engine's slicing: it parses the layer files as written
 (positional ids, mapped back through their @id) and asks cedarpy directly.

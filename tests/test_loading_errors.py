@@ -68,11 +68,6 @@ def test_broken_yaml_in_a_product_is_located(tree):
     assert problem.location.column > 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a product file that is not valid YAML is also validated as an empty document, "
-    "adding two unlocated `schema` errors (`id`/`domain`: Field required) to the one real error",
-)
 def test_broken_yaml_in_a_product_is_one_error_not_a_cascade(tree):
     tree.write("domains/sales/products/broken.yaml", "id: sales.broken\ndomain: [sales\n")
     problem = only_error(tree)

@@ -97,11 +97,6 @@ def test_equal_mins_name_both_rules(tree):
     assert rules_for(result, "min") == ["global/tax", "sales/audit"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Duration orders and compares on (days, iso) instead of the day count only, so "
-    "P1Y and P365D (equal day counts) are not a tie: only one rule is named",
-)
 def test_equal_mins_spelled_differently_name_both_rules(tree):
     tree.retention("global", [rr("tax", min="P1Y", locked=True)])
     tree.retention("sales", [rr("audit", min="P365D")])
@@ -109,22 +104,12 @@ def test_equal_mins_spelled_differently_name_both_rules(tree):
     assert rules_for(result, "min") == ["global/tax", "sales/audit"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Duration compares on (days, iso): min P7D vs max P1W (both 7 days) is "
-    "reported as a min>max conflict (and is a `retention-conflict` load error in one rule)",
-)
 def test_min_equal_to_max_in_other_units_is_no_conflict(tree):
     tree.retention("sales", [rr("keep", min="P7D"), rr("dispose", max="P1W")])
     result = retention(tree)
     assert result["conflict"] is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Duration compares on (days, iso): one rule with min P7D and max P1W (both 7 "
-    "days) is refused with a `retention-conflict` load error",
-)
 def test_rule_with_min_equal_to_max_in_other_units_loads(tree):
     tree.retention("sales", [rr("week", min="P7D", max="P1W")])
     result = retention(tree)
