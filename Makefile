@@ -16,12 +16,14 @@ demo: $(STAMP)
 	$(BIN)/govern demo policies
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --benchmark-skip
 
 bench: $(STAMP)
-	$(BIN)/python -m pytest tests/benchmarks -q -p no:randomly --benchmark-only \
-		--benchmark-columns=min,median,mean,ops,rounds --benchmark-sort=name \
+	mkdir -p .benchmarks
+	$(BIN)/python -m pytest tests/benchmarks -q --benchmark-only \
+		--benchmark-columns=min,median,mean,rounds --benchmark-sort=name \
 		--benchmark-json=.benchmarks/latest.json $(BENCH_ARGS)
+	$(BIN)/python -m tests.benchmarks.report .benchmarks/latest.json
 
 differential: $(STAMP)
 	HYPOTHESIS_PROFILE=thorough $(BIN)/python -m pytest -q -m slow tests

@@ -1,0 +1,69 @@
+"""Turn a pytest-benchmark JSON file into the README's performance table (ratios from one run).
+
+python -m tests.benchmarks.report .benchmarks/latest.json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def _by_group(benchmarks: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
+    groups: dict[str, dict[str, dict[str, Any]]] = {}
+    for bench in benchmarks:
+        evaluator = bench["extra_info"].get("evaluator", bench["name"])
+        groups.setdefault(bench["group"] or "", {})[evaluator] = bench
+    return groups
+
+
+def decision_table(data: dict[str, Any]) -> str:
+    rows = [
+        "| organisation | policies | govern compiled p50 | govern reference p50 | plain cedarpy p50 | compiled vs cedarpy |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for group, members in _by_group(data["benchmarks"]).items():
+        if not group.startswith("decide:") or "compiled" not in members or "cedarpy" not in members:
+            continue
+        compiled, cedar = (
+            members["compiled"]["stats"]["median"],
+            members["cedarpy"]["stats"]["median"],
+        )
+        reference = members.get("reference", {}).get("stats", {}).get("median")
+        org = group.removeprefix("decide:")
+        policies = members["compiled"]["extra_info"].get("policies", "")
+        rows.append(
+            f"| {org} | {policies} | {_us(compiled)} | {_us(reference)} | {_us(cedar)} | "
+            f"{cedar / compiled:.0f}x faster |"
+        )
+    return "\n".join(rows)
+
+
+def other_table(data: dict[str, Any]) -> str:
+    rows = ["| benchmark | group | median |", "|---|---|---:|"]
+    for bench in data["benchmarks"]:
+        if not (bench["group"] or "").startswith("decide:"):
+            median = bench["stats"]["median"]
+            shown = f"{median:.2f} s" if median > 0.5 else _us(median)
+            rows.append(f"| {bench['name']} | {bench['group']} | {shown} |")
+    return "\n".join(rows)
+
+
+def _us(seconds: float | None) -> str:
+    return "–" if seconds is None else f"{seconds * 1e6:,.1f} µs"
+
+
+def main(path: str) -> None:
+    data = json.loads(Path(path).read_text())
+    machine = data.get("machine_info", {})
+    print(f"Measured {data.get('datetime', '')[:10]} on {machine.get('cpu', {}).get('brand_raw', 'unknown CPU')}, "
+          f"Python {machine.get('python_version', '')}.\n")  # fmt: skip
+    print(decision_table(data))
+    print()
+    print(other_table(data))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else ".benchmarks/latest.json")
