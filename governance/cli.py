@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -65,7 +66,10 @@ def _evaluator_option(function: Any) -> Any:
 
 
 def _color(option: bool | None) -> bool:
-    return sys.stdout.isatty() if option is None else option
+    """--color/--no-color win; otherwise colour on a terminal unless NO_COLOR is set."""
+    if option is not None:
+        return option
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -125,7 +129,7 @@ def check(
         output = render_sarif(report)
     else:
         output = render_check_text(report, color=_color(color), verbose=verbose)
-    click.echo(output)
+    click.echo(output, color=_color(color))
     sys.exit(report.exit_code)
 
 
@@ -157,7 +161,7 @@ def test(
         output = render_tests_junit(outcome)
     else:
         output = render_tests_text(outcome, color=_color(color), verbose=verbose)
-    click.echo(output)
+    click.echo(output, color=_color(color))
     sys.exit(outcome.exit_code)
 
 

@@ -1,0 +1,113 @@
+"""`govern diff`: exactly the decisions that flip, grouped, granted first; paths and git revisions."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import POLICIES, REPO, run
+
+PURPOSES = ["analytics", "reporting", "marketing", "fraud_detection", "support",
+            "hr_administration", "audit", "ml_training"]  # fmt: skip
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def test_one_changed_grant_flips_exactly_the_decisions_it_governs(org: Path) -> None:
+    # Support may now read the customer master for any purpose, not only during a support case.
+    _edit(org / "domains/sales/access/grants.cedar",
+          'when { context has purpose && context.purpose == "support" };', ";")  # fmt: skip
+    result = run("diff", str(POLICIES), str(org), "--format", "json", "--at", "2026-06-01")
+    assert result.exit_code == 0
+    report = json.loads(result.stdout)
+    flips = {
+        (f["change"], f["persona"], f["authzen"]["action"]["name"], f["authzen"]["resource"]["id"],
+         f["authzen"]["context"].get("purpose"))
+        for f in report["flips"]
+    }  # fmt: skip
+    # judy (customer support) gains every approved purpose but `support`, which she already had;
+    # no purpose and `ml_training` stay forbidden by the global pii-approved-purposes guardrail.
+    approved = set(PURPOSES) - {"support", "ml_training"}
+    assert flips == {("granted", "judy", "read", "sales.customers", p) for p in approved}
+    assert len(report["flips"]) == len(flips)  # the test-file request is not counted twice
+    assert {tuple(f["responsible"]) for f in report["flips"]} == {("sales/support-read-customers",)}
+    assert report["newly_granted"] == 6
+
+
+def test_fail_on_grant_and_the_markdown_pull_request_comment(org: Path) -> None:
+    _edit(org / "domains/sales/access/grants.cedar",
+          'when { context has purpose && context.purpose == "support" };', ";")  # fmt: skip
+    result = run("diff", str(POLICIES), str(org), "--format", "markdown", "--fail-on-grant")
+    assert result.exit_code == 1
+    comment = result.stdout
+    assert comment.startswith("## govern diff: policy impact")
+    assert "| `sales` | `sales/support-read-customers` | 6 |" in comment
+    assert "- judy read sales.customers [purpose=audit]: not permitted → permitted" in comment
+
+
+def test_revocations_and_masks_come_after_grants(org: Path) -> None:
+    # Marketing analysts lose their grant; the clearance guardrail no longer masks clearance 2.
+    _edit(org / "domains/marketing/access/grants.cedar",
+          'principal in Group::"marketing-analysts",', 'principal in Group::"analysts-v2",')  # fmt: skip
+    _edit(org / "global/access/guardrails.cedar",
+          "principal.clearance >= 3", "principal.clearance >= 2")  # fmt: skip
+    report = json.loads(run("diff", str(POLICIES), str(org), "--format", "json").stdout)
+    changes = [f["change"] for f in report["flips"]]
+    assert changes == sorted(changes, key=["granted", "unmasked", "revoked", "masked"].index)
+    revoked = [f for f in report["flips"] if f["change"] == "revoked"]
+    assert revoked and {f["domain"] for f in revoked} == {"marketing"}
+    assert all(f["responsible"] == ["marketing/analysts-read"] for f in revoked)
+    assert {f["persona"] for f in revoked} == {"carol"}
+    unmasked = [f for f in report["flips"] if f["change"] == "unmasked"]
+    assert {(f["persona"], f["domain"], tuple(f["columns"])) for f in unmasked} == {
+        ("alice", "sales", ("payment_card_number",))
+    }
+    assert all(f["responsible"] == ["global/restricted-columns-need-clearance"] for f in unmasked)
+    text = run("diff", str(POLICIES), str(org)).stdout
+    assert text.index("COLUMNS NEWLY VISIBLE (MASK LIFTED)") < text.index("ACCESS REVOKED")
+
+
+def test_identical_trees_have_no_flips() -> None:
+    result = run("diff", str(POLICIES), str(POLICIES), "--fail-on-grant")
+    assert result.exit_code == 0
+    assert "no decision flips over" in result.stdout
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_a_side_may_be_a_git_revision(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(POLICIES, repo / "policies")
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], check=True)
+    _edit(repo / "policies/domains/sales/access/grants.cedar",
+          'when { context has purpose && context.purpose == "support" };', ";")  # fmt: skip
+    from governance.diff import run_diff
+
+    result = run_diff("HEAD", str(repo / "policies"), repo=repo)
+    assert len(result.granted) == 6
+    spelled = run_diff("HEAD:policies", str(repo / "policies"), repo=repo)
+    assert len(spelled.flips) == 6
+
+
+def test_a_side_that_is_neither_folder_nor_revision_is_a_usage_error() -> None:
+    result = run("diff", "no-such-revision-or-folder", str(POLICIES))
+    assert result.exit_code == 2
+    assert "neither a folder nor a git revision" in result.stderr
+
+
+def test_a_side_that_does_not_load_exits_1(tmp_path: Path) -> None:
+    broken = REPO / "tests/fixtures/broken/cedar-syntax"
+    result = run("diff", str(POLICIES), str(broken))
+    assert result.exit_code == 1
+    assert "the candidate tree does not load" in result.stderr
+    assert "cedar-syntax" in result.stderr
