@@ -1,4 +1,5 @@
-"""The compiled evaluator: each slice's policies as indexed Python functions (Cedar's semantics).
+"""The compiled evaluator: each slice's policies as Python functions (Cedar's semantics), with a
+candidate list per catalog resource.
 
 A slice holding any policy the compiler cannot handle is evaluated by cedarpy instead, whole and
 transparently, so correctness never depends on the compiler's coverage.
@@ -16,17 +17,18 @@ from governance.compiler import (
     Entity,
     EntityStore,
     EntityUID,
-    PolicyIndex,
+    EvaluationError,
     Record,
-    Request,
     compile_policy,
-    evaluate,
 )
 from governance.compiler.jsonvalues import read_record
 from governance.errors import CompileError
+from governance.prefilter import ResourceFilter, candidates_for
 from governance.reference import ReferenceEvaluator
 from governance.request import AccessRequest
 from governance.slices import SliceKey
+
+Candidates = tuple[CompiledPolicy, ...]
 
 
 class CompiledEvaluator:
@@ -36,16 +38,24 @@ class CompiledEvaluator:
         self._store = EntityStore.from_json(entities)
         compiled, failed = _compile_all(slices)
         self._fallback_ids = frozenset(failed)
-        self._indexes: dict[SliceKey, PolicyIndex] = {}
+        self._slices: dict[SliceKey, Candidates] = {}
         fallback: dict[SliceKey, Sequence[pst.Template]] = {}
         for key, templates in slices.items():
             if any(t.id in failed for t in templates):
                 fallback[key] = templates
             else:
-                self._indexes[key] = PolicyIndex([compiled[t.id] for t in templates])
+                self._slices[key] = tuple(compiled[t.id] for t in templates)
         self._fallback = ReferenceEvaluator(fallback, entities) if fallback else None
+        self._filters = {
+            policy_id: ResourceFilter(policy) for policy_id, policy in compiled.items()
+        }
+        # (slice, resource) -> the policies that can apply there. Filled on first use, always with
+        # the same value, so concurrent readers need no lock.
+        self._candidates: dict[tuple[SliceKey, EntityUID], Candidates] = {}
         # Groups only need their own ancestors looked up when the catalog nests them.
-        self._nested_groups = any(e["uid"]["type"] == "Group" and e.get("parents") for e in entities)
+        self._nested_groups = any(
+            e["uid"]["type"] == "Group" and e.get("parents") for e in entities
+        )
 
     def fallback_policies(self) -> frozenset[str]:
         return self._fallback_ids
@@ -57,16 +67,18 @@ class CompiledEvaluator:
         if self._nested_groups:
             entity.ancestors = entity.ancestors.union(*map(self._store.ancestors, groups))
         store = _RequestStore(self._store, entity)
-        bound = _BoundCompiled(
-            self._indexes,
-            store,
-            principal,
-            EntityUID("Action", request.action),
-            cedar_record(request.context),
-        )
+        action = EntityUID("Action", request.action)
+        bound = _BoundCompiled(self, store, principal, action, cedar_record(request.context))
         if self._fallback is None:
             return bound
-        return _WithFallback(bound, self._fallback.bind(request), self._indexes)
+        return _WithFallback(bound, self._fallback.bind(request), self._slices)
+
+    def candidates(self, key: SliceKey, resource: EntityUID) -> Candidates:
+        found = self._candidates.get((key, resource))
+        if found is None:
+            found = candidates_for(self._slices[key], self._filters, resource, self._store)
+            self._candidates[(key, resource)] = found
+        return found
 
 
 class _RequestStore:
@@ -86,49 +98,67 @@ class _RequestStore:
 
 
 class _BoundCompiled:
-    __slots__ = ("_action", "_context", "_indexes", "_principal", "_store")
+    __slots__ = ("_action", "_context", "_evaluator", "_principal", "_store")
 
     def __init__(
-        self, indexes: Mapping[SliceKey, PolicyIndex], store: _RequestStore, principal: EntityUID,
+        self, evaluator: CompiledEvaluator, store: _RequestStore, principal: EntityUID,
         action: EntityUID, context: Record,
     ) -> None:  # fmt: skip
-        self._indexes, self._store = indexes, store
+        self._evaluator, self._store = evaluator, store
         self._principal, self._action, self._context = principal, action, context
 
     def authorize(
         self, key: SliceKey, resources: Sequence[Resource], removed: frozenset[str]
     ) -> list[Outcome]:
-        index, store, principal, action, context = (
-            self._indexes[key],
-            self._store,
+        candidates = self._evaluator.candidates
+        return [
+            self._evaluate(candidates(key, resource), resource, removed) for resource in resources
+        ]
+
+    def _evaluate(
+        self, policies: Candidates, resource: EntityUID, removed: frozenset[str]
+    ) -> Outcome:
+        """Cedar's authorizer: bucket into satisfied forbids, satisfied permits and errored."""
+        principal, action, context, store = (
             self._principal,
             self._action,
             self._context,
+            self._store,
         )
-        return [
-            _outcome(evaluate(index, Request(principal, action, resource, context), store), removed)
-            for resource in resources
-        ]
+        forbids: list[str] = []
+        permits: list[str] = []
+        errored: list[str] = []
+        for policy in policies:
+            if removed and policy.id in removed:
+                continue
+            try:
+                if policy.function(principal, action, resource, context, store):
+                    (forbids if policy.forbid else permits).append(policy.id)
+            except EvaluationError:
+                errored.append(policy.id)
+        if forbids:
+            return Outcome(False, tuple(forbids), tuple(errored))
+        return Outcome(bool(permits), tuple(permits), tuple(errored))
 
 
 class _WithFallback:
     """Slices holding a policy the compiler left to cedarpy go to the reference evaluator."""
 
-    __slots__ = ("_compiled", "_indexes", "_reference")
+    __slots__ = ("_compiled", "_reference", "_slices")
 
     def __init__(
-        self,
-        compiled: BoundRequest,
-        reference: BoundRequest,
-        indexes: Mapping[SliceKey, PolicyIndex],
+        self, compiled: BoundRequest, reference: BoundRequest, slices: Mapping[SliceKey, object]
     ) -> None:
-        self._compiled, self._reference, self._indexes = compiled, reference, indexes
+        self._compiled, self._reference, self._slices = compiled, reference, slices
 
     def authorize(
         self, key: SliceKey, resources: Sequence[Resource], removed: frozenset[str]
     ) -> list[Outcome]:
-        chosen = self._compiled if key in self._indexes else self._reference
+        chosen = self._compiled if key in self._slices else self._reference
         return chosen.authorize(key, resources, removed)
+
+
+_PLAIN = frozenset({str, int, bool})
 
 
 def cedar_record(values: Mapping[str, Any]) -> Record:
@@ -136,9 +166,6 @@ def cedar_record(values: Mapping[str, Any]) -> Record:
     if _PLAIN.issuperset(map(type, values.values())):
         return Record(values)
     return read_record(values)
-
-
-_PLAIN = frozenset({str, int, bool})
 
 
 def _compile_all(
@@ -156,13 +183,3 @@ def _compile_all(
             except CompileError as exc:
                 failed[template.id] = str(exc)
     return compiled, failed
-
-
-def _outcome(buckets: Any, removed: frozenset[str]) -> Outcome:
-    forbids, permits, errored = buckets
-    if removed:
-        forbids = tuple(f for f in forbids if f not in removed)
-        errored = tuple(e for e in errored if e not in removed)
-    if forbids:
-        return Outcome(False, forbids, errored)
-    return Outcome(bool(permits), permits, errored)

@@ -156,14 +156,14 @@ def summary(decision: Decision) -> str:
     access = decision.access
     decider = access.policies[0] if access.policies else None
     because = f" by {decider.layer} policy `{decider.id}`" if decider else ""
-    why = f": {decider.reason.rstrip('.')}" if decider and decider.reason else ""
+    why = f": {decider.reason}" if decider and decider.reason else ""
     if access.kind == "forbidden":
         layer = "a global guardrail" if decider and decider.layer == "global" else "a domain policy"
         return f"denied: forbidden by {layer} (`{decider.id if decider else '?'}`){why}"
     if access.kind == "not_permitted":
         return "denied: not permitted by any policy (no permit matched)"
     count = len(decision.masks)
-    masked = f"; {count} column{'s' if count > 1 else ''} masked" if count else ""
+    masked = f" ({count} column{'s' if count > 1 else ''} masked)" if count else ""
     return f"allowed{because}{why}{masked}"
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from governance.entities import catalog_entities, principal_entity
 from governance.request import from_authzen
 from tests.orggen import ACTIONS, PURPOSES, DomainSpec, OrgSpec, write_org
 
+ERRORED = re.compile(r"error while evaluating policy `([^`]*)`")
 EXAMPLE = Path(__file__).resolve().parents[1] / "policies"
 EVALUATORS = ["reference", "compiled"]
 # After every waiver has expired, so the oracle (which knows nothing of waivers) is comparable.
@@ -58,7 +60,9 @@ class CedarOracle:
                 text += path.read_text() + "\n"
             self.sets[domain] = (cedarpy.PolicySet.from_str(text), names)
 
-    def decide(self, request: dict[str, Any], resource: dict[str, str]) -> tuple[bool, set[str]]:
+    def decide(
+        self, request: dict[str, Any], resource: dict[str, str]
+    ) -> tuple[bool, set[str], set[str]]:
         parsed = from_authzen(request)
         domain = self.products[parsed.product].domain
         policy_set, names = self.sets[domain]
@@ -73,7 +77,8 @@ class CedarOracle:
             policy_set,
             entities,
         )
-        return result.allowed, {names[r] for r in result.diagnostics.reasons}
+        errored = {names[m[1]] for e in result.diagnostics.errors if (m := ERRORED.search(e))}
+        return result.allowed, {names[r] for r in result.diagnostics.reasons}, errored
 
 
 def _engine(path: Path, evaluator: str) -> Engine:
@@ -83,16 +88,17 @@ def _engine(path: Path, evaluator: str) -> Engine:
 def _assert_same(engine: Engine, oracle: CedarOracle, request: dict[str, Any]) -> None:
     decision = engine.decide(request)
     product = request["resource"]["id"]
-    allowed, reasons = oracle.decide(request, {"type": "DataProduct", "id": product})
+    allowed, reasons, errored = oracle.decide(request, {"type": "DataProduct", "id": product})
     assert decision.reason == "", decision.reason
     assert decision.allowed == allowed, decision.to_dict()["reason"]
     assert {p.id for p in decision.access.policies} == reasons
+    assert {e.policy for e in decision.access.errors} == errored
     if not decision.allowed:
         assert decision.masks == ()
         return
     masked = {m.column: m for m in decision.masks}
     for column, _level, _resource in engine.snapshot.products[product].maskable:
-        column_allowed, column_reasons = oracle.decide(
+        column_allowed, column_reasons, _ = oracle.decide(
             request, {"type": "Column", "id": f"{product}/{column}"}
         )
         assert (column not in masked) == column_allowed, column

@@ -1,0 +1,117 @@
+"""Per-resource candidate lists: what a policy can never grant or forbid on a catalog resource is
+decided once, not on every request.
+
+Catalog resources are static, so a policy's resource scope, and the resource-only conditions it
+tests first, have one answer per resource. Cedar evaluates a policy as principal scope, action
+scope, resource scope, then its conditions in order, with `&&` short-circuiting; scope checks
+never error. So a policy whose resource scope misses, or whose leading resource-only condition is
+false *without error*, is false for that resource whatever the principal and context: dropping
+it changes no decision, reason or error. A condition that errors keeps the policy, so the error
+is still reported at request time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Sequence
+
+from governance.cedar_bridge import pst
+from governance.compiler import (
+    CompiledPolicy,
+    EntityStore,
+    EntityUID,
+    EvaluationError,
+    compile_policy,
+)
+from governance.compiler.compile import entity_uid
+from governance.compiler.values import EMPTY_RECORD
+from governance.errors import CompileError
+
+_NOBODY = EntityUID("__govern", "nobody")  # guards read only the resource
+
+
+class ResourceFilter:
+    """Whether one policy can be satisfied at all on a given catalog resource."""
+
+    __slots__ = ("_guards", "_scope")
+
+    def __init__(self, policy: CompiledPolicy) -> None:
+        self._scope = policy.template.resource
+        self._guards = tuple(_compile_guards(policy))
+
+    def possible(self, resource: EntityUID, store: EntityStore) -> bool:
+        if not _scope_matches(self._scope, resource, store):
+            return False
+        for guard in self._guards:
+            try:
+                if not guard.function(_NOBODY, _NOBODY, resource, EMPTY_RECORD, store):
+                    return False
+            except EvaluationError:
+                return True  # the error must surface at request time, as Cedar reports it
+        return True
+
+
+def candidates_for(
+    policies: Sequence[CompiledPolicy],
+    filters: dict[str, ResourceFilter],
+    resource: EntityUID,
+    store: EntityStore,
+) -> tuple[CompiledPolicy, ...]:
+    return tuple(p for p in policies if filters[p.id].possible(resource, store))
+
+
+def _scope_matches(scope: object, resource: EntityUID, store: EntityStore) -> bool:
+    kind = str(scope.entity_type) if isinstance(scope, pst.ScopeIs | pst.ScopeIsIn) else None
+    if kind is not None and resource.type != kind:
+        return False
+    if not isinstance(scope, pst.ScopeEq | pst.ScopeIn | pst.ScopeIsIn):
+        return True  # any resource, or `is` alone (checked above)
+    if isinstance(scope.entity, pst.Slot):
+        return True  # a template slot: not a static policy, never filtered
+    target = entity_uid(scope.entity)
+    if isinstance(scope, pst.ScopeEq):
+        return resource == target
+    return resource == target or target in store.ancestors(resource)
+
+
+def _compile_guards(policy: CompiledPolicy) -> Iterator[CompiledPolicy]:
+    """The leading conditions of the first clause that read nothing but the resource."""
+    clauses = policy.template.clauses
+    if not clauses:
+        return
+    first = clauses[0]
+    conjuncts: list[pst.Expr] = (
+        _conjuncts(first.expr) if isinstance(first, pst.When) else [pst.UnaryOp("not", first.expr)]
+    )
+    for index, conjunct in enumerate(conjuncts):
+        if not _reads_only_resource(conjunct):
+            return
+        template = pst.Template(
+            id=f"{policy.id}#guard{index}", effect="permit", principal=pst.ScopeAny(), action=pst.ScopeAny(),
+            resource=pst.ScopeAny(), clauses=(pst.When(conjunct),), annotations=pst.FrozenMap(),
+        )  # fmt: skip
+        try:
+            yield compile_policy(template, template.id)
+        except CompileError:
+            return
+
+
+def _conjuncts(expr: pst.Expr) -> list[pst.Expr]:
+    """`a && b && c` (left-nested) as [a, b, c], in evaluation order."""
+    if isinstance(expr, pst.BinaryOp) and expr.op == "and":
+        return [*_conjuncts(expr.left), *_conjuncts(expr.right)]
+    return [expr]
+
+
+def _reads_only_resource(node: object) -> bool:
+    if isinstance(node, pst.Var):
+        return node.name == "resource"
+    if isinstance(node, pst.Slot):
+        return False
+    if isinstance(node, dict):
+        return all(_reads_only_resource(v) for v in node.values())
+    if isinstance(node, tuple):
+        return all(_reads_only_resource(v) for v in node)
+    if dataclasses.is_dataclass(node) and not isinstance(node, type):
+        return all(_reads_only_resource(getattr(node, f.name)) for f in dataclasses.fields(node))
+    return True
