@@ -75,7 +75,9 @@ def _scope_matches(scope: object, resource: EntityUID, store: EntityStore) -> bo
 
 
 def _compile_guards(policy: CompiledPolicy) -> Iterator[CompiledPolicy]:
-    """The leading conditions of the first clause that read nothing but the resource."""
+    """Guards for the resource-only conditions of the first clause that Cedar reaches before
+    anything that could error: conditions that cannot error (`principal has x`, then
+    `principal.x == "y"`, group membership...) are stepped over, the first other one stops."""
     clauses = policy.template.clauses
     if not clauses:
         return
@@ -83,17 +85,83 @@ def _compile_guards(policy: CompiledPolicy) -> Iterator[CompiledPolicy]:
     conjuncts: list[pst.Expr] = (
         _conjuncts(first.expr) if isinstance(first, pst.When) else [pst.UnaryOp("not", first.expr)]
     )
+    known: set[tuple[str, str]] = set()  # attributes a preceding `has` proved present
     for index, conjunct in enumerate(conjuncts):
-        if not _reads_only_resource(conjunct):
+        if _reads_only_resource(conjunct):
+            guard = _guard(policy.id, index, conjunct)
+            if guard is None:
+                return
+            yield guard
+        elif _cannot_error(conjunct, known):
+            known |= _proved(conjunct)
+        else:
             return
-        template = pst.Template(
-            id=f"{policy.id}#guard{index}", effect="permit", principal=pst.ScopeAny(), action=pst.ScopeAny(),
-            resource=pst.ScopeAny(), clauses=(pst.When(conjunct),), annotations=pst.FrozenMap(),
-        )  # fmt: skip
-        try:
-            yield compile_policy(template, template.id)
-        except CompileError:
-            return
+
+
+def _guard(policy_id: str, index: int, conjunct: pst.Expr) -> CompiledPolicy | None:
+    template = pst.Template(
+        id=f"{policy_id}#guard{index}", effect="permit", principal=pst.ScopeAny(), action=pst.ScopeAny(),
+        resource=pst.ScopeAny(), clauses=(pst.When(conjunct),), annotations=pst.FrozenMap(),
+    )  # fmt: skip
+    try:
+        return compile_policy(template, template.id)
+    except CompileError:
+        return None
+
+
+def _proved(conjunct: pst.Expr) -> set[tuple[str, str]]:
+    if isinstance(conjunct, pst.HasAttr) and isinstance(conjunct.base, pst.Var):
+        return {(conjunct.base.name, conjunct.attrs[0])}
+    return set()
+
+
+def _cannot_error(expr: pst.Expr, known: set[tuple[str, str]]) -> bool:
+    """A conservative test that evaluating `expr` to a boolean can never raise.
+
+    The request's principal and the catalog resource always exist in the store, so `has`,
+    `is`, `in` over entity literals and `==` between values that cannot error are safe, and so
+    is reading an attribute a preceding `has` proved present.
+    """
+    if isinstance(expr, pst.BoolLit | pst.HasAttr):
+        return not isinstance(expr, pst.HasAttr) or isinstance(expr.base, pst.Var)
+    if isinstance(expr, pst.Is):
+        return isinstance(expr.base, pst.Var) and (
+            expr.in_expr is None or _entity_operand(expr.in_expr)
+        )
+    if isinstance(expr, pst.UnaryOp):
+        return expr.op == "not" and _cannot_error(expr.arg, known)
+    if isinstance(expr, pst.BinaryOp):
+        if expr.op in ("and", "or"):
+            return _cannot_error(expr.left, known) and _cannot_error(expr.right, known)
+        if expr.op in ("eq", "not_eq"):
+            return _safe_value(expr.left, known) and _safe_value(expr.right, known)
+        if expr.op == "in":
+            return (
+                isinstance(expr.left, pst.Var)
+                and expr.left.name in ("principal", "resource")
+                and (_entity_operand(expr.right))
+            )
+        if expr.op == "contains":
+            return (
+                isinstance(expr.left, pst.Set)
+                and all(_safe_value(e, known) for e in expr.left.elements)
+                and (_safe_value(expr.right, known))
+            )
+    return False
+
+
+def _safe_value(expr: pst.Expr, known: set[tuple[str, str]]) -> bool:
+    if isinstance(expr, pst.BoolLit | pst.LongLit | pst.StringLit | pst.EntityLit | pst.Var):
+        return True
+    if isinstance(expr, pst.GetAttr) and isinstance(expr.base, pst.Var):
+        return (expr.base.name, expr.attr) in known
+    return _cannot_error(expr, known)
+
+
+def _entity_operand(expr: pst.Expr) -> bool:
+    if isinstance(expr, pst.EntityLit):
+        return True
+    return isinstance(expr, pst.Set) and all(isinstance(e, pst.EntityLit) for e in expr.elements)
 
 
 def _conjuncts(expr: pst.Expr) -> list[pst.Expr]:

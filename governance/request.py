@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, cast
+from types import MappingProxyType
+from typing import Any, NamedTuple, cast
 
 from governance.errors import RequestError
 
@@ -12,20 +12,20 @@ _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
 WHOLE_PRODUCT = None  # `columns` of a request that reads every column
 
 
-@dataclass(frozen=True, slots=True)
-class AccessRequest:
+class AccessRequest(NamedTuple):
     """May `principal` perform `action` on `product` (and which of `columns` must be masked)?
 
     `columns` None means the whole product; an empty tuple means no column work at all.
+    A NamedTuple: immutable, and built in a fraction of a frozen dataclass's time on every request.
     """
 
     principal: str
     action: str
     product: str
     groups: tuple[str, ...] = ()
-    attributes: Mapping[str, Any] = field(default_factory=dict)
+    attributes: Mapping[str, Any] = MappingProxyType({})
     columns: tuple[str, ...] | None = WHOLE_PRODUCT
-    context: Mapping[str, Any] = field(default_factory=dict)
+    context: Mapping[str, Any] = MappingProxyType({})
     principal_type: str = "User"
 
     def to_authzen(self) -> dict[str, Any]:
@@ -57,6 +57,72 @@ def coerce_request(request: AccessRequest | Mapping[str, Any]) -> AccessRequest:
 
 
 def from_authzen(request: Mapping[str, Any]) -> AccessRequest:
+    """Read an AuthZEN request; well-formed plain JSON takes a fast path, anything else the
+    thorough one that names exactly what is wrong."""
+    return _fast_authzen(request) or _thorough_authzen(request)
+
+
+def _fast_authzen(request: Mapping[str, Any]) -> AccessRequest | None:
+    subject, action, resource = (
+        request.get("subject"),
+        request.get("action"),
+        request.get("resource"),
+    )
+    if type(subject) is not dict or type(action) is not dict or type(resource) is not dict:
+        return None
+    properties = subject.get("properties") or {}
+    context = request.get("context") or {}
+    resource_properties = resource.get("properties") or {}
+    if (
+        type(properties) is not dict
+        or type(context) is not dict
+        or type(resource_properties) is not dict
+    ):
+        return None
+    principal, name, product = subject.get("id"), action.get("name"), resource.get("id")
+    principal_type = subject.get("type", "User")
+    if not (
+        type(principal) is str
+        and type(name) is str
+        and type(product) is str
+        and type(principal_type) is str
+    ):
+        return None
+    if (
+        not (principal and name and product and principal_type)
+        or resource.get("type", "DataProduct") != "DataProduct"
+    ):
+        return None
+    groups = properties.get("groups", ())
+    columns = resource_properties.get("columns")
+    if not (
+        _plain_strings(groups) and (columns is None or columns == "*" or _plain_strings(columns))
+    ):
+        return None
+    attributes = {k: v for k, v in properties.items() if k != "groups"}
+    if not (_plain_values(attributes) and _plain_values(context)):
+        return None
+    if columns == "*" or columns == ["*"]:
+        columns = None
+    return AccessRequest(
+        principal, name, product, tuple(groups), attributes,
+        None if columns is None else tuple(columns), dict(context), principal_type,
+    )  # fmt: skip
+
+
+def _plain_strings(values: Any) -> bool:
+    return (type(values) is list or type(values) is tuple) and all(type(v) is str for v in values)
+
+
+def _plain_values(values: dict[str, Any]) -> bool:
+    for value in values.values():
+        kind = type(value)
+        if not (kind is str or kind is bool or (kind is int and _LONG_MIN <= value <= _LONG_MAX)):
+            return False
+    return True
+
+
+def _thorough_authzen(request: Mapping[str, Any]) -> AccessRequest:
     subject = _object(request, "subject")
     action = _object(request, "action")
     resource = _object(request, "resource")
