@@ -8,7 +8,7 @@ runs the policy tests. Nothing here prints: renderers in `governance.report` do.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from governance.classification import Classifier
@@ -103,7 +103,7 @@ def run_check(path: str | Path, options: CheckOptions) -> CheckReport:
         message = "not a policy tree: no governance.yaml, schema.cedarschema, global/ or domains/"
         return CheckReport(shown, [Problem(Location(shown), "not-a-tree", message)], None)
     tree, loaded = load_tree(root)
-    problems = [_recode(p) for p in loaded]
+    problems = list(loaded)
     if tree is None:
         return CheckReport(shown, problems, None, options.strict)
     problems += _analyses(tree, problems, options)
@@ -116,14 +116,6 @@ def run_check(path: str | Path, options: CheckOptions) -> CheckReport:
     if tests is not None:
         problems += [p for p in tests.problems if p not in problems]
     return CheckReport(shown, sorted(set(problems)), tests, options.strict)
-
-
-def _recode(problem: Problem) -> Problem:
-    """The loader reports a bad duration in a rules file as a `schema` error; name it precisely.
-    (Belongs in `loading.validate_model`; done here until that module is free to change.)"""
-    if problem.code == "schema" and "invalid duration" in problem.message:
-        return replace(problem, code="bad-duration")
-    return problem
 
 
 def _analyses(tree: PolicyTree, problems: list[Problem], options: CheckOptions) -> list[Problem]:

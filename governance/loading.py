@@ -201,7 +201,8 @@ def validate_model(
             field = ".".join(str(part) for part in error["loc"])
             message = error["msg"].removeprefix("Value error, ")
             text = f"`{field}`: {message}" if field else message
-            problems.append(Problem(Location(display, line, column), "schema", text))
+            code = "bad-duration" if "invalid duration" in message else "schema"
+            problems.append(Problem(Location(display, line, column), code, text))
     return None
 
 

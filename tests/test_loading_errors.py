@@ -182,7 +182,7 @@ def test_unknown_action_in_policy_is_an_error(tree):
 
 def test_several_errors_in_different_files_are_all_reported(tree):
     tree.classification("global", "rules: [\n")  # yaml
-    tree.retention("sales", [{"id": "r", "min": "forever"}])  # schema (duration)
+    tree.retention("sales", [{"id": "r", "min": "forever"}])  # bad-duration
     tree.cedar("sales", "permit (principal, action, resource);\n", "noid.cedar")  # missing-id
     tree.cedar("finance", '@id("x")\npermit (principal, action, resource) when {;\n')  # syntax
     tree.product("sales.bad", [{"name": "c", "classification": "ultra"}])  # unknown-level
@@ -191,7 +191,7 @@ def test_several_errors_in_different_files_are_all_reported(tree):
     found = {(p.code, p.location.file) for p in exc.value.errors}
     assert found >= {
         ("yaml", tree.rel("global/classification.yaml")),
-        ("schema", tree.rel("domains/sales/retention.yaml")),
+        ("bad-duration", tree.rel("domains/sales/retention.yaml")),
         ("missing-id", tree.rel("domains/sales/access/noid.cedar")),
         ("cedar-syntax", tree.rel("domains/finance/access/policies.cedar")),
         ("unknown-level", tree.rel("domains/sales/products/bad.yaml")),
