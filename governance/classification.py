@@ -67,15 +67,9 @@ class Classifier:
         self.domain_rules = {name: layer.classification for name, layer in tree.domains.items()}
 
     def classify(self, product: Product) -> ProductClassification:
-        rules = [*self.global_rules, *self.domain_rules.get(product.domain, [])]
+        rules = self._rules(product)
         columns = {c.key: self._classify_column(product, c, rules) for c in product.columns}
-        sources = [
-            self._source(r)
-            for r in rules
-            if _targets_product(r.item) and _matches_product(r.item, product)
-        ]
-        if product.declared in self.rank:
-            sources.append(self._declared(product.domain, product.declared, product.location))
+        sources = self._product_sources(product, rules)
         for key, column in columns.items():
             sources += [replace(source, labels=(), column=key) for source in column.deciding[:1]]
         labels = frozenset().union(
@@ -85,21 +79,37 @@ class Classifier:
 
     def floor_findings(self, product: Product) -> list[Problem]:
         """Domain rules or declarations below a global floor: they have no effect (SPEC 3.5)."""
-        rules = [*self.global_rules, *self.domain_rules.get(product.domain, [])]
+        rules = self._rules(product)
         findings = []
         for column in product.columns:
-            sources = [self._source(r) for r in rules if _matches_column(r.item, product, column)]
-            if column.declared in self.rank:
-                sources.append(self._declared(product.domain, column.declared, column.location))
+            sources = self._column_sources(product, column, rules)
             findings += self._below_floor(sources, f"column `{product.id}/{column.key}`")
-        sources = [
+        sources = self._product_sources(product, rules)
+        return findings + self._below_floor(sources, f"product `{product.id}`")
+
+    def _rules(self, product: Product) -> list[Sourced[ClassificationRule]]:
+        return [*self.global_rules, *self.domain_rules.get(product.domain, [])]
+
+    def _product_sources(
+        self, product: Product, rules: list[Sourced[ClassificationRule]]
+    ) -> list[LevelSource]:
+        """Product-level rules and the descriptor's own declaration (columns come on top)."""
+        found = [
             self._source(r)
             for r in rules
             if _targets_product(r.item) and _matches_product(r.item, product)
         ]
         if product.declared in self.rank:
-            sources.append(self._declared(product.domain, product.declared, product.location))
-        return findings + self._below_floor(sources, f"product `{product.id}`")
+            found.append(self._declared(product.domain, product.declared, product.location))
+        return found
+
+    def _column_sources(
+        self, product: Product, column: Column, rules: list[Sourced[ClassificationRule]]
+    ) -> list[LevelSource]:
+        found = [self._source(r) for r in rules if _matches_column(r.item, product, column)]
+        if column.declared in self.rank:
+            found.append(self._declared(product.domain, column.declared, column.location))
+        return found
 
     def _below_floor(self, sources: list[LevelSource], what: str) -> list[Problem]:
         floors = [s for s in sources if s.layer == GLOBAL]
@@ -121,9 +131,7 @@ class Classifier:
     def _classify_column(
         self, product: Product, column: Column, rules: list[Sourced[ClassificationRule]]
     ) -> Classified:
-        sources = [self._source(r) for r in rules if _matches_column(r.item, product, column)]
-        if column.declared in self.rank:
-            sources.append(self._declared(product.domain, column.declared, column.location))
+        sources = self._column_sources(product, column, rules)
         labels = frozenset(label for s in sources for label in s.labels)
         return self._result(sources, labels)
 
