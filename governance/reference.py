@@ -1,7 +1,13 @@
-"""The reference evaluator: every slice is a pre-parsed cedarpy PolicySet (Cedar's own semantics)."""
+"""The reference evaluator: every slice is a pre-parsed cedarpy PolicySet (Cedar's own semantics).
+
+Entities are sliced like policies: a domain's handle holds its own Domain, products and columns,
+the actions, and any entity its slices' policies name. A request adds its principal to that one
+small handle, so the cost does not grow with the size of the whole catalog.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -11,23 +17,28 @@ from governance.entities import principal_entity, uid
 from governance.request import AccessRequest
 from governance.slices import SliceKey
 
+Json = dict[str, Any]
+
 
 class ReferenceEvaluator:
     """Evaluates each (action, domain) slice with cedarpy; waivers get their own reduced slice."""
 
     def __init__(
-        self, slices: Mapping[SliceKey, Sequence[pst.Template]], entities: list[dict[str, Any]]
+        self, slices: Mapping[SliceKey, Sequence[pst.Template]], entities: list[Json]
     ) -> None:
         self._templates = {key: tuple(templates) for key, templates in slices.items()}
         self._slices = {key: CedarSlice(templates) for key, templates in self._templates.items()}
         self._reduced: dict[tuple[SliceKey, frozenset[str]], CedarSlice] = {}
-        self.entities = CedarEntities(entities)
+        self._entities = _entities_by_domain(self._templates, entities)
 
     def bind(self, request: AccessRequest) -> _BoundReference:
         return _BoundReference(self, request)
 
     def fallback_policies(self) -> frozenset[str]:
         return frozenset()
+
+    def entities(self, domain: str) -> CedarEntities:
+        return self._entities[domain]
 
     def slice_for(self, key: SliceKey, removed: frozenset[str]) -> CedarSlice:
         if not removed:
@@ -39,12 +50,47 @@ class ReferenceEvaluator:
         return cached
 
 
+def _entities_by_domain(
+    templates: Mapping[SliceKey, Sequence[pst.Template]], entities: list[Json]
+) -> dict[str, CedarEntities]:
+    by_uid = {(e["uid"]["type"], e["uid"]["id"]): e for e in entities}
+    owned: dict[str, list[Json]] = defaultdict(list)
+    shared: list[Json] = []
+    for entity in entities:
+        kind = entity["uid"]["type"]
+        if kind == "Domain":
+            owned[entity["uid"]["id"]].append(entity)
+        elif kind in ("DataProduct", "Column"):
+            owned[entity["attrs"]["domain"]].append(entity)
+        elif kind == "Action":
+            shared.append(entity)
+    named: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for (_, domain), slice_templates in templates.items():
+        named[domain] |= {(str(u.type), u.id) for u in pst.entity_uids(tuple(slice_templates))}
+    handles = {}
+    for domain in {d for _, d in templates}:
+        mine = {(e["uid"]["type"], e["uid"]["id"]) for e in owned[domain]}
+        extra = [
+            by_uid[u] for u in sorted(named[domain] - mine) if u in by_uid and u[0] != "Action"
+        ]
+        handles[domain] = CedarEntities([*owned[domain], *extra, *shared])
+    return handles
+
+
 class _BoundReference:
-    __slots__ = ("_action", "_context", "_entities", "_evaluator", "_principal")
+    __slots__ = (
+        "_action",
+        "_context",
+        "_entities",
+        "_evaluator",
+        "_principal",
+        "_principal_entity",
+    )
 
     def __init__(self, evaluator: ReferenceEvaluator, request: AccessRequest) -> None:
         self._evaluator = evaluator
-        self._entities = evaluator.entities.with_request_entities([principal_entity(request)])
+        self._principal_entity = principal_entity(request)
+        self._entities: tuple[str, Any] | None = None  # (domain, handle with the principal added)
         self._principal = uid(request.principal_type, request.principal)
         self._action = uid("Action", request.action)
         self._context = dict(request.context)
@@ -61,5 +107,15 @@ class _BoundReference:
             }
             for r in resources
         ]
-        outcomes = self._evaluator.slice_for(key, removed).authorize_many(requests, self._entities)
+        outcomes = self._evaluator.slice_for(key, removed).authorize_many(
+            requests, self._handle(key[1])
+        )
         return [Outcome(o.allowed, o.reasons, o.errored, o.error_messages) for o in outcomes]
+
+    def _handle(self, domain: str) -> Any:
+        if self._entities is None or self._entities[0] != domain:
+            handle = self._evaluator.entities(domain).with_request_entities(
+                [self._principal_entity]
+            )
+            self._entities = (domain, handle)
+        return self._entities[1]
