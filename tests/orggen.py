@@ -138,13 +138,12 @@ def large_org(domains: int, policies: int, products_per_domain: int = 5, seed: i
     """`policies` access policies spread over `domains` domains (plus a fixed global layer)."""
     rng = random.Random(seed)
     spec = OrgSpec(global_policies=list(GLOBAL_GUARDRAILS))
-    per_domain = max(1, (policies - len(GLOBAL_GUARDRAILS)) // domains)
+    remaining = max(domains, policies - len(GLOBAL_GUARDRAILS))
     for d in range(domains):
         name = f"d{d:03d}"
+        count = remaining // domains + (1 if d < remaining % domains else 0)
         products = {f"p{p}": rng.sample(COLUMN_NAMES, 5) for p in range(products_per_domain)}
-        spec.domains[name] = DomainSpec(
-            products, [_domain_policy(rng, name, products, i) for i in range(per_domain)]
-        )
+        spec.domains[name] = DomainSpec(products, [_domain_policy(rng, name, products, i) for i in range(count)])
     return spec
 
 
