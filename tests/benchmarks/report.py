@@ -52,7 +52,7 @@ def other_table(data: dict[str, Any]) -> str:
 
 
 def _us(seconds: float | None) -> str:
-    return "–" if seconds is None else f"{seconds * 1e6:,.1f} µs"
+    return "-" if seconds is None else f"{seconds * 1e6:,.1f} µs"
 
 
 def main(path: str) -> None:
