@@ -19,6 +19,7 @@ ids, strings and numbers) share one compiled code object: source is generated pe
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Literal, cast
 
@@ -243,7 +244,8 @@ class _Codegen:
             case pst.Slot():
                 raise CompileError("template slots are not compiled")
             case pst.BoolLit(value):
-                return ("True" if value else "False"), "bool"
+                # a name, not a Python literal: `True[0]` would be a SyntaxWarning
+                return self.const(value), "bool"
             case pst.LongLit() | pst.StringLit() | pst.EntityLit() | pst.Set() | pst.Record():
                 is_literal, constant = literal_value(expr)
                 if is_literal:
@@ -517,7 +519,9 @@ def compile_policy(template: pst.Template, policy_id: str) -> CompiledPolicy:
     if factory is None:
         namespace: dict[str, object] = dict(runtime.NAMESPACE)
         try:
-            exec(compile(source, f"<policy {policy_id}>", "exec"), namespace)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # e.g. comparisons of constants Cedar allows
+                exec(compile(source, f"<policy {policy_id}>", "exec"), namespace)
         except (SyntaxError, RecursionError, MemoryError) as error:
             raise CompileError(f"policy `{policy_id}` cannot be compiled: {error}") from None
         factory = cast(Callable[..., PolicyFunction], namespace["factory"])

@@ -63,7 +63,7 @@ def _close(
     """Set each entity's ``ancestors`` to the transitive closure of its parents.
 
     ``known`` gives an already-closed ancestor set for uids outside ``entities`` (the base of
-    an overlay). Cycles are allowed, as in Cedar: an entity may be its own ancestor.
+    an overlay). A cycle is an error, as in Cedar (which refuses such an entity set).
     """
     done: dict[EntityUID, frozenset[EntityUID]] = {}
     for uid, entity in entities.items():
@@ -81,6 +81,8 @@ def _close(
                 seen |= closed
             elif parent in entities:
                 stack.extend(entities[parent].parents)
+        if uid in seen:
+            raise ValueError(f"the entity hierarchy has a cycle containing `{uid}`")
         done[uid] = entity.ancestors = frozenset(seen)
 
 

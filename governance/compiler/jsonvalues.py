@@ -62,12 +62,33 @@ def read_value(data: object, expected: SchemaType | None = None) -> object:
     if isinstance(data, list):
         return CedarSet.of(read_value(item) for item in data)
     if isinstance(data, Mapping):
-        if "__entity" in data:
-            return read_uid(data)
-        if "__extn" in data:
-            return _read_extension(data["__extn"])
+        if len(data) == 1:
+            escaped = _read_escape(data)
+            if escaped is not _UNTYPED:
+                return escaped
         return Record({str(k): read_value(v) for k, v in data.items()})
     raise ValueError(f"unsupported JSON value `{data!r}`")
+
+
+def _read_escape(data: Mapping[str, object]) -> object:
+    """A one-key object that is a well-formed escape, or `_UNTYPED` for a plain record.
+
+    Like Cedar's (serde "untagged") reader, a malformed ``__entity`` or ``__extn`` escape is
+    just a record; a well-formed ``__extn`` naming an unknown function or a bad argument is
+    an error, and so is the retired ``__expr`` escape.
+    """
+    if "__expr" in data:
+        raise ValueError("the `__expr` escape is no longer supported")
+    inner = data.get("__entity")
+    if isinstance(inner, Mapping):
+        kind, ident = inner.get("type"), inner.get("id")
+        if isinstance(kind, str) and isinstance(ident, str):
+            return EntityUID(kind, ident)
+    inner = data.get("__extn")
+    if isinstance(inner, Mapping) and isinstance(inner.get("fn"), str):
+        if "arg" in inner or isinstance(inner.get("args"), list):
+            return _read_extension(inner)
+    return _UNTYPED
 
 
 def read_record(data: object, expected: RecordType | None = None) -> Record:

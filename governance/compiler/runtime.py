@@ -240,5 +240,8 @@ _HELPERS: dict[str, Callable[..., object] | object] = {
     "_decimal_greater_eq": ext.decimal_ge,
 }
 
-NAMESPACE: dict[str, object] = {"__builtins__": {"type": type}, **_HELPERS}
+NAMESPACE: dict[str, object] = {
+    "__builtins__": {"type": type, "bool": bool, "int": int, "str": str},
+    **_HELPERS,
+}
 """Globals of generated code: the helpers above and nothing else."""

@@ -1,0 +1,393 @@
+"""Hypothesis strategies for the differential tests: entity graphs, requests and Cedar policy
+text covering every construct the compiler handles, including ones that error.
+
+Policies are generated as fully parenthesised Cedar text, typed loosely: most subexpressions
+are built for the type their operator wants, but attribute reads return whatever the random
+entity data holds, so type errors, missing attributes and missing entities all occur.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+from hypothesis import strategies as st
+
+LONG_MAX = 2**63 - 1
+LONG_MIN = -(2**63)
+
+USERS = ["alice", "bob", "carol"]
+GROUPS = ["admins", "staff", "all"]
+DOCS = ["d1", "d2"]
+ACTIONS = ["read", "write", "any"]
+ATTRS = ["a", "b", "n", "s", "flag", "owner", "tags", "ip", "when", "amount"]
+TAGS = ["t1", "t2"]
+
+ENTITY_TYPES = {"User": USERS, "Group": GROUPS, "Doc": DOCS}
+
+
+def uid(kind: str, ident: str) -> dict[str, str]:
+    return {"type": kind, "id": ident}
+
+
+def uid_text(kind: str, ident: str) -> str:
+    return f'{kind}::"{ident}"'
+
+
+entity_refs = st.sampled_from(
+    [(kind, ident) for kind, idents in ENTITY_TYPES.items() for ident in idents]
+    + [("User", "ghost"), ("Group", "nowhere")]
+)
+action_refs = st.sampled_from([("Action", a) for a in ACTIONS])
+
+# --- extension strings, valid and not -------------------------------------------------
+
+DECIMALS = [
+    "1.5",
+    "-0.5",
+    "0.0001",
+    "12.34",
+    "922337203685477.5807",
+    "-922337203685477.5808",
+    "1",
+    "1.23456",
+    "abc",
+    "922337203685477.5808",
+    "-0.0",
+    "007.10",
+]
+IPS = [
+    "127.0.0.1",
+    "10.0.0.0/8",
+    "10.1.2.3",
+    "192.168.0.1/24",
+    "224.0.0.1",
+    "::1",
+    "ff02::1",
+    "2001:db8::/32",
+    "2001:db8::1",
+    "::ffff:1.2.3.4",
+    "1.2.3.4/33",
+    "01.2.3.4",
+    "1.2.3",
+    "1.2.3.4/08",
+    "::",
+    "fe80::1%eth0",
+    "224.0.0.0/3",
+    "ff00::/7",
+    "1:2:3:4:5:6:7:8",
+    "1::2::3",
+    "0.0.0.0/0",
+    "255.255.255.255",
+]
+DATETIMES = [
+    "2024-01-01",
+    "2024-02-29T12:00:00Z",
+    "1969-12-31T23:59:59.999Z",
+    "2024-10-15T11:38:02.101+1134",
+    "2024-10-15T11:38:02-2359",
+    "0000-01-01",
+    "2023-02-29",
+    "9999-12-31T23:59:59.999Z",
+    "2024-01-01T24:00:00Z",
+    "2024-01-01T00:00:00",
+    "2024-1-01",
+    "2024-01-01T00:00:00+2400",
+    "2016-12-31T23:59:60Z",
+    "1970-01-01",
+]
+DURATIONS = [
+    "1h",
+    "-1d2h",
+    "1d2h3m4s5ms",
+    "5ms",
+    "1m",
+    "0ms",
+    "-",
+    "",
+    "1s1d",
+    "-25h",
+    "106751991167d",
+    "106751991168d",
+    "9223372036854775807ms",
+    "-9223372036854775808ms",
+    "1x",
+]
+EXT_STRINGS = {"decimal": DECIMALS, "ip": IPS, "datetime": DATETIMES, "duration": DURATIONS}
+
+
+# --- JSON values (entity attributes, tags, context) -------------------------------------
+
+json_longs = st.one_of(
+    st.integers(-3, 5), st.sampled_from([LONG_MAX, LONG_MIN, LONG_MAX - 1, 2**62, -(2**62)])
+)
+json_scalars = st.one_of(
+    st.booleans(),
+    json_longs,
+    st.sampled_from(["", "x", "alice", "a*b", "abc", "ab\nc"]),
+    entity_refs.map(lambda ref: {"__entity": uid(*ref)}),
+    # the first six strings of each list are valid; an invalid one makes cedarpy refuse
+    # the whole entity set, which the compiled side must do too
+    st.sampled_from(list(EXT_STRINGS)).flatmap(
+        lambda fn: st.sampled_from(EXT_STRINGS[fn][:6]).map(
+            lambda arg: {"__extn": {"fn": fn, "arg": arg}}
+        )
+    ),
+)
+json_invalid = st.sampled_from(
+    [
+        {"__extn": {"fn": "datetime", "arg": "2023-02-29"}},
+        {"__extn": {"fn": "decimal", "arg": "1.23456"}},
+        2**63,
+        {"__entity": {"type": "User"}},
+    ]
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.sampled_from(ATTRS[:4]), inner, max_size=3),
+    ),
+    max_leaves=6,
+)
+json_records = st.dictionaries(st.sampled_from(ATTRS), json_values, max_size=5)
+json_records_maybe_invalid = st.tuples(json_records, st.integers(1, 20), json_invalid).map(
+    lambda t: {**t[0], "bad": t[2]} if t[1] == 7 else t[0]
+)
+
+
+@st.composite
+def entity_lists(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """Entities of every type (some left out of the store), with a random hierarchy."""
+    entities = []
+    for kind, idents in ENTITY_TYPES.items():
+        for ident in idents:
+            if draw(st.integers(0, 9)) == 0:
+                continue
+            # Groups only join later groups, so the hierarchy has no cycle (Cedar refuses one).
+            allowed = GROUPS[GROUPS.index(ident) + 1 :] if kind == "Group" else GROUPS
+            parents = draw(st.lists(st.sampled_from(GROUPS), max_size=2, unique=True))
+            entities.append(
+                {
+                    "uid": uid(kind, ident),
+                    "attrs": draw(json_records_maybe_invalid if ident == "d2" else json_records),
+                    "parents": [uid("Group", g) for g in parents if g in allowed],
+                    "tags": draw(st.dictionaries(st.sampled_from(TAGS), json_values, max_size=2)),
+                }
+            )
+    action_parents = draw(st.booleans())
+    for action in ACTIONS:
+        parents = [uid("Action", "any")] if action_parents and action != "any" else []
+        entities.append({"uid": uid("Action", action), "attrs": {}, "parents": parents})
+    return entities
+
+
+@st.composite
+def requests(draw: st.DrawFn) -> dict[str, Any]:
+    return {
+        "principal": uid(*draw(entity_refs)),
+        "action": uid(*draw(action_refs)),
+        "resource": uid(*draw(entity_refs)),
+        "context": draw(json_records),
+    }
+
+
+# --- policy text --------------------------------------------------------------------------
+
+
+def _quote(text: str) -> str:
+    return json.dumps(text)
+
+
+def _lit_entity() -> st.SearchStrategy[str]:
+    return entity_refs.map(lambda ref: uid_text(*ref))
+
+
+VARS = ["principal", "resource", "action", "context"]
+
+
+def _attr_name() -> st.SearchStrategy[str]:
+    return st.sampled_from(ATTRS)
+
+
+@functools.cache
+def expressions(depth: int, want: str = "any") -> st.SearchStrategy[str]:
+    """A Cedar expression, built for type `want` (bool, long, str, entity, set, record, ext, any)."""
+    leaves = _leaves(want)
+    if depth <= 0:
+        return leaves
+    sub = lambda w: expressions(depth - 1, w)  # noqa: E731
+    options: list[st.SearchStrategy[str]] = [leaves, _attribute(depth)]
+    if want in ("bool", "any"):
+        options += _bool_forms(sub)
+    if want in ("long", "any"):
+        options += [
+            st.tuples(sub("long"), st.sampled_from(["+", "-", "*"]), sub("long")).map(
+                lambda t: f"({t[0]} {t[1]} {t[2]})"
+            ),
+            sub("long").map(lambda e: f"(-{e})"),
+            st.tuples(
+                sub("ext"),
+                st.sampled_from(["toMilliseconds", "toSeconds", "toMinutes", "toHours", "toDays"]),
+            ).map(lambda t: f"({t[0]}).{t[1]}()"),
+        ]
+    if want in ("set", "any"):
+        options.append(st.lists(sub("any"), max_size=3).map(lambda xs: f"[{', '.join(xs)}]"))
+    if want in ("record", "any"):
+        options.append(
+            st.dictionaries(st.sampled_from(ATTRS[:4]), sub("any"), max_size=3).map(
+                lambda d: "{" + ", ".join(f"{k}: {v}" for k, v in d.items()) + "}"
+            )
+        )
+    if want in ("ext", "any"):
+        options += [
+            st.tuples(sub("ext"), st.sampled_from(["offset", "durationSince"]), sub("ext")).map(
+                lambda t: f"({t[0]}).{t[1]}({t[2]})"
+            ),
+            st.tuples(sub("ext"), st.sampled_from(["toDate", "toTime"])).map(
+                lambda t: f"({t[0]}).{t[1]}()"
+            ),
+            st.tuples(st.sampled_from(list(EXT_STRINGS)), sub("str")).map(
+                lambda t: f"{t[0]}({t[1]})"
+            ),
+        ]
+    if want in ("entity", "any", "str", "long", "bool", "ext"):
+        options.append(
+            st.tuples(sub("bool"), sub(want), sub(want)).map(
+                lambda t: f"(if {t[0]} then {t[1]} else {t[2]})"
+            )
+        )
+    return st.one_of(options)
+
+
+def _leaves(want: str) -> st.SearchStrategy[str]:
+    longs = st.one_of(st.integers(-3, 5), st.sampled_from([LONG_MAX, LONG_MIN, 2**62])).map(
+        lambda n: f"({n})" if n < 0 else str(n)
+    )
+    strings = st.sampled_from(["", "x", "alice", "a*b", "abc", "ab\nc"]).map(_quote)
+    exts = st.sampled_from(list(EXT_STRINGS)).flatmap(
+        lambda fn: st.sampled_from(EXT_STRINGS[fn]).map(lambda arg: f"{fn}({_quote(arg)})")
+    )
+    table = {
+        "bool": st.sampled_from(["true", "false"]),
+        "long": longs,
+        "str": strings,
+        "entity": st.one_of(_lit_entity(), st.sampled_from(VARS[:3])),
+        "set": st.sampled_from(["[]", "[1, true]", '[User::"alice", Group::"staff"]']),
+        "record": st.sampled_from(["context", "{}", "{a: 1, b: true}"]),
+        "ext": exts,
+    }
+    if want == "any":
+        return st.one_of(list(table.values()) + [st.sampled_from(VARS)])
+    return table[want]
+
+
+def _attribute(depth: int) -> st.SearchStrategy[str]:
+    base = st.one_of(st.sampled_from(VARS), expressions(depth - 1, "entity"))
+    return st.one_of(
+        st.tuples(base, _attr_name()).map(lambda t: f"({t[0]}).{t[1]}"),
+        st.tuples(base, _attr_name()).map(lambda t: f"({t[0]})[{_quote(t[1])}]"),
+        st.tuples(base, st.sampled_from(TAGS)).map(lambda t: f"({t[0]}).getTag({_quote(t[1])})"),
+    )
+
+
+def _pattern() -> st.SearchStrategy[str]:
+    pieces = st.lists(st.sampled_from(["a", "b", "*", "\\*", "x", "\\n"]), max_size=4)
+    return pieces.map(lambda ps: '"' + "".join(ps) + '"')
+
+
+def _bool_forms(sub: Any) -> list[st.SearchStrategy[str]]:
+    ops = ["==", "!=", "<", "<=", ">", ">="]
+    methods = ["lessThan", "lessThanOrEqual", "greaterThan", "greaterThanOrEqual", "isInRange"]
+    return [
+        st.tuples(sub("bool"), st.sampled_from(["&&", "||"]), sub("bool")).map(
+            lambda t: f"({t[0]} {t[1]} {t[2]})"
+        ),
+        sub("bool").map(lambda e: f"(!{e})"),
+        st.tuples(sub("any"), st.sampled_from(ops), sub("any")).map(
+            lambda t: f"({t[0]} {t[1]} {t[2]})"
+        ),
+        st.tuples(sub("long"), st.sampled_from(ops[2:]), sub("long")).map(
+            lambda t: f"({t[0]} {t[1]} {t[2]})"
+        ),
+        st.tuples(sub("entity"), st.one_of(sub("entity"), sub("set"))).map(
+            lambda t: f"({t[0]} in {t[1]})"
+        ),
+        st.tuples(sub("any"), st.lists(_attr_name(), min_size=1, max_size=3)).map(
+            lambda t: f"({t[0]} has {'.'.join(t[1])})"
+        ),
+        st.tuples(sub("any"), _pattern()).map(lambda t: f"({t[0]} like {t[1]})"),
+        st.tuples(sub("any"), st.sampled_from(list(ENTITY_TYPES) + ["Action"])).map(
+            lambda t: f"({t[0]} is {t[1]})"
+        ),
+        st.tuples(sub("entity"), st.sampled_from(list(ENTITY_TYPES)), sub("entity")).map(
+            lambda t: f"({t[0]} is {t[1]} in {t[2]})"
+        ),
+        st.tuples(
+            sub("set"), st.sampled_from(["contains", "containsAll", "containsAny"]), sub("any")
+        ).map(lambda t: f"({t[0]}).{t[1]}({t[2]})"),
+        sub("set").map(lambda e: f"({e}).isEmpty()"),
+        st.tuples(
+            sub("entity"),
+            st.sampled_from(["hasTag", "getTag"]),
+            st.one_of(st.sampled_from(TAGS).map(_quote), sub("str")),
+        ).map(lambda t: f"({t[0]}).{t[1]}({t[2]})"),
+        st.tuples(sub("ext"), st.sampled_from(methods), sub("ext")).map(
+            lambda t: f"({t[0]}).{t[1]}({t[2]})"
+        ),
+        st.tuples(
+            sub("ext"), st.sampled_from(["isIpv4", "isIpv6", "isLoopback", "isMulticast"])
+        ).map(lambda t: f"({t[0]}).{t[1]}()"),
+    ]
+
+
+def _principal_scope() -> st.SearchStrategy[str]:
+    return _scope("principal")
+
+
+def _scope(var: str) -> st.SearchStrategy[str]:
+    # Unconstrained half the time, so that conditions get evaluated often.
+    return st.one_of(
+        st.just(var),
+        st.just(var),
+        st.just(var),
+        st.just(var),
+        _lit_entity().map(lambda e: f"{var} == {e}"),
+        _lit_entity().map(lambda e: f"{var} in {e}"),
+        st.sampled_from(list(ENTITY_TYPES)).map(lambda t: f"{var} is {t}"),
+        st.tuples(st.sampled_from(list(ENTITY_TYPES)), _lit_entity()).map(
+            lambda t: f"{var} is {t[0]} in {t[1]}"
+        ),
+    )
+
+
+def _action_scope() -> st.SearchStrategy[str]:
+    actions = st.sampled_from([uid_text("Action", a) for a in ACTIONS])
+    return st.one_of(
+        st.just("action"),
+        st.just("action"),
+        st.just("action"),
+        actions.map(lambda a: f"action == {a}"),
+        actions.map(lambda a: f"action in {a}"),
+        st.lists(actions, min_size=1, max_size=3).map(lambda xs: f"action in [{', '.join(xs)}]"),
+    )
+
+
+@st.composite
+def policies(draw: st.DrawFn, depth: int = 3) -> str:
+    effect = draw(st.sampled_from(["permit", "forbid"]))
+    scope = (draw(_scope("principal")), draw(_action_scope()), draw(_scope("resource")))
+    clauses = draw(
+        st.lists(
+            st.tuples(st.sampled_from(["when", "unless"]), expressions(depth, "bool")),
+            max_size=2,
+        )
+    )
+    body = " ".join(f"{kind} {{ {expr} }}" for kind, expr in clauses)
+    return f"{effect}({', '.join(scope)}) {body};"
+
+
+@st.composite
+def policy_sets(draw: st.DrawFn, max_policies: int = 4, depth: int = 3) -> str:
+    return "\n".join(draw(st.lists(policies(depth), min_size=1, max_size=max_policies)))

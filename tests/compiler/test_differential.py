@@ -1,0 +1,41 @@
+"""Differential tests: the compiled evaluator gives cedarpy's decision, reasons and errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cedarpy
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from governance.compiler import compile_policies
+from tests.compiler.reference import cedar_answer, compiled_answer
+from tests.compiler.strategies import entity_lists, policy_sets, requests
+
+
+def assert_same_answers(policies: str, entities: list[Any], request: dict[str, Any]) -> None:
+    compiled = compile_policies(policies)
+    expected = cedar_answer(request, policies, entities)
+    indexed = compiled_answer(compiled, request, entities)
+    unindexed = compiled_answer(compiled, request, entities, indexed=False)
+    assert indexed == expected, policies
+    assert unindexed == expected, policies
+
+
+@given(policy_sets(), entity_lists(), st.lists(requests(), min_size=1, max_size=3))
+def test_schemaless_policies_match_cedarpy(
+    policies: str, entities: list[Any], reqs: list[dict[str, Any]]
+) -> None:
+    cedarpy.policies_to_pst(policies)  # generated text must parse
+    for request in reqs:
+        assert_same_answers(policies, entities, request)
+
+
+@pytest.mark.slow
+@settings(max_examples=2000)
+@given(policy_sets(max_policies=6, depth=4), entity_lists(), requests())
+def test_schemaless_policies_match_cedarpy_thoroughly(
+    policies: str, entities: list[Any], request: dict[str, Any]
+) -> None:
+    assert_same_answers(policies, entities, request)
