@@ -85,9 +85,12 @@ def _read_escape(data: Mapping[str, object]) -> object:
         if isinstance(kind, str) and isinstance(ident, str):
             return EntityUID(kind, ident)
     inner = data.get("__extn")
-    if isinstance(inner, Mapping) and isinstance(inner.get("fn"), str):
-        if "arg" in inner or isinstance(inner.get("args"), list):
-            return _read_extension(inner)
+    if (
+        isinstance(inner, Mapping)
+        and isinstance(inner.get("fn"), str)
+        and ("arg" in inner or isinstance(inner.get("args"), list))
+    ):
+        return _read_extension(inner)
     return _UNTYPED
 
 

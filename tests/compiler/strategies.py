@@ -279,7 +279,7 @@ def _leaves(want: str) -> st.SearchStrategy[str]:
         "ext": exts,
     }
     if want == "any":
-        return st.one_of(list(table.values()) + [st.sampled_from(VARS)])
+        return st.one_of([*table.values(), st.sampled_from(VARS)])
     return table[want]
 
 
@@ -318,7 +318,7 @@ def _bool_forms(sub: Any) -> list[st.SearchStrategy[str]]:
             lambda t: f"({t[0]} has {'.'.join(t[1])})"
         ),
         st.tuples(sub("any"), _pattern()).map(lambda t: f"({t[0]} like {t[1]})"),
-        st.tuples(sub("any"), st.sampled_from(list(ENTITY_TYPES) + ["Action"])).map(
+        st.tuples(sub("any"), st.sampled_from([*ENTITY_TYPES, "Action"])).map(
             lambda t: f"({t[0]} is {t[1]})"
         ),
         st.tuples(sub("entity"), st.sampled_from(list(ENTITY_TYPES)), sub("entity")).map(
