@@ -391,3 +391,128 @@ def policies(draw: st.DrawFn, depth: int = 3) -> str:
 @st.composite
 def policy_sets(draw: st.DrawFn, max_policies: int = 4, depth: int = 3) -> str:
     return "\n".join(draw(st.lists(policies(depth), min_size=1, max_size=max_policies)))
+
+
+# --- schema mode --------------------------------------------------------------------------
+
+SCHEMA = """
+entity Group in [Group] = { n: Long, s?: String };
+entity User in [Group] = {
+  n: Long, s: String, ip: ipaddr, amount: decimal, when: datetime, flag?: Bool,
+  owner?: User, tags: Set<String>, a?: { b: duration, n?: Long }
+} tags String;
+entity Doc in [Group] = { owner: User, n: Long, tags: Set<ipaddr>, when?: datetime, b?: duration };
+action any;
+action read, write in [any] appliesTo {
+  principal: [User], resource: [Doc, Group],
+  context: { ip: ipaddr, when: datetime, n?: Long, owner?: User, amount?: decimal }
+};
+"""
+
+_VALID = {fn: strings[:6] for fn, strings in EXT_STRINGS.items()}
+
+
+def _ext_json(fn: str) -> st.SearchStrategy[Any]:
+    """An extension value as the schema lets it be written: bare string or escapes."""
+    arg = st.sampled_from(_VALID[fn])
+    return st.one_of(
+        arg,
+        arg.map(lambda a: {"__extn": {"fn": fn, "arg": a}}),
+        arg.map(lambda a: {"fn": fn, "arg": a}),
+    )
+
+
+def _user_ref() -> st.SearchStrategy[Any]:
+    ref = st.sampled_from([*USERS, "ghost"]).map(lambda i: uid("User", i))
+    return st.one_of(ref, ref.map(lambda r: {"__entity": r}))
+
+
+def _optional(attrs: dict[str, st.SearchStrategy[Any]], optional: set[str]) -> Any:
+    @st.composite
+    def build(draw: st.DrawFn) -> dict[str, Any]:
+        return {
+            name: draw(value)
+            for name, value in attrs.items()
+            if name not in optional or draw(st.booleans())
+        }
+
+    return build()
+
+
+_schema_longs = st.integers(-3, 5) | st.sampled_from([LONG_MAX, LONG_MIN])
+_SCHEMA_ATTRS = {
+    "Group": _optional({"n": _schema_longs, "s": st.sampled_from(["x", "abc"])}, {"s"}),
+    "User": _optional(
+        {
+            "n": _schema_longs,
+            "s": st.sampled_from(["alice", "a*b", ""]),
+            "ip": _ext_json("ip"),
+            "amount": _ext_json("decimal"),
+            "when": _ext_json("datetime"),
+            "flag": st.booleans(),
+            "owner": _user_ref(),
+            "tags": st.lists(st.sampled_from(["x", "y"]), max_size=2, unique=True),
+            "a": _optional({"b": _ext_json("duration"), "n": _schema_longs}, {"n"}),
+        },
+        {"flag", "owner", "a"},
+    ),
+    "Doc": _optional(
+        {
+            "owner": _user_ref(),
+            "n": _schema_longs,
+            "tags": st.lists(st.sampled_from(_VALID["ip"]), max_size=2, unique=True),
+            "when": _ext_json("datetime"),
+            "b": _ext_json("duration"),
+        },
+        {"when", "b"},
+    ),
+}
+
+
+@st.composite
+def schema_entity_lists(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """Entities conforming to `SCHEMA` (the schema supplies the action entities)."""
+    entities = []
+    for kind, idents in ENTITY_TYPES.items():
+        for ident in idents:
+            if draw(st.integers(0, 9)) == 0:
+                continue
+            allowed = GROUPS[GROUPS.index(ident) + 1 :] if kind == "Group" else GROUPS
+            parents = (
+                draw(st.lists(st.sampled_from(allowed), max_size=2, unique=True)) if allowed else []
+            )
+            entity: dict[str, Any] = {
+                "uid": uid(kind, ident),
+                "attrs": draw(_SCHEMA_ATTRS[kind]),
+                "parents": [uid("Group", g) for g in parents],
+            }
+            if kind == "User":
+                entity["tags"] = draw(
+                    st.dictionaries(st.sampled_from(TAGS), st.sampled_from(["x", "y"]), max_size=2)
+                )
+            entities.append(entity)
+    return entities
+
+
+@st.composite
+def schema_requests(draw: st.DrawFn) -> dict[str, Any]:
+    context = draw(
+        _optional(
+            {
+                "ip": _ext_json("ip"),
+                "when": _ext_json("datetime"),
+                "n": _schema_longs,
+                "owner": _user_ref(),
+                "amount": _ext_json("decimal"),
+            },
+            {"n", "owner", "amount"},
+        )
+    )
+    return {
+        "principal": uid("User", draw(st.sampled_from([*USERS, "ghost"]))),
+        "action": uid("Action", draw(st.sampled_from(["read", "write"]))),
+        "resource": uid(
+            *draw(st.sampled_from([("Doc", d) for d in DOCS] + [("Group", g) for g in GROUPS]))
+        ),
+        "context": context,
+    }
