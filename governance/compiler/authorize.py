@@ -75,6 +75,9 @@ class Buckets(NamedTuple):
     errored: tuple[str, ...]
 
 
+_new_buckets = tuple.__new__
+
+
 def evaluate(index: PolicySource, request: Request, store: Store) -> Buckets:
     """Evaluate the request's candidate policies and bucket them."""
     principal, action, resource, context = (
@@ -92,7 +95,8 @@ def evaluate(index: PolicySource, request: Request, store: Store) -> Buckets:
                 (forbids if policy.forbid else permits).append(policy.id)
         except EvaluationError:
             errored.append(policy.id)
-    return Buckets(tuple(forbids), tuple(permits), tuple(errored))
+    # tuple.__new__ skips the named tuple's Python-level constructor on the hot path
+    return _new_buckets(Buckets, (tuple(forbids), tuple(permits), tuple(errored)))
 
 
 class AuthorizationResult:

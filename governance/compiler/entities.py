@@ -27,7 +27,7 @@ _NO_TAGS: Mapping[str, object] = {}
 
 class Entity:
     """One entity. ``parents`` are the declared parents; a store fills ``ancestors`` (the
-    transitive closure) when the entity is added to it."""
+    transitive closure) when the entity is added to it (the store adopts the object)."""
 
     __slots__ = ("ancestors", "attrs", "parents", "tags", "uid")
 
@@ -146,11 +146,17 @@ class OverlayStore:
 
     def __init__(self, base: Store, entities: Iterable[Entity]) -> None:
         local = {entity.uid: entity for entity in entities}
-
-        def known(uid: EntityUID) -> frozenset[EntityUID] | None:
-            return base.ancestors(uid) if base.get(uid) is not None else None
-
-        _close(local, known)
+        if any(parent in local for entity in local.values() for parent in entity.parents):
+            _close(local, lambda uid: base.ancestors(uid) if base.get(uid) is not None else None)
+        else:
+            # The common case (a principal whose groups live in the base): one union each.
+            for entity in local.values():
+                ancestors = set(entity.parents)
+                for parent in entity.parents:
+                    found = base.get(parent)
+                    if found is not None:
+                        ancestors |= found.ancestors
+                entity.ancestors = frozenset(ancestors)
         self._local = local
         self._base = base
         self._base_get = base.get

@@ -66,7 +66,8 @@ def test_candidates_stay_few_as_policies_grow() -> None:
     candidates = compiled.index.candidates(
         request.principal, request.action, request.resource, store
     )
-    assert sorted(p.id for p in candidates) == sorted(f"policy{70 + n}" for n in range(10))
+    # 1,002 policies; only the one naming the request's domain, group and action is a candidate
+    assert [p.id for p in candidates] == ["policy73"]
     buckets = evaluate(compiled.index, request, store)
     assert buckets.satisfied_permits == ("policy73",)
     assert as_sets(buckets) == as_sets(evaluate(compiled.unindexed, request, store))
