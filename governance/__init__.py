@@ -1,5 +1,11 @@
 """govern: federated policy-as-code governance for data mesh platforms."""
 
+from governance.compiler import (
+    AuthorizationResult,
+    CompiledPolicySet,
+    EntityStore,
+    compile_policies,
+)
 from governance.decision import Decision
 from governance.engine import Engine
 from governance.errors import (
@@ -16,14 +22,18 @@ from governance.request import AccessRequest
 
 __all__ = [
     "AccessRequest",
+    "AuthorizationResult",
     "BundleError",
     "CompileError",
+    "CompiledPolicySet",
     "Decision",
     "Engine",
+    "EntityStore",
     "GovernanceError",
     "LoadError",
     "Location",
     "Problem",
     "ReloadError",
     "RequestError",
+    "compile_policies",
 ]

@@ -143,7 +143,9 @@ def large_org(domains: int, policies: int, products_per_domain: int = 5, seed: i
         name = f"d{d:03d}"
         count = remaining // domains + (1 if d < remaining % domains else 0)
         products = {f"p{p}": rng.sample(COLUMN_NAMES, 5) for p in range(products_per_domain)}
-        spec.domains[name] = DomainSpec(products, [_domain_policy(rng, name, products, i) for i in range(count)])
+        spec.domains[name] = DomainSpec(
+            products, [_domain_policy(rng, name, products, i) for i in range(count)]
+        )
     return spec
 
 
