@@ -503,13 +503,25 @@ def generate_source(template: pst.Template) -> tuple[str, list[object]]:
     gen.scope("A", template.action)
     gen.scope("P", template.principal)
     gen.scope("R", template.resource)
+    body_start = len(gen.lines)
     for clause in template.clauses:
         gen.test(clause.expr, negate=isinstance(clause, pst.Unless))
     gen.emit("return True")
+    _hoist_lookups(gen.lines, body_start)
     params = ", ".join(f"K{i}" for i in range(len(gen.constants)))
     body = "\n".join("    " + line for line in gen.lines)
     source = f"def factory({params}):\n    def policy(P, A, R, C, S):\n{body}\n    return policy\n"
     return source, gen.constants
+
+
+def _hoist_lookups(lines: list[str], body_start: int) -> None:
+    """Look the principal and resource up once, after the scope checks, instead of at every
+    attribute access: `P`, `R` and the store do not change during a call, so this is exact."""
+    for var in ("P", "R"):
+        call = f"S.get({var})"
+        if any(call in line for line in lines[body_start:]):
+            lines[body_start:] = [line.replace(call, f"e{var}") for line in lines[body_start:]]
+            lines.insert(body_start, f"    e{var} = {call}")  # at the function body's depth
 
 
 def compile_policy(template: pst.Template, policy_id: str) -> CompiledPolicy:
