@@ -17,10 +17,10 @@ from governance.compiler import (
     Entity,
     EntityStore,
     EntityUID,
-    EvaluationError,
     Record,
     compile_policy,
 )
+from governance.compiler.authorize import bucket
 from governance.compiler.jsonvalues import read_record
 from governance.errors import CompileError
 from governance.prefilter import ResourceFilter, candidates_for
@@ -118,27 +118,14 @@ class _BoundCompiled:
     def _evaluate(
         self, policies: Candidates, resource: EntityUID, removed: frozenset[str]
     ) -> Outcome:
-        """Cedar's authorizer: bucket into satisfied forbids, satisfied permits and errored."""
-        principal, action, context, store = (
-            self._principal,
-            self._action,
-            self._context,
-            self._store,
+        if removed:
+            policies = tuple(p for p in policies if p.id not in removed)
+        forbids, permits, errored = bucket(
+            policies, self._principal, self._action, resource, self._context, self._store
         )
-        forbids: list[str] = []
-        permits: list[str] = []
-        errored: list[str] = []
-        for policy in policies:
-            if removed and policy.id in removed:
-                continue
-            try:
-                if policy.function(principal, action, resource, context, store):
-                    (forbids if policy.forbid else permits).append(policy.id)
-            except EvaluationError:
-                errored.append(policy.id)
         if forbids:
-            return Outcome(False, tuple(forbids), tuple(errored))
-        return Outcome(bool(permits), tuple(permits), tuple(errored))
+            return Outcome(False, forbids, errored)
+        return Outcome(bool(permits), permits, errored)
 
 
 class _WithFallback:

@@ -17,7 +17,7 @@ Standalone use::
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal, NamedTuple
 
 import cedarpy
@@ -80,22 +80,29 @@ _new_buckets = tuple.__new__
 
 def evaluate(index: PolicySource, request: Request, store: Store) -> Buckets:
     """Evaluate the request's candidate policies and bucket them."""
-    principal, action, resource, context = (
-        request.principal,
-        request.action,
-        request.resource,
-        request.context,
-    )
+    principal, action, resource = request.principal, request.action, request.resource
+    candidates = index.candidates(principal, action, resource, store)
+    return bucket(candidates, principal, action, resource, request.context, store)
+
+
+def bucket(
+    policies: Iterable[CompiledPolicy],
+    principal: EntityUID,
+    action: EntityUID,
+    resource: EntityUID,
+    context: Record,
+    store: Store,
+) -> Buckets:
+    """Cedar's authorizer core: each policy satisfied (by effect), not, or errored."""
     forbids: list[str] = []
     permits: list[str] = []
     errored: list[str] = []
-    for policy in index.candidates(principal, action, resource, store):
+    for policy in policies:
         try:
             if policy.function(principal, action, resource, context, store):
                 (forbids if policy.forbid else permits).append(policy.id)
         except EvaluationError:
             errored.append(policy.id)
-    # tuple.__new__ skips the named tuple's Python-level constructor on the hot path
     return _new_buckets(Buckets, (tuple(forbids), tuple(permits), tuple(errored)))
 
 
