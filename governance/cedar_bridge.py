@@ -46,11 +46,6 @@ def format_policies(text: str, line_width: int = 80, indent_width: int = 2) -> s
     return cedarpy.format_policies(text, line_width, indent_width)
 
 
-def policy_set_text(templates: Iterable[pst.Template]) -> str:
-    """Cedar text for policies held as nodes (used to hand a slice to cedarpy's validator)."""
-    return str(_policy_set(templates))
-
-
 def _policy_set(templates: Iterable[pst.Template]) -> Any:
     nodes = pst.FrozenMap({t.id: t for t in templates})
     return cedarpy.PolicySet.from_pst(
@@ -90,10 +85,9 @@ class Outcome:
 class CedarSlice:
     """One pre-parsed cedarpy PolicySet: the reference evaluator for one (action, domain) slice."""
 
-    __slots__ = ("_handle", "policy_ids")
+    __slots__ = ("_handle",)
 
     def __init__(self, templates: Sequence[pst.Template]) -> None:
-        self.policy_ids = tuple(t.id for t in templates)
         self._handle = _policy_set(templates)
 
     def authorize_many(self, requests: Sequence[Mapping[str, Any]], entities: Any) -> list[Outcome]:

@@ -25,10 +25,6 @@ class SourcePolicy:
     waivable: bool
     text: str
 
-    @property
-    def is_guardrail(self) -> bool:
-        return self.effect == "forbid"
-
 
 @dataclass(frozen=True, slots=True)
 class Statement:

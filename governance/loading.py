@@ -50,9 +50,12 @@ def load_tree(root: Path | str) -> tuple[PolicyTree | None, list[Problem]]:
     global_layer = _load_layer(root / GLOBAL, GLOBAL, problems, is_global=True)
     domains = _load_domains(root, problems)
     fixtures, fixtures_location = _load_fixtures(root, problems)
+    # The org config and schema shape every layer's meaning, so they count as global content.
     global_layer.revision = _revision(
-        [root / "governance.yaml", root / "schema.cedarschema"], root / GLOBAL
+        root, [root / "governance.yaml", root / "schema.cedarschema"], root / GLOBAL
     )
+    for layer in domains.values():
+        layer.revision = _revision(root, [], layer.folder)
     tree = PolicyTree(root, config, schema_text, global_layer, domains, fixtures, fixtures_location)
     validate_tree(tree, problems)
     return tree, sorted(problems)
@@ -114,7 +117,6 @@ def _load_layer(folder: Path, name: str, problems: list[Problem], *, is_global: 
         layer.waivers = waivers
     else:
         _load_domain_files(folder, layer, problems)
-    layer.revision = layer.revision or _revision([], folder)
     return layer
 
 
@@ -213,12 +215,13 @@ def _locator(document: Any, display: str) -> Callable[[tuple[int | str, ...]], L
     return locate
 
 
-def _revision(extra_files: list[Path], folder: Path) -> str:
+def _revision(root: Path, extra_files: list[Path], folder: Path) -> str:
     """Content hash of a layer: changes whenever any of its files does, whatever the clock says."""
     digest = hashlib.sha256()
     files = [f for f in extra_files if f.is_file()]
     if folder.is_dir():
         files += sorted(p for p in folder.rglob("*") if p.is_file())
     for path in files:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        name = path.relative_to(root).as_posix().encode()
+        digest.update(name + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]

@@ -172,7 +172,7 @@ def _run_case(
         decision = Engine(engine.snapshot, clock=lambda: at).decide(request)
     else:
         decision = engine.decide(request)
-    _record(decision, tree, coverage)
+    _record(decision, engine, coverage)
     return CaseResult(layer, case.name, location, tuple(compare(case.expect, decision)), decision)
 
 
@@ -197,14 +197,14 @@ def build_request(request: Mapping[str, Any], personas: Mapping[str, Persona]) -
     }
 
 
-def _record(decision: Decision, tree: PolicyTree, coverage: Coverage) -> None:
+def _record(decision: Decision, engine: Engine, coverage: Coverage) -> None:
     coverage.exercised.update(p.id for p in decision.access.policies)
     coverage.exercised.update(p.id for m in decision.masks for p in m.policies)
     request = decision.request
     if isinstance(request, AccessRequest):
-        product = tree.products().get(request.product)
-        if product is not None:
-            coverage.pairs_hit.add((product.domain, request.action))
+        view = engine.snapshot.products.get(request.product)
+        if view is not None:
+            coverage.pairs_hit.add((view.product.domain, request.action))
 
 
 def compare(expect: Expectation, decision: Decision) -> list[str]:
