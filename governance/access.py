@@ -1,13 +1,14 @@
-"""Access combining (SPEC 3.3): the decision is a pure function of what the policies said.
+"""The evaluator interface: access to catalog resources, combined as SPEC 3.3 says.
 
 Any satisfied forbid denies (forbidden); otherwise any satisfied permit allows (permitted);
-otherwise deny (not permitted). Errored policies are skipped and reported.
+otherwise deny (not permitted). Errored policies are skipped and reported. Both evaluators
+(the compiled one and the cedarpy reference) answer with an `Access` naming the policies.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
 from governance.compiler.values import EntityUID
 from governance.decision import Access, Kind, PolicyError, PolicyRef
@@ -17,27 +18,12 @@ from governance.slices import SliceKey
 Resource = EntityUID  # (entity type, entity id), built once per product and column at load
 
 
-class Outcome(NamedTuple):
-    """What an evaluator reports for one resource, in Cedar's terms."""
-
-    allowed: bool
-    reasons: tuple[str, ...]  # satisfied forbids when denied, satisfied permits when allowed
-    errored: tuple[str, ...]
-    messages: tuple[str, ...] = ()
-
-    @property
-    def kind(self) -> Kind:
-        if self.allowed:
-            return "permitted"
-        return "forbidden" if self.reasons else "not_permitted"
-
-
 class BoundRequest(Protocol):
     """A request's principal, action and context, prepared once for all its resources."""
 
     def authorize(
         self, key: SliceKey, resources: Sequence[Resource], removed: frozenset[str]
-    ) -> list[Outcome]:
+    ) -> list[Access]:
         """Evaluate one slice for each resource; `removed` guardrails (waived) take no part."""
         ...
 
@@ -52,13 +38,13 @@ class AccessEvaluator(Protocol):
         ...
 
 
-def to_access(outcome: Outcome, refs: Mapping[str, PolicyRef], waivers: tuple[str, ...]) -> Access:
-    errors = tuple(
-        PolicyError(policy, message)
-        for policy, message in zip(
-            outcome.errored, outcome.messages or ("",) * len(outcome.errored), strict=False
-        )
-    )
-    return Access(
-        outcome.kind, tuple(refs[r] for r in outcome.reasons if r in refs), errors, waivers
-    )
+def to_access(
+    allowed: bool,
+    reasons: Sequence[str],
+    errored: Sequence[PolicyError],
+    refs: Mapping[str, PolicyRef],
+) -> Access:
+    """Cedar's answer in govern's terms: `reasons` are the satisfied forbids when denied and
+    the satisfied permits when allowed."""
+    kind: Kind = "permitted" if allowed else ("forbidden" if reasons else "not_permitted")
+    return Access(kind, tuple(refs[r] for r in reasons if r in refs), tuple(errored))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from governance.access import BoundRequest, Outcome, Resource
+from governance.access import BoundRequest, Resource
 from governance.cedar_bridge import pst
 from governance.compiler import (
     CompiledPolicy,
@@ -20,38 +20,40 @@ from governance.compiler import (
     Record,
     compile_policy,
 )
-from governance.compiler.authorize import bucket
 from governance.compiler.jsonvalues import read_record
+from governance.compiler.partial import KnownStore
+from governance.decision import Access, PolicyRef
+from governance.entities import CATALOG_TYPES
 from governance.errors import CompileError
-from governance.prefilter import ResourceFilter, candidates_for
+from governance.plans import Plan, Planner
 from governance.reference import ReferenceEvaluator
 from governance.request import AccessRequest
 from governance.slices import SliceKey
 
-Candidates = tuple[CompiledPolicy, ...]
-
 
 class CompiledEvaluator:
     def __init__(
-        self, slices: Mapping[SliceKey, Sequence[pst.Template]], entities: list[dict[str, Any]]
+        self,
+        slices: Mapping[SliceKey, Sequence[pst.Template]],
+        entities: list[dict[str, Any]],
+        refs: Mapping[str, PolicyRef],
     ) -> None:
         self._store = EntityStore.from_json(entities)
         compiled, failed = _compile_all(slices)
         self._fallback_ids = frozenset(failed)
-        self._slices: dict[SliceKey, Candidates] = {}
+        self._slices: dict[SliceKey, tuple[CompiledPolicy, ...]] = {}
         fallback: dict[SliceKey, Sequence[pst.Template]] = {}
         for key, templates in slices.items():
             if any(t.id in failed for t in templates):
                 fallback[key] = templates
             else:
                 self._slices[key] = tuple(compiled[t.id] for t in templates)
-        self._fallback = ReferenceEvaluator(fallback, entities) if fallback else None
-        self._filters = {
-            policy_id: ResourceFilter(policy) for policy_id, policy in compiled.items()
-        }
-        # (slice, resource) -> the policies that can apply there. Filled on first use, always with
-        # the same value, so concurrent readers need no lock.
-        self._candidates: dict[tuple[SliceKey, EntityUID], Candidates] = {}
+        self._fallback = ReferenceEvaluator(fallback, entities, refs) if fallback else None
+        # Catalog entities never change between requests; a principal never has their types.
+        self._planner = Planner(KnownStore(self._store, CATALOG_TYPES), refs)
+        # (slice, resource) -> its plan. Filled on first use, always with an equivalent plan,
+        # so concurrent readers need no lock.
+        self._plans: dict[tuple[SliceKey, EntityUID], Plan] = {}
         # Groups only need their own ancestors looked up when the catalog nests them.
         self._nested_groups = any(
             e["uid"]["type"] == "Group" and e.get("parents") for e in entities
@@ -67,17 +69,17 @@ class CompiledEvaluator:
         if self._nested_groups:
             entity.ancestors = entity.ancestors.union(*map(self._store.ancestors, groups))
         store = _RequestStore(self._store, entity)
-        action = EntityUID("Action", request.action)
-        bound = _BoundCompiled(self, store, principal, action, cedar_record(request.context))
+        bound = _BoundCompiled(self, store, principal, cedar_record(request.context))
         if self._fallback is None:
             return bound
         return _WithFallback(bound, self._fallback.bind(request), self._slices)
 
-    def candidates(self, key: SliceKey, resource: EntityUID) -> Candidates:
-        found = self._candidates.get((key, resource))
+    def plan(self, key: SliceKey, resource: EntityUID) -> Plan:
+        found = self._plans.get((key, resource))
         if found is None:
-            found = candidates_for(self._slices[key], self._filters, resource, self._store)
-            self._candidates[(key, resource)] = found
+            action = EntityUID("Action", key[0])
+            found = self._planner.plan(self._slices[key], action, resource)
+            self._plans[(key, resource)] = found
         return found
 
 
@@ -98,34 +100,31 @@ class _RequestStore:
 
 
 class _BoundCompiled:
-    __slots__ = ("_action", "_context", "_evaluator", "_principal", "_store")
+    """One request's principal and context; each distinct plan is evaluated once per request."""
+
+    __slots__ = ("_context", "_evaluated", "_evaluator", "_principal", "_store")
 
     def __init__(
         self, evaluator: CompiledEvaluator, store: _RequestStore, principal: EntityUID,
-        action: EntityUID, context: Record,
+        context: Record,
     ) -> None:  # fmt: skip
         self._evaluator, self._store = evaluator, store
-        self._principal, self._action, self._context = principal, action, context
+        self._principal, self._context = principal, context
+        self._evaluated: dict[Plan, Access] = {}
 
     def authorize(
         self, key: SliceKey, resources: Sequence[Resource], removed: frozenset[str]
-    ) -> list[Outcome]:
-        candidates = self._evaluator.candidates
-        return [
-            self._evaluate(candidates(key, resource), resource, removed) for resource in resources
-        ]
-
-    def _evaluate(
-        self, policies: Candidates, resource: EntityUID, removed: frozenset[str]
-    ) -> Outcome:
-        if removed:
-            policies = tuple(p for p in policies if p.id not in removed)
-        forbids, permits, errored = bucket(
-            policies, self._principal, self._action, resource, self._context, self._store
-        )
-        if forbids:
-            return Outcome(False, forbids, errored)
-        return Outcome(bool(permits), permits, errored)
+    ) -> list[Access]:
+        plan_for, evaluated = self._evaluator.plan, self._evaluated
+        accesses = []
+        for resource in resources:
+            plan = plan_for(key, resource)
+            access = evaluated.get(plan)
+            if access is None:
+                access = plan.evaluate(self._principal, self._context, self._store, removed)
+                evaluated[plan] = access
+            accesses.append(access)
+        return accesses
 
 
 class _WithFallback:
@@ -140,7 +139,7 @@ class _WithFallback:
 
     def authorize(
         self, key: SliceKey, resources: Sequence[Resource], removed: frozenset[str]
-    ) -> list[Outcome]:
+    ) -> list[Access]:
         chosen = self._compiled if key in self._slices else self._reference
         return chosen.authorize(key, resources, removed)
 

@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from governance.access import to_access
 from governance.decision import Access, Decision, Mask, next_sequence
+from governance.entities import CATALOG_TYPES
 from governance.errors import LoadError, ReloadError, RequestError
 from governance.loading import load_tree
 from governance.request import AccessRequest, coerce_request
@@ -19,7 +19,6 @@ from governance.snapshot import EvaluatorName, MaskableColumn, ProductView, Snap
 
 Clock = Callable[[], dt.datetime]
 RequestLike = AccessRequest | Mapping[str, Any]
-_RESERVED_TYPES = frozenset({"DataProduct", "Column", "Domain", "Action", "Group"})
 _DENIED = Access("not_permitted", ())
 
 
@@ -88,7 +87,7 @@ def _resolve(snapshot: Snapshot, request: AccessRequest) -> ProductView:
         raise RequestError(f"unknown product `{request.product}`")
     if request.action not in snapshot.actions:
         raise RequestError(f"unknown action `{request.action}`")
-    if request.principal_type in _RESERVED_TYPES:
+    if request.principal_type in CATALOG_TYPES:
         raise RequestError(f"`{request.principal_type}` cannot be a subject type")
     return view
 
@@ -105,16 +104,17 @@ def _decide(
     )
     removed = frozenset(waived)
     bound = snapshot.evaluator.bind(request)
-    [outcome] = bound.authorize(key, (view.resource,), removed)
-    access = to_access(outcome, snapshot.refs, tuple(waived.values()) if waived else ())
+    [access] = bound.authorize(key, (view.resource,), removed)
+    if waived:
+        access = Access(access.kind, access.policies, access.errors, tuple(waived.values()))
     masks: tuple[Mask, ...] = ()
     columns = _columns_to_check(view, request)
-    if access.allowed and columns:
-        outcomes = bound.authorize(key, [c.resource for c in columns], removed)
+    if access.kind == "permitted" and columns:
+        accesses = bound.authorize(key, [c.resource for c in columns], removed)
         masks = tuple(
-            Mask(column.key, column.level, o.kind, to_access(o, snapshot.refs, ()).policies)
-            for column, o in zip(columns, outcomes, strict=True)
-            if not o.allowed
+            Mask(column.key, column.level, a.kind, a.policies)
+            for column, a in zip(columns, accesses, strict=True)
+            if a.kind != "permitted"
         )
     return Decision(
         next_sequence(), request, access, masks, view.classification, view.retention,

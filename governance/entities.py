@@ -13,6 +13,9 @@ from governance.request import AccessRequest
 
 Json = dict[str, Any]
 
+CATALOG_TYPES = frozenset({"DataProduct", "Column", "Domain", "Action", "Group"})
+"""Entity types the catalog owns: their data is fixed at load, and no request subject has one."""
+
 
 def uid(kind: str, identifier: str) -> Json:
     return {"type": kind, "id": identifier}

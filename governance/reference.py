@@ -11,8 +11,9 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from governance.access import Outcome, Resource
+from governance.access import Resource, to_access
 from governance.cedar_bridge import CedarEntities, CedarSlice, pst
+from governance.decision import Access, PolicyError, PolicyRef
 from governance.entities import principal_entity, uid
 from governance.request import AccessRequest
 from governance.slices import SliceKey
@@ -24,8 +25,12 @@ class ReferenceEvaluator:
     """Evaluates each (action, domain) slice with cedarpy; waivers get their own reduced slice."""
 
     def __init__(
-        self, slices: Mapping[SliceKey, Sequence[pst.Template]], entities: list[Json]
+        self,
+        slices: Mapping[SliceKey, Sequence[pst.Template]],
+        entities: list[Json],
+        refs: Mapping[str, PolicyRef],
     ) -> None:
+        self.refs = refs
         self._templates = {key: tuple(templates) for key, templates in slices.items()}
         self._slices = {key: CedarSlice(templates) for key, templates in self._templates.items()}
         self._reduced: dict[tuple[SliceKey, frozenset[str]], CedarSlice] = {}
@@ -97,7 +102,7 @@ class _BoundReference:
 
     def authorize(
         self, key: SliceKey, resources: Sequence[Resource], removed: frozenset[str]
-    ) -> list[Outcome]:
+    ) -> list[Access]:
         requests = [
             {
                 "principal": self._principal,
@@ -110,7 +115,13 @@ class _BoundReference:
         outcomes = self._evaluator.slice_for(key, removed).authorize_many(
             requests, self._handle(key[1])
         )
-        return [Outcome(o.allowed, o.reasons, o.errored, o.error_messages) for o in outcomes]
+        refs = self._evaluator.refs
+        return [
+            to_access(
+                o.allowed, o.reasons, tuple(map(PolicyError, o.errored, o.error_messages)), refs
+            )
+            for o in outcomes
+        ]
 
     def _handle(self, domain: str) -> Any:
         if self._entities is None or self._entities[0] != domain:

@@ -68,19 +68,20 @@ def build_snapshot(tree: PolicyTree, problems: list[Problem], evaluator: Evaluat
         list(tree.domains), products, classification, tree.config.action_specs()
     )
     templates = {key: tuple(p.template for p in policies) for key, policies in slices.items()}
+    refs = {
+        p.full_id: PolicyRef(p.full_id, p.layer, p.effect, p.location, p.reason)
+        for p in tree.policies()
+    }
     return Snapshot(
         tree=tree,
         products={
             pid: _view(tree, p, classification[pid], resolver) for pid, p in products.items()
         },
-        refs={
-            p.full_id: PolicyRef(p.full_id, p.layer, p.effect, p.location, p.reason)
-            for p in tree.policies()
-        },
+        refs=refs,
         slices=frozenset(slices),
         actions=frozenset(a.name for a in tree.config.action_specs()),
         waivers=WaiverBook(tree.global_layer.waivers, products),
-        evaluator=_evaluator(evaluator, templates, entities),
+        evaluator=_evaluator(evaluator, templates, entities, refs),
         evaluator_name=evaluator,
         warnings=tuple(p for p in problems if p.severity == "warning"),
     )
@@ -110,9 +111,10 @@ def _evaluator(
     name: EvaluatorName,
     templates: Mapping[SliceKey, tuple[object, ...]],
     entities: list[dict[str, object]],
+    refs: Mapping[str, PolicyRef],
 ) -> AccessEvaluator:
     if name == "compiled":
         from governance.compiled import CompiledEvaluator
 
-        return CompiledEvaluator(templates, entities)  # type: ignore[arg-type]
-    return ReferenceEvaluator(templates, entities)  # type: ignore[arg-type]
+        return CompiledEvaluator(templates, entities, refs)  # type: ignore[arg-type]
+    return ReferenceEvaluator(templates, entities, refs)  # type: ignore[arg-type]

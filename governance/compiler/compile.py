@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from cedarpy import pst
 
 from governance.compiler import extensions as ext
 from governance.compiler import runtime
 from governance.compiler.errors import EvaluationError
-from governance.compiler.values import CedarSet, EntityUID, Record
+from governance.compiler.values import CedarSet, EntityUID, Record, cedar_eq
 from governance.errors import CompileError
 
 PolicyFunction = Callable[[EntityUID, EntityUID, EntityUID, Record, object], bool]
@@ -66,6 +66,35 @@ class CompiledPolicy:
         return f"CompiledPolicy({self.id!r}, {self.effect})"
 
 
+class Constant:
+    """An expression node holding an already-evaluated Cedar value: what partial evaluation
+    leaves where a subexpression's value was known ahead of the request.
+
+    Equality is Cedar's (type-strict), so `Constant(1)` and `Constant(True)` stay distinct
+    when specialised policies are compared and shared.
+    """
+
+    __slots__ = ("value",)
+    __match_args__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Constant and cedar_eq(self.value, other.value)
+
+    def __hash__(self) -> int:
+        return hash((type(self.value), self.value))
+
+    def __repr__(self) -> str:
+        return f"Constant({self.value!r})"
+
+
+def constant(value: object) -> pst.Expr:
+    """A :class:`Constant`, typed as the expression it stands in for inside PST nodes."""
+    return cast(pst.Expr, Constant(value))
+
+
 def entity_uid(node: pst.EntityUid) -> EntityUID:
     return EntityUID(str(node.type), node.id)
 
@@ -83,6 +112,8 @@ def literal_value(expr: pst.Expr) -> tuple[bool, object]:
     match expr:
         case pst.BoolLit(value) | pst.LongLit(value) | pst.StringLit(value):
             return True, value
+        case Constant():
+            return True, expr.value
         case pst.EntityLit(value):
             return True, entity_uid(value)
         case pst.Set(elements):
@@ -246,6 +277,8 @@ class _Codegen:
             case pst.BoolLit(value):
                 # a name, not a Python literal: `True[0]` would be a SyntaxWarning
                 return self.const(value), "bool"
+            case Constant(value):
+                return self.const(value), _kind_of(value)
             case pst.LongLit() | pst.StringLit() | pst.EntityLit() | pst.Set() | pst.Record():
                 is_literal, constant = literal_value(expr)
                 if is_literal:
@@ -494,7 +527,7 @@ def _like_code(
     return f"{const(re.compile(regex, re.DOTALL).fullmatch)}({atom}) is not None"
 
 
-_SHAPES: dict[str, Callable[..., PolicyFunction]] = {}
+_SHAPES: dict[str, Callable[..., Any]] = {}
 
 
 def generate_source(template: pst.Template) -> tuple[str, list[object]]:
@@ -527,15 +560,37 @@ def _hoist_lookups(lines: list[str], body_start: int) -> None:
 def compile_policy(template: pst.Template, policy_id: str) -> CompiledPolicy:
     """Compile one static policy; raises :class:`CompileError` for what it cannot handle."""
     source, constants = generate_source(template)
+    function = _instantiate(source, constants, f"policy `{policy_id}`")
+    return CompiledPolicy(policy_id, template, function, source)
+
+
+ExpressionFunction = Callable[[object], object]
+
+
+def compile_expression(expr: pst.Expr) -> ExpressionFunction:
+    """A function of the entity store giving the value of an expression that reads no
+    variable (partial evaluation folds such expressions); it raises :class:`EvaluationError`
+    as Cedar's evaluator would. Raises :class:`CompileError` for what it cannot handle."""
+    gen = _Codegen()
+    atom, _ = gen.expr(expr)
+    gen.emit(f"return {atom}")
+    params = ", ".join(f"K{i}" for i in range(len(gen.constants)))
+    body = "\n".join("    " + line for line in gen.lines)
+    source = f"def factory({params}):\n    def expression(S):\n{body}\n    return expression\n"
+    return cast(ExpressionFunction, _instantiate(source, gen.constants, "expression"))
+
+
+def _instantiate(source: str, constants: list[object], name: str) -> Any:
+    """Compile a factory's source once per shape and call it with this instance's constants."""
     factory = _SHAPES.get(source)
     if factory is None:
         namespace: dict[str, object] = dict(runtime.NAMESPACE)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # e.g. comparisons of constants Cedar allows
-                exec(compile(source, f"<policy {policy_id}>", "exec"), namespace)
+                exec(compile(source, f"<{name}>", "exec"), namespace)
         except (SyntaxError, RecursionError, MemoryError) as error:
-            raise CompileError(f"policy `{policy_id}` cannot be compiled: {error}") from None
-        factory = cast(Callable[..., PolicyFunction], namespace["factory"])
+            raise CompileError(f"{name} cannot be compiled: {error}") from None
+        factory = cast(Callable[..., Any], namespace["factory"])
         _SHAPES[source] = factory
-    return CompiledPolicy(policy_id, template, factory(*constants), source)
+    return factory(*constants)
