@@ -7,8 +7,9 @@ transparently, so correctness never depends on the compiler's coverage.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from itertools import repeat
+from typing import Any, cast
 
 from governance.access import BoundRequest, Resource
 from governance.cedar_bridge import pst
@@ -20,6 +21,7 @@ from governance.compiler import (
     Record,
     compile_policy,
 )
+from governance.compiler.entities import NO_ANCESTORS, request_entity
 from governance.compiler.jsonvalues import read_record
 from governance.compiler.partial import KnownStore
 from governance.decision import Access, PolicyRef
@@ -63,13 +65,15 @@ class CompiledEvaluator:
         return self._fallback_ids
 
     def bind(self, request: AccessRequest) -> BoundRequest:
-        principal = EntityUID(request.principal_type, request.principal)
-        groups = [EntityUID("Group", g) for g in request.groups]
-        entity = Entity(principal, cedar_record(request.attributes), groups)
+        principal: EntityUID = _new_uid(EntityUID, (request.principal_type, request.principal))
+        # Group uids are only ever tested for membership, so plain (type, id) tuples serve:
+        # they hash and compare exactly as EntityUIDs do, and cost no constructor call.
+        groups = cast(frozenset[EntityUID], frozenset(zip(repeat("Group"), request.groups)))
         if self._nested_groups:
-            entity.ancestors = entity.ancestors.union(*map(self._store.ancestors, groups))
-        store = _RequestStore(self._store, entity)
-        bound = _BoundCompiled(self, store, principal, cedar_record(request.context))
+            groups = groups.union(*map(self._store.ancestors, groups))
+        entity = request_entity(principal, _attributes(request.attributes), groups)
+        context = cedar_record(request.context)
+        bound = _BoundCompiled(self.plan, self._store.get, entity, context)
         if self._fallback is None:
             return bound
         return _WithFallback(bound, self._fallback.bind(request), self._slices)
@@ -83,45 +87,40 @@ class CompiledEvaluator:
         return found
 
 
-class _RequestStore:
-    """The catalog store plus the request's principal: one comparison instead of a dict layer."""
-
-    __slots__ = ("_base_get", "_entity", "_uid")
-
-    def __init__(self, base: EntityStore, principal: Entity) -> None:
-        self._base_get, self._entity, self._uid = base.get, principal, principal.uid
-
-    def get(self, uid: EntityUID) -> Entity | None:
-        return self._entity if uid == self._uid else self._base_get(uid)
-
-    def ancestors(self, uid: EntityUID) -> frozenset[EntityUID]:
-        entity = self._entity if uid == self._uid else self._base_get(uid)
-        return entity.ancestors if entity is not None else frozenset()
-
-
 class _BoundCompiled:
-    """One request's principal and context; each distinct plan is evaluated once per request."""
+    """One request: its principal and context, and the store its policies read (the catalog
+    plus the principal). Each distinct plan is evaluated once per request."""
 
-    __slots__ = ("_context", "_evaluated", "_evaluator", "_principal", "_store")
+    __slots__ = ("_base_get", "_context", "_entity", "_evaluated", "_plan", "_principal")
 
     def __init__(
-        self, evaluator: CompiledEvaluator, store: _RequestStore, principal: EntityUID,
+        self,
+        plan: Callable[[SliceKey, EntityUID], Plan],
+        base_get: Callable[[EntityUID], Entity | None],
+        principal: Entity,
         context: Record,
-    ) -> None:  # fmt: skip
-        self._evaluator, self._store = evaluator, store
-        self._principal, self._context = principal, context
+    ) -> None:
+        self._plan, self._base_get, self._entity = plan, base_get, principal
+        self._principal, self._context = principal.uid, context
         self._evaluated: dict[Plan, Access] = {}
+
+    def get(self, uid: EntityUID) -> Entity | None:
+        return self._entity if uid == self._principal else self._base_get(uid)
+
+    def ancestors(self, uid: EntityUID) -> frozenset[EntityUID]:
+        entity = self._entity if uid == self._principal else self._base_get(uid)
+        return entity.ancestors if entity is not None else NO_ANCESTORS
 
     def authorize(
         self, key: SliceKey, resources: Sequence[Resource], removed: frozenset[str]
     ) -> list[Access]:
-        plan_for, evaluated = self._evaluator.plan, self._evaluated
+        plan_for, evaluated = self._plan, self._evaluated
         accesses = []
         for resource in resources:
             plan = plan_for(key, resource)
             access = evaluated.get(plan)
             if access is None:
-                access = plan.evaluate(self._principal, self._context, self._store, removed)
+                access = plan.evaluate(self._principal, self._context, self, removed)
                 evaluated[plan] = access
             accesses.append(access)
         return accesses
@@ -145,12 +144,21 @@ class _WithFallback:
 
 
 _PLAIN = frozenset({str, int, bool})
+_new_uid = tuple.__new__  # skips NamedTuple's Python-level __new__ on the hot path
 
 
 def cedar_record(values: Mapping[str, Any]) -> Record:
     """Request values as a Cedar record; strings, longs and booleans pass through untouched."""
     if _PLAIN.issuperset(map(type, values.values())):
         return Record(values)
+    return read_record(values)
+
+
+def _attributes(values: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The principal's attributes: policies only look them up by name, so plain values need
+    no copy into a Record (sets and records among them are read as Cedar values)."""
+    if _PLAIN.issuperset(map(type, values.values())):
+        return values
     return read_record(values)
 
 

@@ -22,10 +22,20 @@ Kind = Literal["permitted", "forbidden", "not_permitted"]
 
 _BOOT = os.urandom(4).hex()
 _SEQUENCE = itertools.count(1)  # next() on a count is atomic under the GIL
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def next_sequence() -> int:
     return next(_SEQUENCE)
+
+
+def to_epoch_ns(moment: dt.datetime) -> int:
+    """A timezone-aware datetime as nanoseconds since the epoch (exact to the microsecond)."""
+    return (moment - _EPOCH) // dt.timedelta(microseconds=1) * 1000
+
+
+def from_epoch_ns(ns: int) -> dt.datetime:
+    return _EPOCH + dt.timedelta(microseconds=ns // 1000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +114,7 @@ class Decision:
     classification: ProductClassification | None
     retention: Retention | None
     revisions: Mapping[str, str]
-    evaluated_at: dt.datetime
+    evaluated_ns: int  # epoch nanoseconds; `evaluated_at` builds the datetime when asked
     duration_ns: int
     reason: str = (
         ""  # why a request was denied before any policy ran (bad request, unknown product)
@@ -113,6 +123,10 @@ class Decision:
     @property
     def allowed(self) -> bool:
         return self.access.allowed
+
+    @property
+    def evaluated_at(self) -> dt.datetime:
+        return from_epoch_ns(self.evaluated_ns)
 
     @property
     def decision_id(self) -> str:

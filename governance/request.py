@@ -47,6 +47,8 @@ class AccessRequest(NamedTuple):
 
 def coerce_request(request: AccessRequest | Mapping[str, Any]) -> AccessRequest:
     """Accept a typed request or an AuthZEN dict; anything else is a RequestError (a deny)."""
+    if type(request) is dict:  # the common case first
+        return _fast_authzen(request) or _thorough_authzen(request)
     if isinstance(request, AccessRequest):
         _check_values(request.attributes, "subject.properties")
         _check_values(request.context, "context")
@@ -62,7 +64,15 @@ def from_authzen(request: Mapping[str, Any]) -> AccessRequest:
     return _fast_authzen(request) or _thorough_authzen(request)
 
 
+_EMPTY: dict[str, Any] = {}
+_STRINGS = frozenset({str})
+_LISTS = frozenset({list, tuple})
+_new_request = tuple.__new__  # skips NamedTuple's Python-level __new__ on the hot path
+
+
 def _fast_authzen(request: Mapping[str, Any]) -> AccessRequest | None:
+    """The common case, checked with C-level set operations; None sends the request to the
+    thorough reader, which accepts or refuses it with a precise reason."""
     subject, action, resource = (
         request.get("subject"),
         request.get("action"),
@@ -70,54 +80,49 @@ def _fast_authzen(request: Mapping[str, Any]) -> AccessRequest | None:
     )
     if type(subject) is not dict or type(action) is not dict or type(resource) is not dict:
         return None
-    properties = subject.get("properties") or {}
-    context = request.get("context") or {}
-    resource_properties = resource.get("properties") or {}
-    if (
-        type(properties) is not dict
-        or type(context) is not dict
-        or type(resource_properties) is not dict
+    properties = subject.get("properties") or _EMPTY
+    context = request.get("context") or _EMPTY
+    resource_properties = resource.get("properties") or _EMPTY
+    if not (
+        type(properties) is dict and type(context) is dict and type(resource_properties) is dict
     ):
         return None
     principal, name, product = subject.get("id"), action.get("name"), resource.get("id")
     principal_type = subject.get("type", "User")
     if not (
-        type(principal) is str
-        and type(name) is str
-        and type(product) is str
-        and type(principal_type) is str
-    ):
-        return None
-    if (
-        not (principal and name and product and principal_type)
-        or resource.get("type", "DataProduct") != "DataProduct"
-    ):
+        type(principal) is str and type(name) is str and type(product) is str
+        and type(principal_type) is str and principal and name and product and principal_type
+        and resource.get("type", "DataProduct") == "DataProduct"
+    ):  # fmt: skip
         return None
     groups = properties.get("groups", ())
     columns = resource_properties.get("columns")
-    if not (
-        _plain_strings(groups) and (columns is None or columns == "*" or _plain_strings(columns))
-    ):
+    if type(groups) not in _LISTS or not _STRINGS.issuperset(map(type, groups)):
         return None
-    attributes = {k: v for k, v in properties.items() if k != "groups"}
+    if columns is not None:
+        if columns == "*" or columns == ["*"]:
+            columns = None
+        elif type(columns) not in _LISTS or not _STRINGS.issuperset(map(type, columns)):
+            return None
+        else:
+            columns = tuple(columns)
+    attributes = dict(properties)
+    attributes.pop("groups", None)
     if not (_plain_values(attributes) and _plain_values(context)):
         return None
-    if columns == "*" or columns == ["*"]:
-        columns = None
-    return AccessRequest(
-        principal, name, product, tuple(groups), attributes,
-        None if columns is None else tuple(columns), dict(context), principal_type,
-    )  # fmt: skip
-
-
-def _plain_strings(values: Any) -> bool:
-    return (type(values) is list or type(values) is tuple) and all(type(v) is str for v in values)
+    return _new_request(AccessRequest, (
+        principal, name, product, tuple(groups), attributes, columns, dict(context), principal_type,
+    ))  # fmt: skip
 
 
 def _plain_values(values: dict[str, Any]) -> bool:
+    """Strings, booleans and 64-bit longs only (bool is not an int here: types are exact)."""
     for value in values.values():
         kind = type(value)
-        if not (kind is str or kind is bool or (kind is int and _LONG_MIN <= value <= _LONG_MAX)):
+        if kind is int:
+            if not _LONG_MIN <= value <= _LONG_MAX:
+                return False
+        elif kind is not str and kind is not bool:
             return False
     return True
 

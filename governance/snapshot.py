@@ -41,6 +41,7 @@ class ProductView:
     maskable: tuple[MaskableColumn, ...]  # every non-public column
     revisions: Mapping[str, str]
     resource: Resource
+    column_keys: frozenset[str]  # every column, public or not
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +105,10 @@ def _view(
     }
     retention = resolver.resolve(product, classification.product)
     resource = Resource("DataProduct", product.id)
-    return ProductView(product, classification, retention, maskable, revisions, resource)
+    return ProductView(
+        product, classification, retention, maskable, revisions, resource,
+        frozenset(classification.columns),
+    )  # fmt: skip
 
 
 def _evaluator(

@@ -2,7 +2,6 @@
 
 import governance
 
-
 PUBLIC = {
     "AccessRequest", "AuthorizationResult", "BundleError", "CompileError", "CompiledPolicySet",
     "Decision", "Engine", "EntityStore", "GovernanceError", "LoadError", "Location", "Problem",

@@ -142,3 +142,27 @@ def test_decision_has_the_stable_fields(engine):
     assert set(d["revisions"]) == {"global", "sales"}
     assert d["evaluated_at"].startswith("2026-06-01")
     json.dumps(d)
+
+
+def test_decision_time_is_the_engine_clock_to_the_microsecond(tmp_path):
+    import datetime as dt
+
+    from governance import Engine
+
+    t = TreeBuilder(tmp_path)
+    t.cedar("global", ALLOW_ALL)
+    t.product("sales.orders", ["order_id"])
+    moment = dt.datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=dt.UTC)
+    d = Engine.from_path(t.root, clock=lambda: moment).decide(request())
+    assert d.evaluated_at == moment
+    assert d.to_dict()["evaluated_at"] == "2026-03-04T05:06:07.891011+00:00"
+
+
+def test_system_clock_decisions_carry_the_current_time(engine):
+    import datetime as dt
+
+    from governance import Engine
+
+    before = dt.datetime.now(dt.UTC)
+    d = Engine(engine.snapshot).decide(request())
+    assert before - dt.timedelta(seconds=1) <= d.evaluated_at <= dt.datetime.now(dt.UTC)

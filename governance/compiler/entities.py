@@ -48,6 +48,20 @@ class Entity:
         return f"Entity({self.uid}, parents={list(map(str, self.parents))})"
 
 
+_new_object = object.__new__
+
+
+def request_entity(
+    uid: EntityUID, attrs: Mapping[str, object], ancestors: frozenset[EntityUID]
+) -> Entity:
+    """An entity built on every request (a principal): its attributes are taken as they are
+    and its ancestors already closed, so building it copies and computes nothing."""
+    entity: Entity = _new_object(Entity)
+    entity.uid, entity.attrs, entity.ancestors = uid, attrs, ancestors
+    entity.parents, entity.tags = tuple(ancestors), _NO_TAGS
+    return entity
+
+
 class Store(Protocol):
     """What a compiled policy needs from an entity store."""
 
