@@ -20,7 +20,7 @@ are never read ahead: `known_types` names the entity types whose data the store 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -71,19 +71,36 @@ def specialise(
         return None
     folder = _Folder(action, resource, store)
     clauses: list[pst.Clause] = []
-    for clause in template.clauses:
-        when = isinstance(clause, pst.When)
-        expr = folder.fold(clause.expr)
+    for test in _tests(template.clauses):
+        when = isinstance(test, pst.When)
+        expr = folder.fold(test.expr)
         known, value = literal_value(expr)
         if known and value is when:
-            continue  # satisfied without error: the clause no longer takes part
-        clauses.append(type(clause)(expr))
+            continue  # passes without error: the test no longer takes part
+        clauses.append(type(test)(expr))
         if known and value is (not when):
-            # Unsatisfiable from here: only an error in an earlier clause can still show.
-            if all(cannot_error(_condition(c), set()) for c in clauses[:-1]):
+            # Unsatisfiable from here: only an error in an earlier test can still show.
+            if _cannot_error_in_order([_condition(c) for c in clauses[:-1]]):
                 return None
             break
     return replace(template, action=action_scope, resource=resource_scope, clauses=tuple(clauses))
+
+
+def _tests(clauses: tuple[pst.Clause, ...]) -> Iterator[pst.Clause]:
+    """The clauses as a sequence of single tests, in evaluation order: `when { a && b }` is
+    `when { a } when { b }`, and `unless { a || b }` is `unless { a } unless { b }`. Cedar
+    gives both forms the same value and the same errors, and single tests fold separately."""
+    for clause in clauses:
+        op = "and" if isinstance(clause, pst.When) else "or"
+        for part in _chain(clause.expr, op):
+            yield type(clause)(part)
+
+
+def _chain(expr: pst.Expr, op: str) -> list[pst.Expr]:
+    """`a op b op c`, however nested, as [a, b, c] in evaluation order."""
+    if isinstance(expr, pst.BinaryOp) and expr.op == op:
+        return [*_chain(expr.left, op), *_chain(expr.right, op)]
+    return [expr]
 
 
 _ANY = pst.ScopeAny()
@@ -101,6 +118,16 @@ def _decide_scope(
         return _ANY if decide(scope, uid, store) else None
     except _NotKnownAhead:
         return scope
+
+
+def _cannot_error_in_order(conditions: list[pst.Expr]) -> bool:
+    """Can none of these conditions, evaluated in turn while each holds, raise?"""
+    known: set[tuple[str, str]] = set()
+    for condition in conditions:
+        if not cannot_error(condition, known):
+            return False
+        known |= proved(condition)
+    return True
 
 
 def _condition(clause: pst.Clause) -> pst.Expr:

@@ -127,6 +127,9 @@ def test_known_resource_conditions_fold_away() -> None:
         "permit(principal, action, resource) when { resource.level > 5 };",
         'permit(principal, action, resource) unless { resource.labels.contains("pii") };',
         "permit(principal, action, resource) when { principal has x } when { resource.level > 5 };",
+        # `principal.x` cannot error once `principal has x` held
+        'permit(principal, action, resource) when { principal has x && principal.x == "y" '
+        "&& resource.level > 5 };",
     ],
 )
 def test_policies_that_can_never_apply_are_dropped(policy: str) -> None:
@@ -138,6 +141,7 @@ def test_policies_that_can_never_apply_are_dropped(policy: str) -> None:
     [
         # the error of the first clause must still surface, so the policy stays
         "permit(principal, action, resource) when { principal.x } when { resource.level > 5 };",
+        'permit(principal, action, resource) when { principal.x == "y" && resource.level > 5 };',
         # reading a missing attribute errors at request time, as Cedar reports it
         "permit(principal, action, resource) when { resource.missing == 1 };",
         # the principal may be any user: its data is never read ahead
