@@ -82,8 +82,10 @@ class Mask:
         }
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Access:
+    """The answer on one resource; evaluators share instances between requests, hence frozen."""
+
     kind: Kind
     policies: tuple[PolicyRef, ...]
     errors: tuple[PolicyError, ...] = ()

@@ -18,18 +18,20 @@ from collections.abc import Mapping, Sequence
 from governance.cedar_bridge import pst
 from governance.compiler import CompiledPolicy, EntityUID, EvaluationError, Record, compile_policy
 from governance.compiler.entities import Store
+from governance.compiler.fused import Errors, FusedFunction, compile_fused
 from governance.compiler.partial import KnownStore, specialise
 from governance.decision import Access, PolicyError, PolicyRef
 from governance.errors import CompileError
 
-_NO_ERRORS: tuple[PolicyError, ...] = ()
+_NOT_PERMITTED = Access("not_permitted", ())
+_MAX_COMBINATIONS = 256  # answers kept per plan for requests satisfying several policies
 
 
 class Plan:
-    """The policies that can apply to one (slice, resource), as residual functions of the
-    principal and the context, each with the policy it decides for."""
+    """The policies that can apply to one (slice, resource), as one fused function of the
+    principal and the context, with the policy each position decides for."""
 
-    __slots__ = ("_action", "_entries", "_resource")
+    __slots__ = ("_action", "_alone", "_answers", "_forbid", "_function", "_refs", "_resource")
 
     def __init__(
         self,
@@ -37,37 +39,84 @@ class Plan:
         action: EntityUID,
         resource: EntityUID,
     ) -> None:
-        self._entries = tuple((p.function, p.forbid, ref) for p, ref in policies)
+        self._function = _fused([p for p, _ in policies])
+        self._refs = tuple(ref for _, ref in policies)
+        self._forbid = tuple(p.forbid for p, _ in policies)
+        # The common answer, one satisfied policy and no error, built once per position.
+        self._alone = tuple(
+            Access("forbidden" if p.forbid else "permitted", (ref,)) for p, ref in policies
+        )
+        self._answers: dict[tuple[int, ...], Access] = {}
         # Residuals no longer read the action or resource unless their scope could not be
-        # decided ahead; such plans are keyed by resource too (see `Planner._intern`).
+        # decided ahead; such plans are keyed by resource too (see `Planner.plan`).
         self._action, self._resource = action, resource
 
     @property
     def policy_ids(self) -> tuple[str, ...]:
-        return tuple(ref.id for _, _, ref in self._entries)
+        return tuple(ref.id for ref in self._refs)
 
     def evaluate(
         self, principal: EntityUID, context: Record, store: Store, removed: frozenset[str]
     ) -> Access:
         """Cedar's authorizer over the plan: any satisfied forbid denies, else any satisfied
         permit allows, else deny; errored policies are skipped and reported."""
-        action, resource = self._action, self._resource
-        forbids: list[PolicyRef] = []
-        permits: list[PolicyRef] = []
-        errors = _NO_ERRORS
-        for function, forbid, ref in self._entries:
-            if removed and ref.id in removed:
-                continue
+        hits, errors = self._function(principal, self._action, self._resource, context, store)
+        if errors is not None or removed:
+            return self._combine(hits, errors or [], removed)
+        if not hits:
+            return _NOT_PERMITTED
+        if len(hits) == 1:
+            return self._alone[hits[0]]
+        # Several satisfied policies: the answer depends on which, so it is built once per
+        # combination seen (a bounded set), not once per request.
+        key = tuple(hits)
+        answer = self._answers.get(key)
+        if answer is None:
+            answer = self._combine(hits, [], removed)
+            if len(self._answers) < _MAX_COMBINATIONS:
+                self._answers[key] = answer
+        return answer
+
+    def _combine(
+        self, hits: list[int], errors: list[tuple[int, EvaluationError]], removed: frozenset[str]
+    ) -> Access:
+        refs = self._refs
+        kept = [i for i in hits if refs[i].id not in removed]
+        reported = tuple(
+            PolicyError(refs[i].id, str(e)) for i, e in errors if refs[i].id not in removed
+        )
+        forbids = tuple(refs[i] for i in kept if self._forbid[i])
+        if forbids:
+            return Access("forbidden", forbids, reported)
+        permits = tuple(refs[i] for i in kept)
+        return Access("permitted" if permits else "not_permitted", permits, reported)
+
+
+def _fused(policies: Sequence[CompiledPolicy]) -> FusedFunction:
+    """The policies as one fused function; as separate calls if fusing them fails."""
+    try:
+        return compile_fused([p.template for p in policies])
+    except CompileError:
+        return _in_turn(policies)
+
+
+def _in_turn(policies: Sequence[CompiledPolicy]) -> FusedFunction:
+    functions = [p.function for p in policies]
+
+    def evaluate(
+        principal: EntityUID, action: EntityUID, resource: EntityUID, context: Record, store: object
+    ) -> tuple[list[int], Errors]:
+        hits: list[int] = []
+        errors: Errors = None
+        for position, function in enumerate(functions):
             try:
                 if function(principal, action, resource, context, store):
-                    (forbids if forbid else permits).append(ref)
+                    hits.append(position)
             except EvaluationError as error:
-                errors = (*errors, PolicyError(ref.id, str(error)))
-        if forbids:
-            return Access("forbidden", tuple(forbids), errors)
-        if permits:
-            return Access("permitted", tuple(permits), errors)
-        return Access("not_permitted", (), errors)
+                errors = [*(errors or []), (position, error)]
+        return hits, errors
+
+    return evaluate
 
 
 class Planner:

@@ -172,14 +172,21 @@ _VARS = {
 }
 
 
-class _Codegen:
-    """Emits the body of one policy function."""
+class Codegen:
+    """Emits the body of one policy function.
 
-    def __init__(self) -> None:
+    `reject` is the statement that leaves the body when the policy is not satisfied; several
+    bodies can share one `constants` list (see :mod:`governance.compiler.fused`).
+    """
+
+    def __init__(
+        self, constants: list[object] | None = None, reject: str = "return False", depth: int = 1
+    ) -> None:
         self.lines: list[str] = []
-        self.depth = 1
-        self.constants: list[object] = []
+        self.depth = depth
+        self.constants: list[object] = [] if constants is None else constants
         self.temps = 0
+        self.reject = reject
 
     # emission helpers
     def emit(self, line: str) -> None:
@@ -220,16 +227,16 @@ class _Codegen:
             case pst.ScopeAny():
                 pass
             case pst.ScopeEq(entity=pst.EntityUid() as uid) | pst.ActionEq(entity=uid):
-                self.emit(f"if {var} != {self.const(entity_uid(uid))}: return False")
+                self.emit(f"if {var} != {self.const(entity_uid(uid))}: {self.reject}")
             case pst.ScopeIn(entity=pst.EntityUid() as uid):
                 self.scope_in(var, self.const(entity_uid(uid)), single=True)
             case pst.ActionIn(entities):
                 uids = frozenset(entity_uid(u) for u in entities)
                 self.scope_in(var, self.const(uids), single=False)
             case pst.ScopeIs(entity_type):
-                self.emit(f"if {var}[0] != {self.const(type_name(entity_type))}: return False")
+                self.emit(f"if {var}[0] != {self.const(type_name(entity_type))}: {self.reject}")
             case pst.ScopeIsIn(entity_type, entity=pst.EntityUid() as uid):
-                self.emit(f"if {var}[0] != {self.const(type_name(entity_type))}: return False")
+                self.emit(f"if {var}[0] != {self.const(type_name(entity_type))}: {self.reject}")
                 self.scope_in(var, self.const(entity_uid(uid)), single=True)
             case _:
                 raise CompileError(f"unsupported scope constraint `{constraint!r}`")
@@ -239,7 +246,7 @@ class _Codegen:
         self.indent()
         self.emit(f"e = S.get({var})")
         miss = f"{target} not in e.ancestors" if single else f"{target}.isdisjoint(e.ancestors)"
-        self.emit(f"if e is None or {miss}: return False")
+        self.emit(f"if e is None or {miss}: {self.reject}")
         self.dedent()
 
     def test(self, expr: pst.Expr, negate: bool = False) -> None:
@@ -258,12 +265,12 @@ class _Codegen:
                 return
         atom, kind = self.expr(expr)
         if kind == "bool":
-            self.emit(f"if {atom}: return False" if negate else f"if not {atom}: return False")
+            self.emit(f"if {atom}: {self.reject}" if negate else f"if not {atom}: {self.reject}")
             return
         expected, other = ("False", "True") if negate else ("True", "False")
         self.emit(f"if {atom} is not {expected}:")
         self.indent()
-        self.emit(f"if {atom} is {other}: return False")
+        self.emit(f"if {atom} is {other}: {self.reject}")
         self.emit(f"_not_bool({atom})")
         self.dedent()
 
@@ -530,15 +537,22 @@ def _like_code(
 _SHAPES: dict[str, Callable[..., Any]] = {}
 
 
-def generate_source(template: pst.Template) -> tuple[str, list[object]]:
-    """The source of the policy's factory function, and the constants to call it with."""
-    gen = _Codegen()
+def emit_policy(gen: Codegen, template: pst.Template) -> int:
+    """Emit the policy's tests: scope first, then each clause. Returns where the clauses
+    start (after the scope checks)."""
     gen.scope("A", template.action)
     gen.scope("P", template.principal)
     gen.scope("R", template.resource)
     body_start = len(gen.lines)
     for clause in template.clauses:
         gen.test(clause.expr, negate=isinstance(clause, pst.Unless))
+    return body_start
+
+
+def generate_source(template: pst.Template) -> tuple[str, list[object]]:
+    """The source of the policy's factory function, and the constants to call it with."""
+    gen = Codegen()
+    body_start = emit_policy(gen, template)
     gen.emit("return True")
     _hoist_lookups(gen.lines, body_start)
     params = ", ".join(f"K{i}" for i in range(len(gen.constants)))
@@ -560,7 +574,7 @@ def _hoist_lookups(lines: list[str], body_start: int) -> None:
 def compile_policy(template: pst.Template, policy_id: str) -> CompiledPolicy:
     """Compile one static policy; raises :class:`CompileError` for what it cannot handle."""
     source, constants = generate_source(template)
-    function = _instantiate(source, constants, f"policy `{policy_id}`")
+    function = instantiate(source, constants, f"policy `{policy_id}`")
     return CompiledPolicy(policy_id, template, function, source)
 
 
@@ -571,16 +585,16 @@ def compile_expression(expr: pst.Expr) -> ExpressionFunction:
     """A function of the entity store giving the value of an expression that reads no
     variable (partial evaluation folds such expressions); it raises :class:`EvaluationError`
     as Cedar's evaluator would. Raises :class:`CompileError` for what it cannot handle."""
-    gen = _Codegen()
+    gen = Codegen()
     atom, _ = gen.expr(expr)
     gen.emit(f"return {atom}")
     params = ", ".join(f"K{i}" for i in range(len(gen.constants)))
     body = "\n".join("    " + line for line in gen.lines)
     source = f"def factory({params}):\n    def expression(S):\n{body}\n    return expression\n"
-    return cast(ExpressionFunction, _instantiate(source, gen.constants, "expression"))
+    return cast(ExpressionFunction, instantiate(source, gen.constants, "expression"))
 
 
-def _instantiate(source: str, constants: list[object], name: str) -> Any:
+def instantiate(source: str, constants: list[object], name: str) -> Any:
     """Compile a factory's source once per shape and call it with this instance's constants."""
     factory = _SHAPES.get(source)
     if factory is None:

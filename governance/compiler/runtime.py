@@ -190,6 +190,7 @@ def less_eq(left: object, right: object) -> bool:
 
 _HELPERS: dict[str, Callable[..., object] | object] = {
     "MISSING": MISSING,
+    "EvaluationError": EvaluationError,  # caught per policy by fused functions
     "EntityUID": EntityUID,
     "CedarSet": CedarSet,
     "Record": Record,

@@ -1,0 +1,67 @@
+"""Fused evaluation: several policies compiled into one function that evaluates them all.
+
+Calling one compiled function per policy costs a call, a loop step and a result test each;
+for the handful of short residual policies an engine plan holds, that overhead is most of the
+time. A fused function runs each policy's body in turn, inline:
+
+* each body sits in its own ``try``, so an error skips that policy only, as in Cedar;
+* each body sits in a ``while True`` block whose ``break`` is the "not satisfied" exit (the
+  generated code has no loops of its own, so every ``break`` leaves exactly that block);
+* the principal and resource are looked up in the store once, for all bodies.
+
+It returns the positions of the satisfied policies and ``None`` or the ``(position, error)``
+pairs of the policies that errored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from cedarpy import pst
+
+from governance.compiler.compile import Codegen, emit_policy, instantiate
+from governance.compiler.errors import EvaluationError
+from governance.compiler.values import EntityUID, Record
+
+Errors = list[tuple[int, EvaluationError]] | None
+FusedFunction = Callable[
+    [EntityUID, EntityUID, EntityUID, Record, object], tuple[list[int], Errors]
+]
+
+_BODY_DEPTH = 3  # function body, `try`, `while True`
+
+
+def compile_fused(templates: Sequence[pst.Template]) -> FusedFunction:
+    """One function evaluating every template, in order; raises CompileError as
+    :func:`compile_policy` does."""
+    constants: list[object] = []
+    lines: list[str] = ["    hits = []", "    errors = None"]
+    for position, template in enumerate(templates):
+        gen = Codegen(constants, reject="break", depth=_BODY_DEPTH)
+        emit_policy(gen, template)
+        lines += [
+            "    try:",
+            "        while True:",
+            *gen.lines,
+            f"            hits.append({position})",
+            "            break",
+            "    except EvaluationError as error:",
+            "        if errors is None: errors = []",
+            f"        errors.append(({position}, error))",
+        ]
+    lines.append("    return hits, errors")
+    _hoist_lookups(lines)
+    params = ", ".join(f"K{i}" for i in range(len(constants)))
+    body = "\n".join("    " + line for line in lines)
+    source = f"def factory({params}):\n    def fused(P, A, R, C, S):\n{body}\n    return fused\n"
+    function: FusedFunction = instantiate(source, constants, "fused policies")
+    return function
+
+
+def _hoist_lookups(lines: list[str]) -> None:
+    """Look the principal and resource up once for all bodies: `P`, `R` and the store do not
+    change during a call, so this is exact."""
+    for var in ("P", "R"):
+        call = f"S.get({var})"
+        if any(call in line for line in lines):
+            lines[:] = [f"    e{var} = {call}", *(line.replace(call, f"e{var}") for line in lines)]
