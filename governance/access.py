@@ -27,6 +27,10 @@ class BoundRequest(Protocol):
         """Evaluate one slice for each resource; `removed` guardrails (waived) take no part."""
         ...
 
+    def authorize_one(self, key: SliceKey, resource: Resource, removed: frozenset[str]) -> Access:
+        """`authorize` for a single resource (the product itself, on every request)."""
+        ...
+
 
 class AccessEvaluator(Protocol):
     """Evaluates (action, domain) slices: the reference (cedarpy) and compiled implementations."""

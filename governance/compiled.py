@@ -21,7 +21,7 @@ from governance.compiler import (
     Record,
     compile_policy,
 )
-from governance.compiler.entities import NO_ANCESTORS, request_entity
+from governance.compiler.entities import NO_TAGS
 from governance.compiler.jsonvalues import read_record
 from governance.compiler.partial import KnownStore
 from governance.decision import Access, PolicyRef
@@ -29,7 +29,7 @@ from governance.entities import CATALOG_TYPES
 from governance.errors import CompileError
 from governance.plans import Plan, Planner
 from governance.reference import ReferenceEvaluator
-from governance.request import AccessRequest
+from governance.request import AccessRequest, PlainValues
 from governance.slices import SliceKey
 
 
@@ -71,9 +71,13 @@ class CompiledEvaluator:
         groups = cast(frozenset[EntityUID], frozenset(zip(repeat("Group"), request.groups)))
         if self._nested_groups:
             groups = groups.union(*map(self._store.ancestors, groups))
-        entity = request_entity(principal, _attributes(request.attributes), groups)
-        context = cedar_record(request.context)
-        bound = _BoundCompiled(self.plan, self._store.get, entity, context)
+        attributes, context = request.attributes, request.context
+        if type(attributes) is not PlainValues:
+            attributes = _attributes(attributes)
+        bound = _BoundCompiled(
+            self.plan, self._store.get, principal, attributes, groups,
+            Record(context) if type(context) is PlainValues else cedar_record(context),
+        )  # fmt: skip
         if self._fallback is None:
             return bound
         return _WithFallback(bound, self._fallback.bind(request), self._slices)
@@ -87,42 +91,51 @@ class CompiledEvaluator:
         return found
 
 
-class _BoundCompiled:
-    """One request: its principal and context, and the store its policies read (the catalog
-    plus the principal). Each distinct plan is evaluated once per request."""
+class _BoundCompiled(Entity):
+    """One request as its policies see it: the principal's entity (this object itself) and
+    the store they read (the catalog plus this principal). One object instead of two, built
+    on every request. Each distinct plan is evaluated once per request."""
 
-    __slots__ = ("_base_get", "_context", "_entity", "_evaluated", "_plan", "_principal")
+    __slots__ = ("_base_get", "_context", "_evaluated", "_plan")
 
     def __init__(
         self,
         plan: Callable[[SliceKey, EntityUID], Plan],
         base_get: Callable[[EntityUID], Entity | None],
-        principal: Entity,
+        uid: EntityUID,
+        attrs: Mapping[str, object],
+        ancestors: frozenset[EntityUID],
         context: Record,
     ) -> None:
-        self._plan, self._base_get, self._entity = plan, base_get, principal
-        self._principal, self._context = principal.uid, context
-        self._evaluated: dict[Plan, Access] = {}
+        # `ancestors` come closed (the groups), so no `parents` are kept to close them from.
+        self.uid, self.attrs, self.ancestors, self.parents = uid, attrs, ancestors, ()
+        self.tags = NO_TAGS
+        self._plan, self._base_get, self._context = plan, base_get, context
+        self._evaluated: dict[Plan, Access] | None = None  # built once a second plan runs
 
     def get(self, uid: EntityUID) -> Entity | None:
-        return self._entity if uid == self._principal else self._base_get(uid)
+        return self if uid == self.uid else self._base_get(uid)
 
-    def ancestors(self, uid: EntityUID) -> frozenset[EntityUID]:
-        entity = self._entity if uid == self._principal else self._base_get(uid)
-        return entity.ancestors if entity is not None else NO_ANCESTORS
+    def authorize_one(self, key: SliceKey, resource: Resource, removed: frozenset[str]) -> Access:
+        plan = self._plan(key, resource)
+        access = plan.evaluate(self.uid, self._context, self, removed)
+        self._evaluated = {plan: access}
+        return access
 
     def authorize(
         self, key: SliceKey, resources: Sequence[Resource], removed: frozenset[str]
     ) -> list[Access]:
-        plan_for, evaluated = self._plan, self._evaluated
+        plan_for = self._plan
+        evaluated = self._evaluated if self._evaluated is not None else {}
         accesses = []
         for resource in resources:
             plan = plan_for(key, resource)
             access = evaluated.get(plan)
             if access is None:
-                access = plan.evaluate(self._principal, self._context, self, removed)
+                access = plan.evaluate(self.uid, self._context, self, removed)
                 evaluated[plan] = access
             accesses.append(access)
+        self._evaluated = evaluated
         return accesses
 
 
@@ -141,6 +154,10 @@ class _WithFallback:
     ) -> list[Access]:
         chosen = self._compiled if key in self._slices else self._reference
         return chosen.authorize(key, resources, removed)
+
+    def authorize_one(self, key: SliceKey, resource: Resource, removed: frozenset[str]) -> Access:
+        chosen = self._compiled if key in self._slices else self._reference
+        return chosen.authorize_one(key, resource, removed)
 
 
 _PLAIN = frozenset({str, int, bool})

@@ -123,7 +123,7 @@ def _decide(
     )
     removed = frozenset(waived) if waived else _NOTHING_WAIVED
     bound = snapshot.evaluator.bind(request)
-    [access] = bound.authorize(key, (view.resource,), removed)
+    access = bound.authorize_one(key, view.resource, removed)
     if waived:
         access = Access(access.kind, access.policies, access.errors, tuple(waived.values()))
     masks: tuple[Mask, ...] = ()

@@ -123,6 +123,10 @@ class _BoundReference:
             for o in outcomes
         ]
 
+    def authorize_one(self, key: SliceKey, resource: Resource, removed: frozenset[str]) -> Access:
+        [access] = self.authorize(key, (resource,), removed)
+        return access
+
     def _handle(self, domain: str) -> Any:
         if self._entities is None or self._entities[0] != domain:
             handle = self._evaluator.entities(domain).with_request_entities(

@@ -12,6 +12,14 @@ _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
 WHOLE_PRODUCT = None  # `columns` of a request that reads every column
 
 
+class PlainValues(dict[str, Any]):
+    """A dict whose values the request reader checked are all strings, booleans and 64-bit
+    longs: the evaluators take it as Cedar values without checking again. A plain dict in
+    every other respect (equality, JSON, repr)."""
+
+    __slots__ = ()
+
+
 class AccessRequest(NamedTuple):
     """May `principal` perform `action` on `product` (and which of `columns` must be masked)?
 
@@ -106,12 +114,13 @@ def _fast_authzen(request: Mapping[str, Any]) -> AccessRequest | None:
             return None
         else:
             columns = tuple(columns)
-    attributes = dict(properties)
+    attributes = PlainValues(properties)
     attributes.pop("groups", None)
     if not (_plain_values(attributes) and _plain_values(context)):
         return None
     return _new_request(AccessRequest, (
-        principal, name, product, tuple(groups), attributes, columns, dict(context), principal_type,
+        principal, name, product, tuple(groups), attributes, columns, PlainValues(context),
+        principal_type,
     ))  # fmt: skip
 
 

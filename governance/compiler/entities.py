@@ -1,10 +1,10 @@
 """Entity stores: entities by uid with their transitive ancestors precomputed, and a cheap
 per-request overlay on top of a shared base store.
 
-Compiled policies read a store through two calls only, ``store.get(uid)`` (the
-:class:`Entity` or ``None``) and ``store.ancestors(uid)``; both store kinds provide them.
-On :class:`EntityStore`, ``get`` is the underlying dict's own ``get``, so a lookup costs one
-C call.
+Compiled policies read a store through one call only, ``store.get(uid)`` (the
+:class:`Entity` or ``None``, whose ``ancestors`` are already closed); both store kinds also
+offer ``store.ancestors(uid)`` for building. On :class:`EntityStore`, ``get`` is the
+underlying dict's own ``get``, so a lookup costs one C call.
 
 Build a base store once with :meth:`EntityStore.from_json` (Cedar's JSON entity format,
 optionally schema-directed) or from :class:`Entity` objects; per request, add the few
@@ -22,7 +22,7 @@ from governance.compiler.schema import Schema, SchemaInput, load_schema
 from governance.compiler.values import EMPTY_RECORD, EntityUID
 
 NO_ANCESTORS: frozenset[EntityUID] = frozenset()
-_NO_TAGS: Mapping[str, object] = {}
+NO_TAGS: Mapping[str, object] = {}
 
 
 class Entity:
@@ -36,7 +36,7 @@ class Entity:
         uid: EntityUID,
         attrs: Mapping[str, object] = EMPTY_RECORD,
         parents: Iterable[EntityUID] = (),
-        tags: Mapping[str, object] = _NO_TAGS,
+        tags: Mapping[str, object] = NO_TAGS,
     ) -> None:
         self.uid = uid
         self.attrs = attrs
@@ -48,26 +48,10 @@ class Entity:
         return f"Entity({self.uid}, parents={list(map(str, self.parents))})"
 
 
-_new_object = object.__new__
-
-
-def request_entity(
-    uid: EntityUID, attrs: Mapping[str, object], ancestors: frozenset[EntityUID]
-) -> Entity:
-    """An entity built on every request (a principal): its attributes are taken as they are
-    and its ancestors already closed, so building it copies and computes nothing."""
-    entity: Entity = _new_object(Entity)
-    entity.uid, entity.attrs, entity.ancestors = uid, attrs, ancestors
-    entity.parents, entity.tags = tuple(ancestors), _NO_TAGS
-    return entity
-
-
 class Store(Protocol):
     """What a compiled policy needs from an entity store."""
 
     def get(self, uid: EntityUID, /) -> Entity | None: ...
-
-    def ancestors(self, uid: EntityUID, /) -> frozenset[EntityUID]: ...
 
 
 def _close(
@@ -161,7 +145,7 @@ class OverlayStore:
     def __init__(self, base: Store, entities: Iterable[Entity]) -> None:
         local = {entity.uid: entity for entity in entities}
         if any(parent in local for entity in local.values() for parent in entity.parents):
-            _close(local, lambda uid: base.ancestors(uid) if base.get(uid) is not None else None)
+            _close(local, lambda uid: None if (found := base.get(uid)) is None else found.ancestors)
         else:
             # The common case (a principal whose groups live in the base): one union each.
             for entity in local.values():
