@@ -7,7 +7,7 @@ otherwise deny (not permitted). Errored policies are skipped and reported. Both 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
 from governance.compiler.values import EntityUID
@@ -36,6 +36,11 @@ class AccessEvaluator(Protocol):
     """Evaluates (action, domain) slices: the reference (cedarpy) and compiled implementations."""
 
     def bind(self, request: AccessRequest) -> BoundRequest: ...
+
+    def prepare(self, targets: Iterable[tuple[SliceKey, Resource]]) -> None:
+        """Build ahead what deciding on these targets needs, so that the first request after a
+        load or reload is as fast as any other."""
+        ...
 
     def fallback_policies(self) -> frozenset[str]:
         """Policies this evaluator hands to cedarpy because it cannot run them itself."""

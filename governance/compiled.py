@@ -7,7 +7,7 @@ transparently, so correctness never depends on the compiler's coverage.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import repeat
 from typing import Any, cast
 
@@ -53,8 +53,8 @@ class CompiledEvaluator:
         self._fallback = ReferenceEvaluator(fallback, entities, refs) if fallback else None
         # Catalog entities never change between requests; a principal never has their types.
         self._planner = Planner(KnownStore(self._store, CATALOG_TYPES), refs)
-        # (slice, resource) -> its plan. Filled on first use, always with an equivalent plan,
-        # so concurrent readers need no lock.
+        # (slice, resource) -> its plan: filled by `prepare` when the snapshot is built, and on
+        # first use for anything else, always with an equivalent plan, so readers need no lock.
         self._plans: dict[tuple[SliceKey, EntityUID], Plan] = {}
         # Groups only need their own ancestors looked up when the catalog nests them.
         self._nested_groups = any(
@@ -81,6 +81,11 @@ class CompiledEvaluator:
         if self._fallback is None:
             return bound
         return _WithFallback(bound, self._fallback.bind(request), self._slices)
+
+    def prepare(self, targets: Iterable[tuple[SliceKey, Resource]]) -> None:
+        for key, resource in targets:
+            if key in self._slices:
+                self.plan(key, resource)
 
     def plan(self, key: SliceKey, resource: EntityUID) -> Plan:
         found = self._plans.get((key, resource))

@@ -82,8 +82,7 @@ class Engine:
         started, snapshot, now = time.perf_counter_ns(), self._snapshot, self._now_ns()
         try:
             parsed = coerce_request(request)
-            view = _resolve(snapshot, parsed)
-            return _decide(snapshot, parsed, view, now, started)
+            return _decide(snapshot, parsed, _resolve(snapshot, parsed), now, started)
         except RequestError as exc:
             return _refusal(snapshot, request, str(exc), now, started)
         except Exception as exc:

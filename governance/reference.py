@@ -8,7 +8,7 @@ small handle, so the cost does not grow with the size of the whole catalog.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from governance.access import Resource, to_access
@@ -41,6 +41,9 @@ class ReferenceEvaluator:
 
     def fallback_policies(self) -> frozenset[str]:
         return frozenset()
+
+    def prepare(self, targets: Iterable[tuple[SliceKey, Resource]]) -> None:
+        """Nothing to build: every slice is parsed when the evaluator is made."""
 
     def entities(self, domain: str) -> CedarEntities:
         return self._entities[domain]

@@ -6,7 +6,7 @@ always sees one consistent policy set.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
@@ -73,19 +73,36 @@ def build_snapshot(tree: PolicyTree, problems: list[Problem], evaluator: Evaluat
         p.full_id: PolicyRef(p.full_id, p.layer, p.effect, p.location, p.reason)
         for p in tree.policies()
     }
+    views = {pid: _view(tree, p, classification[pid], resolver) for pid, p in products.items()}
+    access = _evaluator(evaluator, templates, entities, refs)
+    access.prepare(_targets(views.values(), slices))
     return Snapshot(
         tree=tree,
-        products={
-            pid: _view(tree, p, classification[pid], resolver) for pid, p in products.items()
-        },
+        products=views,
         refs=refs,
         slices=frozenset(slices),
         actions=frozenset(a.name for a in tree.config.action_specs()),
         waivers=WaiverBook(tree.global_layer.waivers, products),
-        evaluator=_evaluator(evaluator, templates, entities, refs),
+        evaluator=access,
         evaluator_name=evaluator,
         warnings=tuple(p for p in problems if p.severity == "warning"),
     )
+
+
+def _targets(
+    views: Iterable[ProductView], slices: Iterable[SliceKey]
+) -> Iterator[tuple[SliceKey, Resource]]:
+    """Every (slice, resource) a decision can evaluate: each product and its maskable columns,
+    for each action that has policies in the product's domain."""
+    actions_by_domain: dict[str, list[str]] = {}
+    for action, domain in slices:
+        actions_by_domain.setdefault(domain, []).append(action)
+    for view in views:
+        domain = view.product.domain
+        for action in actions_by_domain.get(domain, ()):
+            yield (action, domain), view.resource
+            for column in view.maskable:
+                yield (action, domain), column.resource
 
 
 def _view(

@@ -1,0 +1,89 @@
+"""Access plans on the compiled evaluator: built when the snapshot is, shared between resources
+whose residual policies are the same, and answering exactly as the policies say."""
+
+from __future__ import annotations
+
+import pytest
+
+from governance.compiler import EntityUID
+from tests.treebuilder import TreeBuilder, column, request
+
+POLICIES = """\
+@id("pii-purpose")
+forbid (principal, action, resource)
+when { resource.tags.contains("pii") && !(context has purpose && context.purpose == "support") };
+
+@id("stewards")
+permit (principal in Group::"stewards", action == Action::"read", resource);
+
+@id("confidential-needs-clearance")
+forbid (principal, action, resource)
+when { resource.sensitivity >= 2 && !(principal has clearance && principal.clearance >= 2) };
+"""
+
+
+@pytest.fixture
+def engine(tmp_path):
+    t = TreeBuilder(tmp_path)
+    t.product(
+        "sales.orders",
+        [
+            "order_id",
+            column("email", "confidential", tags=["pii"]),
+            column("phone", "confidential", tags=["pii"]),
+            column("margin", "confidential"),
+        ],
+    )
+    t.cedar("global", POLICIES)
+    return t.engine(evaluator="compiled")
+
+
+def _plan(engine, action, resource_type, resource_id):
+    return engine.snapshot.evaluator.plan((action, "sales"), EntityUID(resource_type, resource_id))
+
+
+def test_every_catalog_target_is_planned_when_the_snapshot_is_built(engine):
+    evaluator = engine.snapshot.evaluator
+    planned = len(evaluator._plans)
+    assert planned > 0
+    for columns in (None, ["email"], ["margin", "order_id"]):
+        for groups in ([], ["stewards"]):
+            engine.decide(request(groups=groups, clearance=3, columns=columns))
+    assert len(evaluator._plans) == planned  # no request had to build one
+
+
+def test_columns_with_the_same_residual_policies_share_one_plan(engine):
+    email = _plan(engine, "read", "Column", "sales.orders/email")
+    phone = _plan(engine, "read", "Column", "sales.orders/phone")
+    margin = _plan(engine, "read", "Column", "sales.orders/margin")
+    assert email is phone
+    assert margin is not email  # not pii: the purpose guardrail cannot apply to it
+    assert "global/pii-purpose" not in margin.policy_ids
+    assert "global/pii-purpose" in email.policy_ids
+
+
+def test_policies_for_another_action_are_not_in_the_plan(engine):
+    assert "global/stewards" in _plan(engine, "read", "DataProduct", "sales.orders").policy_ids
+    assert "global/stewards" not in _plan(engine, "write", "DataProduct", "sales.orders").policy_ids
+
+
+@pytest.mark.parametrize(
+    ("clearance", "purpose", "masked"),
+    [
+        (3, "support", []),
+        (3, "analytics", ["email", "phone"]),
+        (3, None, ["email", "phone"]),
+    ],
+)
+def test_shared_plans_answer_for_each_column(engine, clearance, purpose, masked):
+    context = {} if purpose is None else {"purpose": purpose}
+    decision = engine.decide(request(groups=["stewards"], clearance=clearance, context=context))
+    assert decision.allowed
+    assert sorted(m.column for m in decision.masks) == masked
+    assert all(m.policies[0].id == "global/pii-purpose" for m in decision.masks)
+
+
+def test_the_product_plan_denies_what_its_policies_forbid(engine):
+    decision = engine.decide(request(groups=["stewards"], clearance=1))
+    assert decision.access.kind == "forbidden"
+    assert [p.id for p in decision.access.policies] == ["global/confidential-needs-clearance"]
