@@ -139,6 +139,9 @@ def decide(buckets: Buckets) -> AuthorizationResult:
     return AuthorizationResult(buckets)
 
 
+_INDEX_FROM = 8  # below this many policies, probing an index costs more than evaluating them
+
+
 class CompiledPolicySet:
     """Compiled static policies with their index and its unindexed twin."""
 
@@ -146,8 +149,10 @@ class CompiledPolicySet:
 
     def __init__(self, policies: Sequence[CompiledPolicy], schema: Schema | None = None) -> None:
         self.policies = tuple(policies)
-        self.index = PolicyIndex(self.policies)
         self.unindexed = AllPolicies(self.policies)
+        self.index: PolicySource = (
+            PolicyIndex(self.policies) if len(self.policies) >= _INDEX_FROM else self.unindexed
+        )
         self.schema = schema
 
     def authorize(
