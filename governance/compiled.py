@@ -75,7 +75,7 @@ class CompiledEvaluator:
         if type(attributes) is not PlainValues:
             attributes = _attributes(attributes)
         bound = _BoundCompiled(
-            self.plan, self._store.get, principal, attributes, groups,
+            self._plans, self.plan, self._store.get, principal, attributes, groups,
             Record(context) if type(context) is PlainValues else cedar_record(context),
         )  # fmt: skip
         if self._fallback is None:
@@ -101,10 +101,11 @@ class _BoundCompiled(Entity):
     the store they read (the catalog plus this principal). One object instead of two, built
     on every request. Each distinct plan is evaluated once per request."""
 
-    __slots__ = ("_base_get", "_context", "_evaluated", "_plan")
+    __slots__ = ("_base_get", "_context", "_evaluated", "_plan", "_plans")
 
     def __init__(
         self,
+        plans: Mapping[tuple[SliceKey, EntityUID], Plan],
         plan: Callable[[SliceKey, EntityUID], Plan],
         base_get: Callable[[EntityUID], Entity | None],
         uid: EntityUID,
@@ -115,14 +116,15 @@ class _BoundCompiled(Entity):
         # `ancestors` come closed (the groups), so no `parents` are kept to close them from.
         self.uid, self.attrs, self.ancestors, self.parents = uid, attrs, ancestors, ()
         self.tags = NO_TAGS
-        self._plan, self._base_get, self._context = plan, base_get, context
+        # The prepared plans, read directly; `plan` builds one for anything else.
+        self._plans, self._plan, self._base_get, self._context = plans, plan, base_get, context
         self._evaluated: dict[Plan, Access] | None = None  # built once a second plan runs
 
     def get(self, uid: EntityUID) -> Entity | None:
         return self if uid == self.uid else self._base_get(uid)
 
     def authorize_one(self, key: SliceKey, resource: Resource, removed: frozenset[str]) -> Access:
-        plan = self._plan(key, resource)
+        plan = self._plans.get((key, resource)) or self._plan(key, resource)
         access = plan.evaluate(self.uid, self._context, self, removed)
         self._evaluated = {plan: access}
         return access
@@ -130,11 +132,11 @@ class _BoundCompiled(Entity):
     def authorize(
         self, key: SliceKey, resources: Sequence[Resource], removed: frozenset[str]
     ) -> list[Access]:
-        plan_for = self._plan
+        plans, plan_for = self._plans, self._plan
         evaluated = self._evaluated if self._evaluated is not None else {}
         accesses = []
         for resource in resources:
-            plan = plan_for(key, resource)
+            plan = plans.get((key, resource)) or plan_for(key, resource)
             access = evaluated.get(plan)
             if access is None:
                 access = plan.evaluate(self.uid, self._context, self, removed)

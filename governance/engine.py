@@ -6,10 +6,11 @@ import datetime as dt
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from governance.access import BoundRequest
 from governance.decision import (
     Access,
     Decision,
@@ -22,6 +23,7 @@ from governance.entities import CATALOG_TYPES
 from governance.errors import LoadError, ReloadError, RequestError
 from governance.loading import load_tree
 from governance.request import AccessRequest, coerce_request
+from governance.slices import SliceKey
 from governance.snapshot import EvaluatorName, MaskableColumn, ProductView, Snapshot, build_snapshot
 
 Clock = Callable[[], dt.datetime]
@@ -127,25 +129,31 @@ def _decide(
         access = Access(access.kind, access.policies, access.errors, tuple(waived.values()))
     masks: tuple[Mask, ...] = ()
     if access.kind == "permitted" and view.maskable:
-        columns = _columns_to_check(view, request)
-        accesses = bound.authorize(key, [c.resource for c in columns], removed)
-        masks = tuple(
-            Mask(column.key, column.level, a.kind, a.policies)
-            for column, a in zip(columns, accesses, strict=True)
-            if a.kind != "permitted"
-        )
+        masks = _masks(bound, key, _columns_to_check(view, request), removed)
     return Decision(
         next_sequence(), request, access, masks, view.classification, view.retention,
         view.revisions, now, time.perf_counter_ns() - started,
     )  # fmt: skip
 
 
-def _columns_to_check(view: ProductView, request: AccessRequest) -> tuple[MaskableColumn, ...]:
+def _columns_to_check(view: ProductView, request: AccessRequest) -> Sequence[MaskableColumn]:
     """The non-public columns the request touches (all of them when it names none)."""
     if request.columns is None:
         return view.maskable
     named = set(request.columns)
-    return tuple(c for c in view.maskable if c.key in named)
+    return [c for c in view.maskable if c.key in named]
+
+
+def _masks(
+    bound: BoundRequest, key: SliceKey, columns: Sequence[MaskableColumn], removed: frozenset[str]
+) -> tuple[Mask, ...]:
+    """SPEC 3.4: each column the request may not read, on a product it may read, is masked."""
+    accesses = bound.authorize(key, [c.resource for c in columns], removed)
+    masks = []
+    for column, access in zip(columns, accesses, strict=True):
+        if access.kind != "permitted":
+            masks.append(Mask(column.key, column.level, access.kind, access.policies))
+    return tuple(masks)
 
 
 def _refusal(snapshot: Snapshot, request: Any, reason: str, now: int, started: int) -> Decision:
