@@ -27,6 +27,7 @@ bench: $(STAMP)
 
 differential: $(STAMP)
 	HYPOTHESIS_PROFILE=thorough $(BIN)/python -m pytest -q -m slow tests
+	HYPOTHESIS_PROFILE=thorough $(BIN)/python -m pytest -q tests/test_differential.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check governance tests cli.py

@@ -1,5 +1,8 @@
-"""The compiled evaluator: each slice's policies as Python functions (Cedar's semantics), with a
-candidate list per catalog resource.
+"""The compiled evaluator: each slice's policies compiled to Python (Cedar's semantics) and
+specialised, per catalog resource, into a plan (see `governance.plans`).
+
+A request is bound once: one object serves as the principal's entity and as the store the
+policies read (the catalog plus that principal), and each distinct plan is evaluated once.
 
 A slice holding any policy the compiler cannot handle is evaluated by cedarpy instead, whole and
 transparently, so correctness never depends on the compiler's coverage.

@@ -41,10 +41,27 @@ def decision_table(data: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def allowed_table(data: dict[str, Any]) -> str:
+    rows = [
+        "| organisation | policies | govern compiled p50 | govern reference p50 |",
+        "|---|---:|---:|---:|",
+    ]
+    for group, members in _by_group(data["benchmarks"]).items():
+        if not group.startswith("allowed:") or "compiled" not in members:
+            continue
+        reference = members.get("reference", {}).get("stats", {}).get("median")
+        policies = members["compiled"]["extra_info"].get("policies", "")
+        rows.append(
+            f"| {group.removeprefix('allowed:')} | {policies} | "
+            f"{_us(members['compiled']['stats']['median'])} | {_us(reference)} |"
+        )
+    return "\n".join(rows)
+
+
 def other_table(data: dict[str, Any]) -> str:
     rows = ["| benchmark | group | median |", "|---|---|---:|"]
     for bench in data["benchmarks"]:
-        if not (bench["group"] or "").startswith("decide:"):
+        if not (bench["group"] or "").startswith(("decide:", "allowed:")):
             median = bench["stats"]["median"]
             shown = f"{median:.2f} s" if median > 0.5 else _us(median)
             rows.append(f"| {bench['name']} | {bench['group']} | {shown} |")
@@ -61,6 +78,8 @@ def main(path: str) -> None:
     print(f"Measured {data.get('datetime', '')[:10]} on {machine.get('cpu', {}).get('brand_raw', 'unknown CPU')}, "
           f"Python {machine.get('python_version', '')}.\n")  # fmt: skip
     print(decision_table(data))
+    print()
+    print(allowed_table(data))
     print()
     print(other_table(data))
 
