@@ -7,11 +7,11 @@ otherwise deny (not permitted). Errored policies are skipped and reported. Both 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from governance.compiler.values import EntityUID
-from governance.decision import Access, Kind, PolicyError, PolicyRef
+from governance.decision import Access
 from governance.request import AccessRequest
 from governance.slices import SliceKey
 
@@ -45,15 +45,3 @@ class AccessEvaluator(Protocol):
     def fallback_policies(self) -> frozenset[str]:
         """Policies this evaluator hands to cedarpy because it cannot run them itself."""
         ...
-
-
-def to_access(
-    allowed: bool,
-    reasons: Sequence[str],
-    errored: Sequence[PolicyError],
-    refs: Mapping[str, PolicyRef],
-) -> Access:
-    """Cedar's answer in govern's terms: `reasons` are the satisfied forbids when denied and
-    the satisfied permits when allowed."""
-    kind: Kind = "permitted" if allowed else ("forbidden" if reasons else "not_permitted")
-    return Access(kind, tuple(refs[r] for r in reasons if r in refs), tuple(errored))

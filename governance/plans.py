@@ -14,9 +14,10 @@ share one plan, and a request evaluates each distinct plan once however many col
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 from governance.cedar_bridge import pst
-from governance.compiler import CompiledPolicy, EntityUID, EvaluationError, Record, compile_policy
+from governance.compiler import CompiledPolicy, EntityUID, EvaluationError, Record
 from governance.compiler.entities import Store
 from governance.compiler.fused import Errors, FusedFunction, compile_fused
 from governance.compiler.partial import KnownStore, specialise
@@ -27,24 +28,29 @@ _NOT_PERMITTED = Access("not_permitted", ())
 _MAX_COMBINATIONS = 256  # answers kept per plan for requests satisfying several policies
 
 
+class Entry(NamedTuple):
+    """One policy of a plan: its residual (or, when it could not be specialised, itself), the
+    compiled original, and the policy it decides for."""
+
+    residual: pst.Template
+    original: CompiledPolicy
+    ref: PolicyRef
+
+
 class Plan:
     """The policies that can apply to one (slice, resource), as one fused function of the
     principal and the context, with the policy each position decides for."""
 
     __slots__ = ("_action", "_alone", "_answers", "_forbid", "_function", "_refs", "_resource")
 
-    def __init__(
-        self,
-        policies: Sequence[tuple[CompiledPolicy, PolicyRef]],
-        action: EntityUID,
-        resource: EntityUID,
-    ) -> None:
-        self._function = _fused([p for p, _ in policies])
-        self._refs = tuple(ref for _, ref in policies)
-        self._forbid = tuple(p.forbid for p, _ in policies)
+    def __init__(self, entries: Sequence[Entry], action: EntityUID, resource: EntityUID) -> None:
+        self._function = _fused(entries)
+        self._refs = tuple(e.ref for e in entries)
+        self._forbid = tuple(e.original.forbid for e in entries)
         # The common answer, one satisfied policy and no error, built once per position.
         self._alone = tuple(
-            Access("forbidden" if p.forbid else "permitted", (ref,)) for p, ref in policies
+            Access("forbidden" if forbid else "permitted", (ref,))
+            for forbid, ref in zip(self._forbid, self._refs, strict=True)
         )
         self._answers: dict[tuple[int, ...], Access] = {}
         # Residuals no longer read the action or resource unless their scope could not be
@@ -92,12 +98,13 @@ class Plan:
         return Access("permitted" if permits else "not_permitted", permits, reported)
 
 
-def _fused(policies: Sequence[CompiledPolicy]) -> FusedFunction:
-    """The policies as one fused function; as separate calls if fusing them fails."""
+def _fused(entries: Sequence[Entry]) -> FusedFunction:
+    """The residuals as one fused function; the compiled originals, one call each, if fusing
+    fails (exact too: the plan passes them the real action and resource)."""
     try:
-        return compile_fused([p.template for p in policies])
+        return compile_fused([e.residual for e in entries])
     except CompileError:
-        return _in_turn(policies)
+        return _in_turn([e.original for e in entries])
 
 
 def _in_turn(policies: Sequence[CompiledPolicy]) -> FusedFunction:
@@ -120,24 +127,27 @@ def _in_turn(policies: Sequence[CompiledPolicy]) -> FusedFunction:
 
 
 class Planner:
-    """Builds the plan of a (slice, resource) the first time a request needs it."""
+    """Builds the plan of a (slice, resource); equal residuals and equal plans are shared."""
 
     def __init__(self, store: KnownStore, refs: Mapping[str, PolicyRef]) -> None:
         self._store, self._refs = store, refs
-        self._residuals: dict[object, CompiledPolicy] = {}
+        self._residuals: dict[object, pst.Template] = {}
         self._plans: dict[object, Plan] = {}
 
     def plan(
         self, policies: Sequence[CompiledPolicy], action: EntityUID, resource: EntityUID
     ) -> Plan:
-        entries: list[tuple[CompiledPolicy, PolicyRef]] = []
+        entries: list[Entry] = []
         exact = False  # does any entry still read the action or resource itself?
         for policy in policies:
-            residual, reads_request_target = self._residual(policy, action, resource)
+            residual = self._residual(policy, action, resource)
             if residual is not None:
-                entries.append((residual, self._refs[policy.id]))
-                exact |= reads_request_target
-        key = (tuple(id(p) for p, _ in entries), (action, resource) if exact else None)
+                entries.append(Entry(residual, policy, self._refs[policy.id]))
+                exact |= not (
+                    isinstance(residual.action, pst.ScopeAny)
+                    and isinstance(residual.resource, pst.ScopeAny)
+                )
+        key = (tuple(id(e.residual) for e in entries), (action, resource) if exact else None)
         found = self._plans.get(key)
         if found is None:
             found = self._plans.setdefault(key, Plan(entries, action, resource))
@@ -145,29 +155,18 @@ class Planner:
 
     def _residual(
         self, policy: CompiledPolicy, action: EntityUID, resource: EntityUID
-    ) -> tuple[CompiledPolicy | None, bool]:
+    ) -> pst.Template | None:
         """The policy specialised to the action and resource (None when it can never apply
-        there), and whether it still reads them; the original when it cannot be specialised."""
+        there), interned; the original template when it cannot be specialised."""
         try:
             residual = specialise(policy.template, action, resource, self._store)
-            if residual is None:
-                return None, False
-            compiled = self._compiled(residual)
         except CompileError:
-            return policy, True
-        scoped = not isinstance(residual.action, pst.ScopeAny) or not isinstance(
-            residual.resource, pst.ScopeAny
-        )
-        return compiled, scoped
-
-    def _compiled(self, residual: pst.Template) -> CompiledPolicy:
-        """One compiled function per distinct residual, so equal residuals are shared."""
+            return policy.template
+        if residual is None:
+            return None
         key = (residual.id, residual.effect, residual.principal, residual.action,
                residual.resource, residual.clauses)  # fmt: skip
         try:
-            found = self._residuals.get(key)
-        except TypeError:  # a folded value Python cannot hash: compile it unshared
-            return compile_policy(residual, residual.id)
-        if found is None:
-            found = self._residuals.setdefault(key, compile_policy(residual, residual.id))
-        return found
+            return self._residuals.setdefault(key, residual)
+        except TypeError:  # a folded value Python cannot hash: the residual stays unshared
+            return residual

@@ -11,9 +11,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from governance.access import Resource, to_access
+from governance.access import Resource
 from governance.cedar_bridge import CedarEntities, CedarSlice, pst
-from governance.decision import Access, PolicyError, PolicyRef
+from governance.decision import Access, Kind, PolicyError, PolicyRef
 from governance.entities import principal_entity, uid
 from governance.request import AccessRequest
 from governance.slices import SliceKey
@@ -120,7 +120,7 @@ class _BoundReference:
         )
         refs = self._evaluator.refs
         return [
-            to_access(
+            _to_access(
                 o.allowed, o.reasons, tuple(map(PolicyError, o.errored, o.error_messages)), refs
             )
             for o in outcomes
@@ -137,3 +137,15 @@ class _BoundReference:
             )
             self._entities = (domain, handle)
         return self._entities[1]
+
+
+def _to_access(
+    allowed: bool,
+    reasons: Sequence[str],
+    errored: Sequence[PolicyError],
+    refs: Mapping[str, PolicyRef],
+) -> Access:
+    """Cedar's answer in govern's terms: `reasons` are the satisfied forbids when denied and
+    the satisfied permits when allowed."""
+    kind: Kind = "permitted" if allowed else ("forbidden" if reasons else "not_permitted")
+    return Access(kind, tuple(refs[r] for r in reasons if r in refs), tuple(errored))

@@ -87,3 +87,24 @@ def test_the_product_plan_denies_what_its_policies_forbid(engine):
     decision = engine.decide(request(groups=["stewards"], clearance=1))
     assert decision.access.kind == "forbidden"
     assert [p.id for p in decision.access.policies] == ["global/confidential-needs-clearance"]
+
+
+def test_plans_that_cannot_be_fused_answer_the_same(monkeypatch, engine):
+    import governance.plans
+    from governance.errors import CompileError
+
+    def refuse(templates):
+        raise CompileError("too deep to fuse")
+
+    requests = [
+        request(groups=groups, clearance=clearance, context=context)
+        for groups in ([], ["stewards"])
+        for clearance in (1, 3)
+        for context in ({}, {"purpose": "support"})
+    ]
+    expected = [engine.decide(r).to_dict() for r in requests]
+    monkeypatch.setattr(governance.plans, "compile_fused", refuse)
+    unfused = type(engine).from_path(engine.snapshot.tree.root, evaluator="compiled")
+    for r, want in zip(requests, expected, strict=True):
+        got = unfused.decide(r).to_dict()
+        assert (got["access"], got["masks"]) == (want["access"], want["masks"])
