@@ -48,7 +48,6 @@ class ProductView:
 class Snapshot:
     tree: PolicyTree
     products: Mapping[str, ProductView]
-    refs: Mapping[str, PolicyRef]
     slices: frozenset[SliceKey]
     actions: frozenset[str]
     waivers: WaiverBook
@@ -79,7 +78,6 @@ def build_snapshot(tree: PolicyTree, problems: list[Problem], evaluator: Evaluat
     return Snapshot(
         tree=tree,
         products=views,
-        refs=refs,
         slices=frozenset(slices),
         actions=frozenset(a.name for a in tree.config.action_specs()),
         waivers=WaiverBook(tree.global_layer.waivers, products),

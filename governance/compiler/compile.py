@@ -554,16 +554,17 @@ def generate_source(template: pst.Template) -> tuple[str, list[object]]:
     gen = Codegen()
     body_start = emit_policy(gen, template)
     gen.emit("return True")
-    _hoist_lookups(gen.lines, body_start)
+    hoist_lookups(gen.lines, body_start)
     params = ", ".join(f"K{i}" for i in range(len(gen.constants)))
     body = "\n".join("    " + line for line in gen.lines)
     source = f"def factory({params}):\n    def policy(P, A, R, C, S):\n{body}\n    return policy\n"
     return source, gen.constants
 
 
-def _hoist_lookups(lines: list[str], body_start: int) -> None:
-    """Look the principal and resource up once, after the scope checks, instead of at every
-    attribute access: `P`, `R` and the store do not change during a call, so this is exact."""
+def hoist_lookups(lines: list[str], body_start: int) -> None:
+    """Look the principal and resource up once, from `body_start` (after the scope checks),
+    instead of at every attribute access: `P`, `R` and the store do not change during a call,
+    so this is exact."""
     for var in ("P", "R"):
         call = f"S.get({var})"
         if any(call in line for line in lines[body_start:]):

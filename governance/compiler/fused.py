@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 
 from cedarpy import pst
 
-from governance.compiler.compile import Codegen, emit_policy, instantiate
+from governance.compiler.compile import Codegen, emit_policy, hoist_lookups, instantiate
 from governance.compiler.errors import EvaluationError
 from governance.compiler.values import EntityUID, Record
 
@@ -50,18 +50,9 @@ def compile_fused(templates: Sequence[pst.Template]) -> FusedFunction:
             f"        errors.append(({position}, error))",
         ]
     lines.append("    return hits, errors")
-    _hoist_lookups(lines)
+    hoist_lookups(lines, 0)  # once, for all bodies
     params = ", ".join(f"K{i}" for i in range(len(constants)))
     body = "\n".join("    " + line for line in lines)
     source = f"def factory({params}):\n    def fused(P, A, R, C, S):\n{body}\n    return fused\n"
     function: FusedFunction = instantiate(source, constants, "fused policies")
     return function
-
-
-def _hoist_lookups(lines: list[str]) -> None:
-    """Look the principal and resource up once for all bodies: `P`, `R` and the store do not
-    change during a call, so this is exact."""
-    for var in ("P", "R"):
-        call = f"S.get({var})"
-        if any(call in line for line in lines):
-            lines[:] = [f"    e{var} = {call}", *(line.replace(call, f"e{var}") for line in lines)]
