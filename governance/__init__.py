@@ -1,5 +1,6 @@
 """govern: federated policy-as-code governance for data mesh platforms."""
 
+from governance.access.request import AccessRequest
 from governance.compiler import (
     AuthorizationResult,
     CompiledPolicySet,
@@ -18,7 +19,6 @@ from governance.errors import (
     ReloadError,
     RequestError,
 )
-from governance.request import AccessRequest
 
 __all__ = [
     "AccessRequest",

@@ -16,13 +16,9 @@ from typing import Any, NoReturn
 
 import click
 
-from governance.check import CheckOptions, run_check, run_policy_tests
-from governance.demo import run_demo
-from governance.diff import DiffError, SideLoadError, run_diff
 from governance.engine import Engine
 from governance.errors import LoadError
 from governance.explain import explain
-from governance.fmt import format_files
 from governance.report import (
     CHECK_FORMATS,
     TEST_FORMATS,
@@ -36,9 +32,13 @@ from governance.report import (
     tests_to_dict,
 )
 from governance.report.diff import diff_to_dict, render_diff_markdown, render_diff_text
-from governance.scaffold import ScaffoldError, scaffold_domain
 from governance.snapshot import EvaluatorName
-from governance.space import request_from_flags
+from governance.tools.check import CheckOptions, run_check, run_policy_tests
+from governance.tools.decision_space import request_from_flags
+from governance.tools.demo import run_demo
+from governance.tools.diff import DiffError, SideLoadError, run_diff
+from governance.tools.fmt import format_files
+from governance.tools.scaffold import ScaffoldError, scaffold_domain
 
 EVALUATORS = click.Choice(["compiled", "reference"])
 TREE = click.Path(exists=True, file_okay=False, path_type=Path)
@@ -46,7 +46,10 @@ TREE = click.Path(exists=True, file_okay=False, path_type=Path)
 
 def _evaluator(name: str) -> EvaluatorName:
     """`compiled` falls back to `reference` (same answers, slower) where it is not installed."""
-    if name == "compiled" and importlib.util.find_spec("governance.compiled") is None:
+    if (
+        name == "compiled"
+        and importlib.util.find_spec("governance.access.compiled_evaluator") is None
+    ):
         click.echo(
             "note: the compiled evaluator is not available; using the reference evaluator",
             err=True,

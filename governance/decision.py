@@ -11,14 +11,12 @@ import itertools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from governance.classification import Classified, ProductClassification
-from governance.errors import Location
-from governance.request import AccessRequest
-from governance.retention import Retention
-
-Kind = Literal["permitted", "forbidden", "not_permitted"]
+from governance.access.answer import Access, Kind, PolicyRef
+from governance.access.request import AccessRequest
+from governance.rules.classification import Classified, ProductClassification
+from governance.rules.retention import Retention
 
 _BOOT = os.urandom(4).hex()
 _SEQUENCE = itertools.count(1)  # next() on a count is atomic under the GIL
@@ -38,32 +36,6 @@ def from_epoch_ns(ns: int) -> dt.datetime:
     return _EPOCH + dt.timedelta(microseconds=ns // 1000)
 
 
-@dataclass(frozen=True, slots=True)
-class PolicyRef:
-    """A policy as a decision names it: full id, layer, file:line and its @reason."""
-
-    id: str
-    layer: str
-    effect: str
-    location: Location
-    reason: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "layer": self.layer,
-            "effect": self.effect,
-            "source": str(self.location),
-            "reason": self.reason,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class PolicyError:
-    policy: str
-    message: str
-
-
 @dataclass(slots=True)
 class Mask:
     """A column the gateway must mask: the product is readable, this column is not."""
@@ -79,29 +51,6 @@ class Mask:
             "level": self.level,
             "kind": self.kind,
             "policies": [p.to_dict() for p in self.policies],
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Access:
-    """The answer on one resource; evaluators share instances between requests, hence frozen."""
-
-    kind: Kind
-    policies: tuple[PolicyRef, ...]
-    errors: tuple[PolicyError, ...] = ()
-    waivers: tuple[str, ...] = ()  # waivers that lifted a guardrail for this request
-
-    @property
-    def allowed(self) -> bool:
-        return self.kind == "permitted"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "effect": "allow" if self.allowed else "deny",
-            "kind": self.kind,
-            "policies": [p.to_dict() for p in self.policies],
-            "errors": [{"policy": e.policy, "message": e.message} for e in self.errors],
-            "waivers": list(self.waivers),
         }
 
 

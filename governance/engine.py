@@ -10,21 +10,21 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from governance.access import BoundRequest
+from governance.access.answer import Access
+from governance.access.catalog_entities import CATALOG_TYPES
+from governance.access.evaluator import BoundRequest
+from governance.access.request import AccessRequest, coerce_request
+from governance.access.slices import SliceKey
 from governance.decision import (
-    Access,
     Decision,
     Mask,
     from_epoch_ns,
     next_sequence,
     to_epoch_ns,
 )
-from governance.entities import CATALOG_TYPES
 from governance.errors import LoadError, ReloadError, RequestError
-from governance.loading import load_tree
-from governance.request import AccessRequest, coerce_request
-from governance.slices import SliceKey
 from governance.snapshot import EvaluatorName, MaskableColumn, ProductView, Snapshot, build_snapshot
+from governance.tree.load import load_tree
 
 Clock = Callable[[], dt.datetime]
 RequestLike = AccessRequest | Mapping[str, Any]

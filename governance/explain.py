@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from governance.decision import Decision, PolicyRef, headline
-from governance.request import AccessRequest
+from governance.access.answer import PolicyRef
+from governance.access.request import AccessRequest
+from governance.decision import Decision, headline
 
 
 def explain(decision: Decision, title: str = "") -> str:

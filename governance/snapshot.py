@@ -10,17 +10,17 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
-from governance.access import AccessEvaluator, Resource
-from governance.catalog import Product
-from governance.classification import Classifier, ProductClassification
-from governance.decision import PolicyRef
-from governance.entities import catalog_entities
+from governance.access.answer import PolicyRef
+from governance.access.catalog_entities import catalog_entities
+from governance.access.cedar_evaluator import ReferenceEvaluator
+from governance.access.evaluator import AccessEvaluator, Resource
+from governance.access.slices import SliceKey, build_slices
 from governance.errors import LoadError, Problem
-from governance.layers import GLOBAL, PolicyTree
-from governance.reference import ReferenceEvaluator
-from governance.retention import Retention, RetentionResolver
-from governance.slices import SliceKey, build_slices
-from governance.waivers import WaiverBook
+from governance.rules.classification import Classifier, ProductClassification
+from governance.rules.retention import Retention, RetentionResolver
+from governance.rules.waivers import WaiverBook
+from governance.tree.catalog import Product
+from governance.tree.layers import GLOBAL, PolicyTree
 
 EvaluatorName = Literal["compiled", "reference"]
 
@@ -133,7 +133,7 @@ def _evaluator(
     refs: Mapping[str, PolicyRef],
 ) -> AccessEvaluator:
     if name == "compiled":
-        from governance.compiled import CompiledEvaluator
+        from governance.access.compiled_evaluator import CompiledEvaluator
 
         return CompiledEvaluator(templates, entities, refs)  # type: ignore[arg-type]
     return ReferenceEvaluator(templates, entities, refs)  # type: ignore[arg-type]

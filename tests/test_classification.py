@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from governance import LoadError
-from governance.classification import Classifier
+from governance.rules.classification import Classifier
 from tests.treebuilder import TreeBuilder, column, request
 
 

@@ -19,8 +19,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from governance import Engine
-from governance.entities import catalog_entities, principal_entity
-from governance.request import from_authzen
+from governance.access.catalog_entities import catalog_entities, principal_entity
+from governance.access.request import from_authzen
 from tests.orggen import ACTIONS, PURPOSES, DomainSpec, OrgSpec, write_org
 
 ERRORED = re.compile(r"error while evaluating policy `([^`]*)`")

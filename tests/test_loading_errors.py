@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from governance import LoadError
-from governance.loading import load_tree
+from governance.tree.load import load_tree
 from tests.treebuilder import TreeBuilder, errors
 
 OK_POLICY = '@id("all")\npermit (principal, action, resource);\n'

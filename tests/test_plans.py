@@ -90,7 +90,7 @@ def test_the_product_plan_denies_what_its_policies_forbid(engine):
 
 
 def test_plans_that_cannot_be_fused_answer_the_same(monkeypatch, engine):
-    import governance.plans
+    import governance.access.plans
     from governance.errors import CompileError
 
     def refuse(templates):
@@ -103,7 +103,7 @@ def test_plans_that_cannot_be_fused_answer_the_same(monkeypatch, engine):
         for context in ({}, {"purpose": "support"})
     ]
     expected = [engine.decide(r).to_dict() for r in requests]
-    monkeypatch.setattr(governance.plans, "compile_fused", refuse)
+    monkeypatch.setattr(governance.access.plans, "compile_fused", refuse)
     unfused = type(engine).from_path(engine.snapshot.tree.root, evaluator="compiled")
     for r, want in zip(requests, expected, strict=True):
         got = unfused.decide(r).to_dict()

@@ -137,7 +137,7 @@ class TreeBuilder:
 
     def rel(self, relative: str) -> str:
         """How the loader names a file in messages (absolute here: tmp_path is outside cwd)."""
-        from governance.loading import display_path
+        from governance.tree.load import display_path
 
         return display_path(self.root / relative)
 
@@ -208,7 +208,7 @@ class TreeBuilder:
         )  # type: ignore[arg-type]
 
     def load(self) -> Any:
-        from governance.loading import load_tree
+        from governance.tree.load import load_tree
 
         return load_tree(self.root)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from governance.diff import CHANGES, DiffResult, Flip
+from governance.tools.diff import CHANGES, DiffResult, Flip
 
 _TITLES = {
     "granted": "Newly granted access",

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from governance.check import CheckReport
 from governance.errors import Location
+from governance.tools.check import CheckReport
 
 
 def _data(text: str) -> str:

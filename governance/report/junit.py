@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from governance.check import CHECKS, CheckReport, TestOutcome
 from governance.errors import Problem
-from governance.testing import CaseResult
+from governance.tools.check import CHECKS, CheckReport, TestOutcome
+from governance.tools.policy_tests import CaseResult
 
 
 def render_check_junit(report: CheckReport) -> str:

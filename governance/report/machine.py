@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from governance.check import CheckReport, TestOutcome
-from governance.testing import CaseResult, Coverage, TestReport
+from governance.tools.check import CheckReport, TestOutcome
+from governance.tools.policy_tests import CaseResult, Coverage, TestReport
 
 
 def check_to_dict(report: CheckReport) -> dict[str, Any]:

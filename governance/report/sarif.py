@@ -7,8 +7,8 @@ from importlib import metadata
 from pathlib import PurePath
 from typing import Any
 
-from governance.check import CHECKS, CheckReport
 from governance.errors import Location
+from governance.tools.check import CHECKS, CheckReport
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 

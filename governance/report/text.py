@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from governance.check import CheckReport, TestOutcome
 from governance.errors import Problem
-from governance.testing import CaseResult, Coverage
+from governance.tools.check import CheckReport, TestOutcome
+from governance.tools.policy_tests import CaseResult, Coverage
 
 _STYLES = {"error": "31;1", "warning": "33", "pass": "32", "fail": "31;1", "dim": "2"}
 

@@ -17,8 +17,8 @@ import cedarpy
 import pytest
 
 from governance import Engine
-from governance.entities import catalog_entities, principal_entity
-from governance.request import from_authzen
+from governance.access.catalog_entities import catalog_entities, principal_entity
+from governance.access.request import from_authzen
 from tests.orggen import ACTIONS, PURPOSES, large_org, write_org
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "policies"

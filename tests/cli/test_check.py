@@ -6,7 +6,7 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from governance.check import CHECKS
+from governance.tools.check import CHECKS
 from tests.cli.conftest import BROKEN, POLICIES, TODAY, run
 
 

@@ -91,7 +91,7 @@ def test_a_side_may_be_a_git_revision(tmp_path: Path) -> None:
     subprocess.run([*git, "commit", "-qm", "base"], check=True)
     _edit(repo / "policies/domains/sales/access/grants.cedar",
           'when { context has purpose && context.purpose == "support" };', ";")  # fmt: skip
-    from governance.diff import run_diff
+    from governance.tools.diff import run_diff
 
     result = run_diff("HEAD", str(repo / "policies"), repo=repo)
     assert len(result.granted) == 6

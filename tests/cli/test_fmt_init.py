@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from governance.fmt import format_text
+from governance.tools.fmt import format_text
 from tests.cli.conftest import TODAY, run
 
 UGLY = '// Grants.\n@id("a")\npermit(principal,action==Action::"read",resource);\n'

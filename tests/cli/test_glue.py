@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import yaml
 
-from governance.check import CHECKS
 from governance.cli import main
+from governance.tools.check import CHECKS
 from tests.cli.conftest import REPO
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from governance.cedar_bridge import pst
-from governance.cedar_source import SourcePolicy
-from governance.layers import PolicyTree
+from governance.tree.cedar_files import SourcePolicy
+from governance.tree.layers import PolicyTree
 
 SliceKey = tuple[str, str]  # (action, domain)
 

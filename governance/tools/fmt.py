@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from governance.cedar_bridge import format_policies, parse_policies
-from governance.loading import display_path
+from governance.tree.load import display_path
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,9 +6,9 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from governance.durations import Duration, parse_duration
 from governance.errors import Location, Problem
-from governance.model import OdcsProperty, ProductDescriptor
+from governance.tree.durations import Duration, parse_duration
+from governance.tree.formats import OdcsProperty, ProductDescriptor
 
 
 @dataclass(frozen=True, slots=True)

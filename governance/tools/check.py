@@ -11,15 +11,15 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from governance.classification import Classifier
-from governance.dead import dead_policies
 from governance.engine import Engine
 from governance.errors import LoadError, Location, Problem
-from governance.layers import PolicyTree
-from governance.loading import display_path, load_tree
-from governance.retention import RetentionResolver
+from governance.rules.classification import Classifier
+from governance.rules.retention import RetentionResolver
 from governance.snapshot import EvaluatorName, Snapshot, build_snapshot
-from governance.testing import TestReport, run_tests
+from governance.tools.dead_policies import dead_policies
+from governance.tools.policy_tests import TestReport, run_tests
+from governance.tree.layers import PolicyTree
+from governance.tree.load import display_path, load_tree
 
 # Every code `govern check` can report, with the one-line description code-scanning UIs show.
 CHECKS: dict[str, str] = {

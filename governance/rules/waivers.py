@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from governance.layers import Sourced
-from governance.model import Waiver
-from governance.request import AccessRequest
+from governance.access.request import AccessRequest
+from governance.tree.formats import Waiver
+from governance.tree.layers import Sourced
 
 
 @dataclass(frozen=True, slots=True)

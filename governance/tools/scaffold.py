@@ -10,8 +10,8 @@ import re
 from pathlib import Path
 
 from governance.errors import GovernanceError
-from governance.fmt import format_text
-from governance.loading import display_path, load_tree
+from governance.tools.fmt import format_text
+from governance.tree.load import display_path, load_tree
 
 DOMAIN_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 

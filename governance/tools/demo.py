@@ -11,10 +11,10 @@ from pydantic import BaseModel, ConfigDict
 from governance.decision import Decision
 from governance.engine import Clock, Engine, system_clock
 from governance.errors import LoadError, Location, Problem
-from governance.loading import display_path, validate_model
 from governance.snapshot import EvaluatorName
-from governance.sources import load_yaml
-from governance.testing import build_request
+from governance.tools.policy_tests import build_request
+from governance.tree.load import display_path, validate_model
+from governance.tree.located_yaml import load_yaml
 
 
 class DemoItem(BaseModel):

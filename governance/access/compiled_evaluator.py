@@ -1,5 +1,5 @@
 """The compiled evaluator: each slice's policies compiled to Python (Cedar's semantics) and
-specialised, per catalog resource, into a plan (see `governance.plans`).
+specialised, per catalog resource, into a plan (see `governance.access.plans`).
 
 A request is bound once: one object serves as the principal's entity and as the store the
 policies read (the catalog plus that principal), and each distinct plan is evaluated once.
@@ -14,7 +14,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import repeat
 from typing import Any, cast
 
-from governance.access import BoundRequest, Resource
+from governance.access.answer import Access, PolicyRef
+from governance.access.catalog_entities import CATALOG_TYPES
+from governance.access.cedar_evaluator import ReferenceEvaluator
+from governance.access.evaluator import BoundRequest, Resource
+from governance.access.plans import Plan, Planner
+from governance.access.request import AccessRequest, PlainValues
+from governance.access.slices import SliceKey
 from governance.cedar_bridge import pst
 from governance.compiler import (
     CompiledPolicy,
@@ -27,13 +33,7 @@ from governance.compiler import (
 from governance.compiler.entities import NO_TAGS
 from governance.compiler.jsonvalues import read_record
 from governance.compiler.partial import KnownStore
-from governance.decision import Access, PolicyRef
-from governance.entities import CATALOG_TYPES
 from governance.errors import CompileError
-from governance.plans import Plan, Planner
-from governance.reference import ReferenceEvaluator
-from governance.request import AccessRequest, PlainValues
-from governance.slices import SliceKey
 
 
 class CompiledEvaluator:

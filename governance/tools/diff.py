@@ -24,13 +24,19 @@ from typing import Any, Literal
 from governance.decision import Decision
 from governance.engine import Engine
 from governance.errors import GovernanceError, LoadError, Location, Problem
-from governance.layers import PolicyTree
-from governance.loading import display_path, load_tree, read_model, validate_model
-from governance.model import FixturesFile, Persona
 from governance.snapshot import EvaluatorName, build_snapshot
-from governance.sources import load_yaml
-from governance.space import SpaceRequest, context_values, merged_context, request_key, space
-from governance.testing import TestFile, build_request
+from governance.tools.decision_space import (
+    SpaceRequest,
+    context_values,
+    merged_context,
+    request_key,
+    space,
+)
+from governance.tools.policy_tests import TestFile, build_request
+from governance.tree.formats import FixturesFile, Persona
+from governance.tree.layers import PolicyTree
+from governance.tree.load import display_path, load_tree, read_model, validate_model
+from governance.tree.located_yaml import load_yaml
 
 Change = Literal["granted", "unmasked", "revoked", "masked"]
 CHANGES: tuple[Change, ...] = ("granted", "unmasked", "revoked", "masked")  # report order

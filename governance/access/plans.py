@@ -16,12 +16,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
+from governance.access.answer import Access, PolicyError, PolicyRef
 from governance.cedar_bridge import pst
 from governance.compiler import CompiledPolicy, EntityUID, EvaluationError, Record
 from governance.compiler.entities import Store
 from governance.compiler.fused import Errors, FusedFunction, compile_fused
 from governance.compiler.partial import KnownStore, specialise
-from governance.decision import Access, PolicyError, PolicyRef
 from governance.errors import CompileError
 
 _NOT_PERMITTED = Access("not_permitted", ())

@@ -10,16 +10,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from governance.access.request import AccessRequest
 from governance.decision import Decision
-from governance.durations import parse_duration
 from governance.engine import Engine
 from governance.errors import Location, Problem
-from governance.layers import PolicyTree
-from governance.loading import display_path, load_tree, validate_model
-from governance.model import Persona
-from governance.request import AccessRequest
 from governance.snapshot import EvaluatorName, build_snapshot
-from governance.sources import load_yaml, position_of
+from governance.tree.durations import parse_duration
+from governance.tree.formats import Persona
+from governance.tree.layers import PolicyTree
+from governance.tree.load import display_path, load_tree, validate_model
+from governance.tree.located_yaml import load_yaml, position_of
 
 
 class ShortRequest(BaseModel):

@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 
-from governance.catalog import Column, Product
 from governance.errors import Location, Problem
-from governance.layers import GLOBAL, PolicyTree, Sourced
-from governance.model import ClassificationRule
+from governance.tree.catalog import Column, Product
+from governance.tree.formats import ClassificationRule
+from governance.tree.layers import GLOBAL, PolicyTree, Sourced
 
 
 @dataclass(frozen=True, slots=True)

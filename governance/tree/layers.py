@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from governance.catalog import Product
-from governance.cedar_source import SourcePolicy
 from governance.errors import Location
-from governance.model import (
+from governance.tree.catalog import Product
+from governance.tree.cedar_files import SourcePolicy
+from governance.tree.formats import (
     ClassificationRule,
     DomainConfig,
     FixturesFile,

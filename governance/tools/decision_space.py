@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from governance.model import GovernanceConfig, Persona
+from governance.tree.formats import GovernanceConfig, Persona
 
 ABSENT = object()  # a context attribute left out of the request: policies often test `has`
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from governance.durations import Duration, parse_duration
+from governance.tree.durations import Duration, parse_duration
 
 OnExpiry = Literal["delete", "anonymize", "archive"]
 IDENT = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$"

@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from governance.cedar_bridge import parse_schema, pst, validate_policies
-from governance.cedar_source import SourcePolicy
 from governance.errors import Location, Problem
-from governance.layers import PolicyTree
+from governance.tree.cedar_files import SourcePolicy
+from governance.tree.layers import PolicyTree
 
 
 def validate_tree(tree: PolicyTree, problems: list[Problem]) -> None:

@@ -10,12 +10,11 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from governance.catalog import product_from_descriptor
 from governance.cedar_bridge import parse_schema
-from governance.cedar_source import read_policies
 from governance.errors import Location, Problem
-from governance.layers import GLOBAL, Layer, PolicyTree, Sourced
-from governance.model import (
+from governance.tree.catalog import product_from_descriptor
+from governance.tree.cedar_files import read_policies
+from governance.tree.formats import (
     ClassificationFile,
     DomainConfig,
     FixturesFile,
@@ -24,8 +23,9 @@ from governance.model import (
     RetentionFile,
     WaiversFile,
 )
-from governance.sources import INVALID, load_yaml, position_of, read_text
-from governance.validation import validate_tree
+from governance.tree.layers import GLOBAL, Layer, PolicyTree, Sourced
+from governance.tree.located_yaml import INVALID, load_yaml, position_of, read_text
+from governance.tree.validate import validate_tree
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -11,16 +11,16 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from governance.access.catalog_entities import catalog_entities, principal_entity, uid
+from governance.access.request import from_authzen
+from governance.access.slices import action_ancestry, applies_to_action
 from governance.cedar_bridge import CedarEntities, CedarSlice, pst
-from governance.cedar_source import SourcePolicy
 from governance.engine import Engine
-from governance.entities import catalog_entities, principal_entity, uid
 from governance.errors import Problem
-from governance.model import Persona
-from governance.request import from_authzen
-from governance.slices import action_ancestry, applies_to_action
 from governance.snapshot import Snapshot
-from governance.space import SpaceRequest, context_values, space
+from governance.tools.decision_space import SpaceRequest, context_values, space
+from governance.tree.cedar_files import SourcePolicy
+from governance.tree.formats import Persona
 
 
 @dataclass(frozen=True, slots=True)

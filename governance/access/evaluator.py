@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
+from governance.access.answer import Access
+from governance.access.request import AccessRequest
+from governance.access.slices import SliceKey
 from governance.compiler.values import EntityUID
-from governance.decision import Access
-from governance.request import AccessRequest
-from governance.slices import SliceKey
 
 Resource = EntityUID  # (entity type, entity id), built once per product and column at load
 

@@ -11,12 +11,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from governance.access import Resource
+from governance.access.answer import Access, Kind, PolicyError, PolicyRef
+from governance.access.catalog_entities import principal_entity, uid
+from governance.access.evaluator import Resource
+from governance.access.request import AccessRequest
+from governance.access.slices import SliceKey
 from governance.cedar_bridge import CedarEntities, CedarSlice, pst
-from governance.decision import Access, Kind, PolicyError, PolicyRef
-from governance.entities import principal_entity, uid
-from governance.request import AccessRequest
-from governance.slices import SliceKey
 
 Json = dict[str, Any]
 

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Literal
 
-from governance.catalog import Product
-from governance.classification import Classified
-from governance.durations import Duration
 from governance.errors import Location, Problem
-from governance.layers import GLOBAL, PolicyTree, Sourced
-from governance.model import LegalHold, OnExpiry, RetentionRule, Selector
+from governance.rules.classification import Classified
+from governance.tree.catalog import Product
+from governance.tree.durations import Duration
+from governance.tree.formats import LegalHold, OnExpiry, RetentionRule, Selector
+from governance.tree.layers import GLOBAL, PolicyTree, Sourced
 
 Bound = Literal["min", "max"]
 # Most protective first: deleting leaves nothing to leak, anonymising leaves aggregates.

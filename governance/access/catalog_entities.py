@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from governance.catalog import Product
-from governance.classification import ProductClassification
-from governance.model import ActionSpec
-from governance.request import AccessRequest
+from governance.access.request import AccessRequest
+from governance.rules.classification import ProductClassification
+from governance.tree.catalog import Product
+from governance.tree.formats import ActionSpec
 
 Json = dict[str, Any]
 

@@ -1,0 +1,1 @@
+"""The per-request access question: requests, answers, slices, plans and the two evaluators."""

@@ -1,0 +1,1 @@
+"""Load-time answers, pure functions of a policy tree: classification, retention, waivers."""

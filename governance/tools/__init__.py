@@ -1,0 +1,1 @@
+"""What CI and people run, never on the hot path: check, tests, diff, fmt, scaffold, demo."""

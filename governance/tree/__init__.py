@@ -1,0 +1,1 @@
+"""Reading a policy tree from disk: located YAML, file formats, layers, loading and validation."""
