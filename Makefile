@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench lint typecheck differential clean
+.PHONY: demo test unit bench lint typecheck differential clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/govern demo policies
 
-test: $(STAMP)
+# The gate CI runs (.ci/run): lint and import contracts, strict types, then the whole suite.
+test: lint typecheck unit
+
+unit: $(STAMP)
 	$(BIN)/python -m pytest -q --benchmark-skip
 
 bench: $(STAMP)
@@ -32,6 +35,7 @@ differential: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check governance tests cli.py
 	$(BIN)/ruff format --check governance tests cli.py
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

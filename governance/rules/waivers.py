@@ -1,4 +1,4 @@
-"""Waivers (SPEC 3.6): governed, expiring exceptions from waivable global guardrails.
+"""Waivers: governed, expiring exceptions from waivable global guardrails.
 
 Runtime, `govern check` and `govern audit` all use this module with an injected date, so an
 expired waiver applies nowhere, whoever asks.
@@ -7,13 +7,25 @@ expired waiver applies nowhere, whoever asks.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-
-from governance.access.request import AccessRequest
+from typing import Protocol
 from governance.tree.formats import Waiver
 from governance.tree.layers import Sourced
+
+
+class WaivableRequest(Protocol):
+    """What a waiver matches on; an access request has it, and rules need nothing more of one."""
+
+    @property
+    def principal(self) -> str: ...
+    @property
+    def groups(self) -> Sequence[str]: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def product(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +43,7 @@ class ActiveWaiver:
     def is_active(self, today: dt.date) -> bool:
         return today <= self.expires
 
-    def matches(self, request: AccessRequest) -> bool:
+    def matches(self, request: WaivableRequest) -> bool:
         if self.principals and request.principal not in self.principals:
             return False
         if self.groups and self.groups.isdisjoint(request.groups):
@@ -60,7 +72,7 @@ class WaiverBook:
     def has_waivers(self, domain: str) -> bool:
         return domain in self.by_domain
 
-    def waived(self, request: AccessRequest, domain: str, today: dt.date) -> dict[str, str]:
+    def waived(self, request: WaivableRequest, domain: str, today: dt.date) -> dict[str, str]:
         """Guardrail full id -> waiver id, for the waivers that apply to this request today."""
         return {
             w.policy: w.id
