@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Protocol
+
 from governance.tree.formats import Waiver
 from governance.tree.layers import Sourced
 
