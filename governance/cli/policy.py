@@ -1,13 +1,8 @@
-"""The `govern` command line: each verb parses options, calls one library function, renders, exits.
-
-Exit codes everywhere: 0 success, 1 problems found (errors, failed tests, flips with
-`--fail-on-grant`, files to format), 2 usage error (bad option, missing path, unreadable input).
-"""
+"""The policy-author verbs: check, test, decide, diff, fmt, init, demo."""
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
 import os
 import sys
@@ -45,16 +40,6 @@ TREE = click.Path(exists=True, file_okay=False, path_type=Path)
 
 
 def _evaluator(name: str) -> EvaluatorName:
-    """`compiled` falls back to `reference` (same answers, slower) where it is not installed."""
-    if (
-        name == "compiled"
-        and importlib.util.find_spec("governance.access.compiled_evaluator") is None
-    ):
-        click.echo(
-            "note: the compiled evaluator is not available; using the reference evaluator",
-            err=True,
-        )
-        return "reference"
     return "compiled" if name == "compiled" else "reference"
 
 
@@ -64,7 +49,7 @@ def _evaluator_option(function: Any) -> Any:
         type=EVALUATORS,
         default="compiled",
         show_default=True,
-        help="Access evaluator (compiled falls back to reference when unavailable).",
+        help="Access evaluator: compiled (fast) or reference (cedarpy, policy by policy).",
     )(function)
 
 
@@ -75,13 +60,7 @@ def _color(option: bool | None) -> bool:
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="govern")
-def main() -> None:
-    """govern: federated access, classification and retention for data mesh platforms."""
-
-
-@main.command()
+@click.command()
 @click.argument("path", default="policies", type=TREE)
 @click.option(
     "--format", "fmt", type=click.Choice(CHECK_FORMATS), default="text", show_default=True
@@ -136,7 +115,7 @@ def check(
     sys.exit(report.exit_code)
 
 
-@main.command()
+@click.command()
 @click.argument("path", default="policies", type=TREE)
 @click.option("--format", "fmt", type=click.Choice(TEST_FORMATS), default="text", show_default=True)
 @click.option(
@@ -168,7 +147,7 @@ def test(
     sys.exit(outcome.exit_code)
 
 
-@main.command()
+@click.command()
 @click.argument("request", required=False)
 @click.option("--path", "tree", default="policies", type=TREE, show_default=True)
 @click.option("--file", "request_file", type=click.File("r"), help="Read the request from FILE.")
@@ -243,7 +222,7 @@ def decide(
     sys.exit(1 if fail_on_deny and not decision.allowed else 0)
 
 
-@main.command()
+@click.command()
 @click.argument("base")
 @click.argument("candidate")
 @click.option(
@@ -302,7 +281,7 @@ def diff(
     sys.exit(1 if fail_on_grant and result.granted else 0)
 
 
-@main.command()
+@click.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--check", "check_only", is_flag=True, help="Exit 1 if a file would change.")
 def fmt(paths: tuple[Path, ...], check_only: bool) -> None:
@@ -321,7 +300,7 @@ def fmt(paths: tuple[Path, ...], check_only: bool) -> None:
     sys.exit(status)
 
 
-@main.command()
+@click.command()
 @click.argument("domain")
 @click.option(
     "--path",
@@ -341,7 +320,7 @@ def init(domain: str, tree: Path) -> None:
     click.echo(f"next: edit the files, then run `govern check {tree}`")
 
 
-@main.command()
+@click.command()
 @click.argument("path", default="policies", type=TREE)
 @_evaluator_option
 def demo(path: Path, evaluator: str) -> None:
@@ -382,3 +361,6 @@ def _fail_load(exc: LoadError) -> NoReturn:
         click.echo(str(problem), err=True)
     click.echo("run `govern check` on the tree for the full report", err=True)
     sys.exit(1)
+
+
+COMMANDS = (check, test, decide, diff, fmt, init, demo)
