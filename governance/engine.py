@@ -18,7 +18,7 @@ from governance.access.slices import SliceKey
 from governance.bundle.archive import DEFAULT_LIMITS, Limits
 from governance.bundle.loader import BundleLoader
 from governance.bundle.sources import BundleSource
-from governance.bundle.trust import Trust
+from governance.bundle.trust import Trust, load_trust
 from governance.decision import (
     Decision,
     Mask,
@@ -73,7 +73,7 @@ class Engine:
         cls,
         source: BundleSource | str | Path,
         *,
-        trust: Trust,
+        trust: Trust | str | Path,
         evaluator: EvaluatorName = "compiled",
         clock: Clock = system_clock,
         state_dir: str | Path | None = None,
@@ -82,6 +82,8 @@ class Engine:
         """Serve signed bundles (a folder or a BundleSource); every bundle is verified against
         `trust` first and a refused one raises a BundleRejected naming it. `engine.bundles`
         polls for newer revisions, keeps the last good set and reports its status."""
+        if not isinstance(trust, Trust):
+            trust = load_trust(trust)
         loader = BundleLoader(
             source, trust, evaluator=evaluator, limits=limits, state_dir=state_dir
         )

@@ -98,13 +98,13 @@ class BundleLoader:
                 return snapshot
             changes, refused = self._candidates(fetched, persisted)
             errors += refused
-            combined = {**persisted, **changes}
+            combined, fell_back = {**persisted, **changes}, not changes
             try:
                 snapshot = self._build(combined)
             except BundleRejected as exc:
                 errors.append(exc)
-                combined, snapshot = persisted, self._build(persisted)
-            self._commit(combined, from_persisted=not changes)
+                combined, snapshot, fell_back = persisted, self._build(persisted), True
+            self._commit(combined, from_persisted=fell_back and bool(errors))
             self._record(errors)
             return snapshot
 
