@@ -15,6 +15,10 @@ from governance.access.catalog_entities import CATALOG_TYPES
 from governance.access.evaluator import BoundRequest
 from governance.access.request import AccessRequest, coerce_request
 from governance.access.slices import SliceKey
+from governance.bundle.archive import DEFAULT_LIMITS, Limits
+from governance.bundle.loader import BundleLoader
+from governance.bundle.sources import BundleSource
+from governance.bundle.trust import Trust, load_trust
 from governance.decision import (
     Decision,
     Mask,
@@ -55,6 +59,7 @@ class Engine:
         self._snapshot = snapshot
         self._now_ns = _clock_ns(clock)
         self._reload_lock = threading.Lock()
+        self.bundles: BundleLoader | None = None  # set by from_bundles: status, poll, watch
 
     @classmethod
     def from_path(
@@ -62,6 +67,30 @@ class Engine:
     ) -> Engine:
         """Load a tree; raises LoadError listing every problem when it has any error."""
         return cls(_load(path, evaluator), clock=clock)
+
+    @classmethod
+    def from_bundles(
+        cls,
+        source: BundleSource | str | Path,
+        *,
+        trust: Trust | str | Path,
+        evaluator: EvaluatorName = "compiled",
+        clock: Clock = system_clock,
+        state_dir: str | Path | None = None,
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> Engine:
+        """Serve signed bundles (a folder or a BundleSource); every bundle is verified against
+        `trust` first and a refused one raises a BundleRejected naming it. `engine.bundles`
+        polls for newer revisions, keeps the last good set and reports its status."""
+        if not isinstance(trust, Trust):
+            trust = load_trust(trust)
+        loader = BundleLoader(
+            source, trust, evaluator=evaluator, limits=limits, state_dir=state_dir
+        )
+        engine = cls(loader.load(), clock=clock)
+        loader.on_activate = engine.activate
+        engine.bundles = loader
+        return engine
 
     @property
     def snapshot(self) -> Snapshot:
@@ -74,6 +103,11 @@ class Engine:
                 snapshot = _load(path, self._snapshot.evaluator_name)
             except LoadError as exc:
                 raise ReloadError(exc.problems) from exc
+            self._snapshot = snapshot
+
+    def activate(self, snapshot: Snapshot) -> None:
+        """Swap in a snapshot built elsewhere (a verified bundle set); one reference swap."""
+        with self._reload_lock:
             self._snapshot = snapshot
 
     def decide_many(self, requests: Iterable[RequestLike]) -> list[Decision]:
