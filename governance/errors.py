@@ -73,7 +73,13 @@ class ReloadError(LoadError):
 
 
 class RequestError(GovernanceError):
-    """A request the engine cannot understand; the engine turns it into a deny, never an allow."""
+    """A request the engine cannot understand; the engine turns it into a deny, never an allow.
+
+    `code` is the decision's machine-readable `reason_code` (see `governance.decision`)."""
+
+    def __init__(self, message: str, code: str = "bad_request") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class CompileError(GovernanceError):
