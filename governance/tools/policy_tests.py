@@ -122,7 +122,13 @@ def run_tests(path: str | Path, evaluator: EvaluatorName = "compiled") -> TestRe
     tree, problems = load_tree(path)
     if tree is None or any(p.severity == "error" for p in problems):
         return TestReport([], Coverage(), problems)
-    engine = Engine(build_snapshot(tree, problems, evaluator))
+    return run_tests_on(Engine(build_snapshot(tree, problems, evaluator)), problems)
+
+
+def run_tests_on(engine: Engine, problems: list[Problem]) -> TestReport:
+    """Run every layer's tests on an engine already built from its tree (`govern check` builds
+    one snapshot for everything it runs); problems of the test files join `problems`."""
+    tree = engine.snapshot.tree
     coverage = _coverage_universe(tree)
     results: list[CaseResult] = []
     for layer in tree.layers():
