@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 Severity = Literal["error", "warning"]
@@ -33,7 +33,6 @@ class Problem:
     code: str
     message: str
     severity: Severity = "error"
-    hint: str = field(default="", compare=False)
 
     def __str__(self) -> str:
         return f"{self.location}: {self.severity}[{self.code}]: {self.message}"

@@ -48,12 +48,10 @@ class ProductView:
 class Snapshot:
     tree: PolicyTree
     products: Mapping[str, ProductView]
-    slices: frozenset[SliceKey]
     actions: frozenset[str]
     waivers: WaiverBook
     evaluator: AccessEvaluator
     evaluator_name: EvaluatorName
-    warnings: tuple[Problem, ...]
 
 
 def build_snapshot(tree: PolicyTree, problems: list[Problem], evaluator: EvaluatorName) -> Snapshot:
@@ -78,12 +76,10 @@ def build_snapshot(tree: PolicyTree, problems: list[Problem], evaluator: Evaluat
     return Snapshot(
         tree=tree,
         products=views,
-        slices=frozenset(slices),
         actions=frozenset(a.name for a in tree.config.action_specs()),
         waivers=WaiverBook(tree.global_layer.waivers, products),
         evaluator=access,
         evaluator_name=evaluator,
-        warnings=tuple(p for p in problems if p.severity == "warning"),
     )
 
 

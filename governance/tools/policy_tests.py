@@ -79,13 +79,6 @@ class Coverage:
     pairs_total: set[tuple[str, str]] = field(default_factory=set)
     pairs_hit: set[tuple[str, str]] = field(default_factory=set)
 
-    def uncovered(self) -> dict[str, list[str]]:
-        return {
-            layer: sorted(ids - self.exercised)
-            for layer, ids in self.policies.items()
-            if ids - self.exercised
-        }
-
     @property
     def policy_share(self) -> float:
         total = sum(len(ids) for ids in self.policies.values())
