@@ -1,5 +1,6 @@
 """govern: federated policy-as-code governance for data mesh platforms."""
 
+from governance.access.answer import Access, Kind, OnForbidError, PolicyError, PolicyRef
 from governance.access.request import AccessRequest
 from governance.compiler import (
     AuthorizationResult,
@@ -7,7 +8,7 @@ from governance.compiler import (
     EntityStore,
     compile_policies,
 )
-from governance.decision import Decision
+from governance.decision import Decision, Mask, ReasonCode
 from governance.engine import Engine
 from governance.errors import (
     BundleError,
@@ -19,21 +20,36 @@ from governance.errors import (
     ReloadError,
     RequestError,
 )
+from governance.rules.classification import Classified, ProductClassification
+from governance.rules.retention import Retention
+from governance.tools.check import CheckReport, check_tree
 
 __all__ = [
+    "Access",
     "AccessRequest",
     "AuthorizationResult",
     "BundleError",
+    "CheckReport",
+    "Classified",
     "CompileError",
     "CompiledPolicySet",
     "Decision",
     "Engine",
     "EntityStore",
     "GovernanceError",
+    "Kind",
     "LoadError",
     "Location",
+    "Mask",
+    "OnForbidError",
+    "PolicyError",
+    "PolicyRef",
     "Problem",
+    "ProductClassification",
+    "ReasonCode",
     "ReloadError",
     "RequestError",
+    "Retention",
+    "check_tree",
     "compile_policies",
 ]

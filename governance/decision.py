@@ -11,9 +11,9 @@ import itertools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
-from governance.access.answer import Access, Kind, PolicyRef
+from governance.access.answer import Access, Kind, PolicyError, PolicyRef
 from governance.access.request import AccessRequest
 from governance.rules.classification import Classified, ProductClassification
 from governance.rules.retention import Retention
@@ -21,6 +21,18 @@ from governance.rules.retention import Retention
 _BOOT = os.urandom(4).hex()
 _SEQUENCE = itertools.count(1)  # next() on a count is atomic under the GIL
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+# Why a request was refused before any policy ran, for machines (the sentence is for people).
+ReasonCode = Literal[
+    "bad_request",  # the request cannot be read (shape, types, values)
+    "unknown_product",
+    "unknown_action",
+    "unknown_column",
+    "bad_subject_type",  # a catalog type named as the subject
+    "internal_error",  # the engine failed: a bug, never the caller's fault
+]
+REASON_CODES: frozenset[str] = frozenset(get_args(ReasonCode))
 
 
 def next_sequence() -> int:
@@ -44,6 +56,7 @@ class Mask:
     level: str
     kind: Kind
     policies: tuple[PolicyRef, ...]
+    errors: tuple[PolicyError, ...] = ()  # policies that errored on this column
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -51,6 +64,7 @@ class Mask:
             "level": self.level,
             "kind": self.kind,
             "policies": [p.to_dict() for p in self.policies],
+            "errors": [{"policy": e.policy, "message": e.message} for e in self.errors],
         }
 
 
@@ -67,9 +81,13 @@ class Decision:
     revisions: Mapping[str, str]
     evaluated_ns: int  # epoch nanoseconds; `evaluated_at` builds the datetime when asked
     duration_ns: int
-    reason: str = (
-        ""  # why a request was denied before any policy ran (bad request, unknown product)
-    )
+    refusal: str = ""  # why a request was denied before any policy ran (bad request, ...)
+    reason_code: ReasonCode | None = None  # set exactly when `refusal` is
+
+    @property
+    def reason(self) -> str:
+        """The decision in one sentence (see `summary`)."""
+        return summary(self)
 
     @property
     def allowed(self) -> bool:
@@ -90,7 +108,8 @@ class Decision:
             "request": self.request.to_authzen()
             if isinstance(self.request, AccessRequest)
             else dict(self.request),
-            "reason": self.reason or summary(self),
+            "reason": summary(self),
+            "reason_code": self.reason_code,
             "access": self.access.to_dict(),
             "masks": [m.to_dict() for m in self.masks],
             "classification": _classification_dict(self.classification),
@@ -116,9 +135,16 @@ def headline(decision: Decision) -> str:
 
 def summary(decision: Decision) -> str:
     """One sentence a person reads in five seconds."""
-    if decision.reason:
-        return f"denied: {decision.reason}"
+    if decision.refusal:
+        return f"denied: {decision.refusal}"
     access = decision.access
+    unevaluated = {e.policy: e.message for e in access.errors}
+    if access.kind == "forbidden" and access.policies[0].id in unevaluated:
+        guardrail = access.policies[0]
+        return (
+            f"denied: {guardrail.layer} policy `{guardrail.id}` could not be evaluated "
+            f"({unevaluated[guardrail.id]})"
+        )
     decider = access.policies[0] if access.policies else None
     because = f" by {decider.layer} policy `{decider.id}`" if decider else ""
     why = f": {decider.reason}" if decider and decider.reason else ""

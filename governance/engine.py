@@ -20,8 +20,10 @@ from governance.bundle.loader import BundleLoader
 from governance.bundle.sources import BundleSource
 from governance.bundle.trust import Trust, load_trust
 from governance.decision import (
+    REASON_CODES,
     Decision,
     Mask,
+    ReasonCode,
     from_epoch_ns,
     next_sequence,
     to_epoch_ns,
@@ -33,7 +35,7 @@ from governance.tree.load import load_tree
 Clock = Callable[[], dt.datetime]
 RequestLike = AccessRequest | Mapping[str, Any]
 _DENIED = Access("not_permitted", ())
-_NOTHING_WAIVED: frozenset[str] = frozenset()
+_NOTHING_WAIVED: Mapping[str, str] = {}
 
 
 def system_clock() -> dt.datetime:
@@ -120,9 +122,11 @@ class Engine:
             parsed = coerce_request(request)
             return _decide(snapshot, parsed, _resolve(snapshot, parsed), now, started)
         except RequestError as exc:
-            return _refusal(snapshot, request, str(exc), now, started)
+            code = exc.code if exc.code in REASON_CODES else "bad_request"
+            return _refusal(snapshot, request, str(exc), code, now, started)  # type: ignore[arg-type]
         except Exception as exc:
-            return _refusal(snapshot, request, f"internal evaluation error: {exc!r}", now, started)
+            message = f"internal evaluation error: {exc!r}"
+            return _refusal(snapshot, request, message, "internal_error", now, started)
 
 
 def _load(path: str | Path, evaluator: EvaluatorName) -> Snapshot:
@@ -135,11 +139,13 @@ def _load(path: str | Path, evaluator: EvaluatorName) -> Snapshot:
 def _resolve(snapshot: Snapshot, request: AccessRequest) -> ProductView:
     view = snapshot.products.get(request.product)
     if view is None:
-        raise RequestError(f"unknown product `{request.product}`")
+        raise RequestError(f"unknown product `{request.product}`", "unknown_product")
     if request.action not in snapshot.actions:
-        raise RequestError(f"unknown action `{request.action}`")
+        raise RequestError(f"unknown action `{request.action}`", "unknown_action")
     if request.principal_type in CATALOG_TYPES:
-        raise RequestError(f"`{request.principal_type}` cannot be a subject type")
+        raise RequestError(
+            f"`{request.principal_type}` cannot be a subject type", "bad_subject_type"
+        )
     return view
 
 
@@ -150,17 +156,17 @@ def _decide(
     key = (request.action, domain)
     if request.columns is not None and not view.column_keys.issuperset(request.columns):
         unknown = next(c for c in request.columns if c not in view.column_keys)
-        raise RequestError(f"product `{view.product.id}` has no column `{unknown}`")
+        raise RequestError(
+            f"product `{view.product.id}` has no column `{unknown}`", "unknown_column"
+        )
     waived = (
         snapshot.waivers.waived(request, domain, from_epoch_ns(now).date())
         if snapshot.waivers.has_waivers(domain)
         else None
     )
-    removed = frozenset(waived) if waived else _NOTHING_WAIVED
+    removed = waived or _NOTHING_WAIVED
     bound = snapshot.evaluator.bind(request)
     access = bound.authorize_one(key, view.resource, removed)
-    if waived:
-        access = Access(access.kind, access.policies, access.errors, tuple(waived.values()))
     masks: tuple[Mask, ...] = ()
     if access.kind == "permitted" and view.maskable:
         masks = _masks(bound, key, _columns_to_check(view, request), removed)
@@ -179,18 +185,25 @@ def _columns_to_check(view: ProductView, request: AccessRequest) -> Sequence[Mas
 
 
 def _masks(
-    bound: BoundRequest, key: SliceKey, columns: Sequence[MaskableColumn], removed: frozenset[str]
+    bound: BoundRequest,
+    key: SliceKey,
+    columns: Sequence[MaskableColumn],
+    removed: Mapping[str, str],
 ) -> tuple[Mask, ...]:
     """SPEC 3.4: each column the request may not read, on a product it may read, is masked."""
     accesses = bound.authorize(key, [c.resource for c in columns], removed)
     masks = []
     for column, access in zip(columns, accesses, strict=True):
         if access.kind != "permitted":
-            masks.append(Mask(column.key, column.level, access.kind, access.policies))
+            masks.append(
+                Mask(column.key, column.level, access.kind, access.policies, access.errors)
+            )
     return tuple(masks)
 
 
-def _refusal(snapshot: Snapshot, request: Any, reason: str, now: int, started: int) -> Decision:
+def _refusal(
+    snapshot: Snapshot, request: Any, reason: str, code: ReasonCode, now: int, started: int
+) -> Decision:
     raw = request if isinstance(request, AccessRequest) else _json_safe(request)
     return Decision(
         next_sequence(),
@@ -203,6 +216,7 @@ def _refusal(snapshot: Snapshot, request: Any, reason: str, now: int, started: i
         now,
         time.perf_counter_ns() - started,
         reason,
+        code,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 Severity = Literal["error", "warning"]
@@ -33,7 +33,6 @@ class Problem:
     code: str
     message: str
     severity: Severity = "error"
-    hint: str = field(default="", compare=False)
 
     def __str__(self) -> str:
         return f"{self.location}: {self.severity}[{self.code}]: {self.message}"
@@ -73,7 +72,13 @@ class ReloadError(LoadError):
 
 
 class RequestError(GovernanceError):
-    """A request the engine cannot understand; the engine turns it into a deny, never an allow."""
+    """A request the engine cannot understand; the engine turns it into a deny, never an allow.
+
+    `code` is the decision's machine-readable `reason_code` (see `governance.decision`)."""
+
+    def __init__(self, message: str, code: str = "bad_request") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class CompileError(GovernanceError):

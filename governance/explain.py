@@ -13,8 +13,8 @@ from governance.decision import Decision, headline
 def explain(decision: Decision, title: str = "") -> str:
     lines = [f"== {title}"] if title else []
     lines.append(_request_line(decision.request))
-    if decision.reason:
-        lines.append(f"  DENY   {decision.reason}")
+    if decision.refusal:
+        lines.append(f"  DENY   {decision.refusal}")
         return "\n".join(lines)
     lines += _access_lines(decision)
     lines += _mask_lines(decision)

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
-from governance.access.answer import PolicyRef
+from governance.access.answer import OnForbidError, PolicyRef
 from governance.access.catalog_entities import catalog_entities
 from governance.access.cedar_evaluator import ReferenceEvaluator
 from governance.access.evaluator import AccessEvaluator, Resource
@@ -48,12 +48,10 @@ class ProductView:
 class Snapshot:
     tree: PolicyTree
     products: Mapping[str, ProductView]
-    slices: frozenset[SliceKey]
     actions: frozenset[str]
     waivers: WaiverBook
     evaluator: AccessEvaluator
     evaluator_name: EvaluatorName
-    warnings: tuple[Problem, ...]
 
 
 def build_snapshot(tree: PolicyTree, problems: list[Problem], evaluator: EvaluatorName) -> Snapshot:
@@ -73,17 +71,15 @@ def build_snapshot(tree: PolicyTree, problems: list[Problem], evaluator: Evaluat
         for p in tree.policies()
     }
     views = {pid: _view(tree, p, classification[pid], resolver) for pid, p in products.items()}
-    access = _evaluator(evaluator, templates, entities, refs)
+    access = _evaluator(evaluator, templates, entities, refs, tree.config.on_forbid_error)
     access.prepare(_targets(views.values(), slices))
     return Snapshot(
         tree=tree,
         products=views,
-        slices=frozenset(slices),
         actions=frozenset(a.name for a in tree.config.action_specs()),
         waivers=WaiverBook(tree.global_layer.waivers, products),
         evaluator=access,
         evaluator_name=evaluator,
-        warnings=tuple(p for p in problems if p.severity == "warning"),
     )
 
 
@@ -131,9 +127,10 @@ def _evaluator(
     templates: Mapping[SliceKey, tuple[object, ...]],
     entities: list[dict[str, object]],
     refs: Mapping[str, PolicyRef],
+    on_forbid_error: OnForbidError,
 ) -> AccessEvaluator:
     if name == "compiled":
         from governance.access.compiled_evaluator import CompiledEvaluator
 
-        return CompiledEvaluator(templates, entities, refs)  # type: ignore[arg-type]
-    return ReferenceEvaluator(templates, entities, refs)  # type: ignore[arg-type]
+        return CompiledEvaluator(templates, entities, refs, on_forbid_error)  # type: ignore[arg-type]
+    return ReferenceEvaluator(templates, entities, refs, on_forbid_error)  # type: ignore[arg-type]

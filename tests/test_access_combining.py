@@ -116,19 +116,55 @@ def test_erroring_policy_is_skipped_and_reported(tmp_path):
     assert ok["errors"] == []
 
 
-def test_erroring_forbid_is_skipped_not_a_deny(tmp_path):
-    t = TreeBuilder(tmp_path)
-    t.product("sales.orders", ["order_id"])
+def _erroring_forbid_tree(tmp_path, on_forbid_error=None):
+    t = TreeBuilder(tmp_path, on_forbid_error=on_forbid_error)
+    t.product("sales.orders", ["order_id", column("salary", "confidential")])
     t.cedar(
         "global",
         '@id("low-clearance")\n'
-        "forbid (principal, action, resource) when { principal.clearance < 1 };\n",
+        "forbid (principal, action, resource) when { principal.clearance < 1 };\n"
+        '@id("overflowing-column-guardrail")\n'
+        "forbid (principal, action, resource is Column)\n"
+        "when { resource.sensitivity >= 2 && principal.clearance * 9223372036854775807 < 0 };\n",
     )
     t.cedar("sales", '@id("all-read")\npermit (principal, action == Action::"read", resource);\n')
-    d = t.engine().decide(request(action="read")).to_dict()
+    return t
+
+
+@pytest.mark.parametrize("evaluator", ["compiled", "reference"])
+def test_erroring_forbid_is_skipped_when_the_tree_says_skip(tmp_path, evaluator):
+    t = _erroring_forbid_tree(tmp_path, "skip")
+    d = t.engine(evaluator=evaluator).decide(request(action="read")).to_dict()
     assert d["allowed"] is True
     assert d["access"]["kind"] == "permitted"
     assert [e["policy"] for e in d["access"]["errors"]] == ["global/low-clearance"]
+    assert d["masks"] == []  # Cedar's rule: the errored column guardrail takes no part
+
+
+@pytest.mark.parametrize("evaluator", ["compiled", "reference"])
+def test_erroring_forbid_denies_by_default_and_says_which_guardrail(tmp_path, evaluator):
+    t = _erroring_forbid_tree(tmp_path)
+    decision = t.engine(evaluator=evaluator).decide(request(action="read"))
+    d = decision.to_dict()
+    assert d["allowed"] is False
+    assert d["access"]["kind"] == "forbidden"
+    assert [p["id"] for p in d["access"]["policies"]] == ["global/low-clearance"]
+    assert [e["policy"] for e in d["access"]["errors"]] == ["global/low-clearance"]
+    assert "`global/low-clearance` could not be evaluated" in decision.reason
+    assert "clearance" in decision.reason  # the error says why
+
+
+@pytest.mark.parametrize("evaluator", ["compiled", "reference"])
+def test_a_column_whose_forbid_errors_is_masked_and_reports_the_error(tmp_path, evaluator):
+    t = _erroring_forbid_tree(tmp_path)
+    d = t.engine(evaluator=evaluator).decide(request(action="read", clearance=2)).to_dict()
+    assert d["allowed"] is True
+    [mask] = d["masks"]
+    assert mask["column"] == "salary"
+    assert mask["kind"] == "forbidden"
+    assert [p["id"] for p in mask["policies"]] == ["global/overflowing-column-guardrail"]
+    assert [e["policy"] for e in mask["errors"]] == ["global/overflowing-column-guardrail"]
+    assert "overflow" in mask["errors"][0]["message"]
 
 
 def test_global_forbid_and_no_permit_read_differently(tree):

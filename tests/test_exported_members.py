@@ -6,6 +6,11 @@ PUBLIC = {
     "AccessRequest", "AuthorizationResult", "BundleError", "CompileError", "CompiledPolicySet",
     "Decision", "Engine", "EntityStore", "GovernanceError", "LoadError", "Location", "Problem",
     "ReloadError", "RequestError", "compile_policies",
+    # tooling: every problem of a tree, without raising
+    "check_tree", "CheckReport",
+    # the types of every Decision field
+    "Access", "Kind", "PolicyRef", "PolicyError", "Mask", "ReasonCode", "OnForbidError",
+    "Classified", "ProductClassification", "Retention",
 }  # fmt: skip
 
 
@@ -30,3 +35,26 @@ def test_standalone_cedar_api_from_the_top_level() -> None:
     assert result.decision == "Allow"
     assert result.reasons == {"policy0"}
     assert result.errors == {"policy1"}  # `resource.x` is missing: errored, skipped
+
+
+def test_every_decision_field_type_is_exported() -> None:
+    import dataclasses
+    import typing
+
+    hints = typing.get_type_hints(governance.Decision)
+    named = {f.name for f in dataclasses.fields(governance.Decision)}
+    for name in named:
+        for part in typing.get_args(hints[name]) or (hints[name],):
+            kind = getattr(part, "__name__", None)
+            module = getattr(part, "__module__", "")
+            if module.startswith("governance"):
+                assert kind in governance.__all__, (name, kind)
+
+
+def test_check_tree_reports_every_problem_without_raising(tmp_path) -> None:
+    (tmp_path / "governance.yaml").write_text("organisation: [unclosed\n")
+    report = governance.check_tree(tmp_path, run_tests=False)
+    assert report.exit_code == 1
+    assert "yaml" in {p.code for p in report.problems}
+    missing = governance.check_tree(tmp_path / "nowhere")
+    assert [p.code for p in missing.problems] == ["not-found"]

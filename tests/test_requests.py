@@ -26,7 +26,7 @@ def engine(tmp_path_factory):
 def test_well_formed_request_is_allowed(engine):
     d = engine.decide(request(clearance=1, context={"purpose": "analytics"}))
     assert d.allowed
-    assert d.reason == ""
+    assert d.refusal == ""
 
 
 def _with(path, value):

@@ -108,6 +108,7 @@ class TreeBuilder:
         levels: list[str] | None = None,
         actions: list[Any] | None = None,
         schema: str = SCHEMA,
+        on_forbid_error: str | None = None,
     ) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
@@ -117,6 +118,7 @@ class TreeBuilder:
                 "organisation": "Test Org",
                 "classification": {"levels": levels or LEVELS},
                 "actions": actions or ACTIONS,
+                **({"on_forbid_error": on_forbid_error} if on_forbid_error else {}),
             },
         )
         self.write("schema.cedarschema", schema)

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from governance.access.answer import Access, Kind, PolicyError, PolicyRef
+from governance.access.answer import Access, Buckets, OnForbidError, PolicyRef, combine
 from governance.access.catalog_entities import principal_entity, uid
 from governance.access.evaluator import Resource
 from governance.access.request import AccessRequest
@@ -29,8 +29,10 @@ class ReferenceEvaluator:
         slices: Mapping[SliceKey, Sequence[pst.Template]],
         entities: list[Json],
         refs: Mapping[str, PolicyRef],
+        on_forbid_error: OnForbidError = "deny",
     ) -> None:
         self.refs = refs
+        self.on_forbid_error: OnForbidError = on_forbid_error
         self._templates = {key: tuple(templates) for key, templates in slices.items()}
         self._slices = {key: CedarSlice(templates) for key, templates in self._templates.items()}
         self._reduced: dict[tuple[SliceKey, frozenset[str]], CedarSlice] = {}
@@ -104,7 +106,7 @@ class _BoundReference:
         self._context = dict(request.context)
 
     def authorize(
-        self, key: SliceKey, resources: Sequence[Resource], removed: frozenset[str]
+        self, key: SliceKey, resources: Sequence[Resource], removed: Mapping[str, str]
     ) -> list[Access]:
         requests = [
             {
@@ -115,18 +117,22 @@ class _BoundReference:
             }
             for r in resources
         ]
-        outcomes = self._evaluator.slice_for(key, removed).authorize_many(
-            requests, self._handle(key[1])
+        evaluator, handle = self._evaluator, self._handle(key[1])
+        outcomes = evaluator.slice_for(key, frozenset(removed)).authorize_many(requests, handle)
+        # With waivers, the whole slice too: which waived guardrails would have fired.
+        whole = (
+            evaluator.slice_for(key, frozenset()).authorize_many(requests, handle)
+            if removed
+            else [None] * len(outcomes)
         )
-        refs = self._evaluator.refs
         return [
-            _to_access(
-                o.allowed, o.reasons, tuple(map(PolicyError, o.errored, o.error_messages)), refs
-            )
-            for o in outcomes
+            combine(_buckets(o, w, removed, evaluator.refs), removed, evaluator.on_forbid_error)
+            for o, w in zip(outcomes, whole, strict=True)
         ]
 
-    def authorize_one(self, key: SliceKey, resource: Resource, removed: frozenset[str]) -> Access:
+    def authorize_one(
+        self, key: SliceKey, resource: Resource, removed: Mapping[str, str]
+    ) -> Access:
         [access] = self.authorize(key, (resource,), removed)
         return access
 
@@ -139,13 +145,22 @@ class _BoundReference:
         return self._entities[1]
 
 
-def _to_access(
-    allowed: bool,
-    reasons: Sequence[str],
-    errored: Sequence[PolicyError],
-    refs: Mapping[str, PolicyRef],
-) -> Access:
-    """Cedar's answer in govern's terms: `reasons` are the satisfied forbids when denied and
-    the satisfied permits when allowed."""
-    kind: Kind = "permitted" if allowed else ("forbidden" if reasons else "not_permitted")
-    return Access(kind, tuple(refs[r] for r in reasons if r in refs), tuple(errored))
+def _buckets(
+    outcome: Any, whole: Any, removed: Mapping[str, str], refs: Mapping[str, PolicyRef]
+) -> Buckets:
+    """Cedar's answer as buckets: `reasons` are the satisfied forbids when denied and the
+    satisfied permits when allowed (either way, what decides); `whole`, the answer of the
+    slice with its waived guardrails, adds those that were satisfied or errored."""
+    satisfied = [refs[r] for r in outcome.reasons if r in refs]
+    errored = [
+        (refs[p], m) for p, m in zip(outcome.errored, outcome.error_messages, strict=True)
+        if p in refs
+    ]  # fmt: skip
+    if whole is not None:
+        satisfied += [refs[r] for r in whole.reasons if r in removed and r in refs]
+        errored += [
+            (refs[p], m)
+            for p, m in zip(whole.errored, whole.error_messages, strict=True)
+            if p in removed and p in refs
+        ]
+    return Buckets(satisfied, errored)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import repeat
 from typing import Any, cast
 
-from governance.access.answer import Access, PolicyRef
+from governance.access.answer import Access, OnForbidError, PolicyRef
 from governance.access.catalog_entities import CATALOG_TYPES
 from governance.access.cedar_evaluator import ReferenceEvaluator
 from governance.access.evaluator import BoundRequest, Resource
@@ -42,6 +42,7 @@ class CompiledEvaluator:
         slices: Mapping[SliceKey, Sequence[pst.Template]],
         entities: list[dict[str, Any]],
         refs: Mapping[str, PolicyRef],
+        on_forbid_error: OnForbidError = "deny",
     ) -> None:
         self._store = EntityStore.from_json(entities)
         compiled, failed = _compile_all(slices)
@@ -53,9 +54,11 @@ class CompiledEvaluator:
                 fallback[key] = templates
             else:
                 self._slices[key] = tuple(compiled[t.id] for t in templates)
-        self._fallback = ReferenceEvaluator(fallback, entities, refs) if fallback else None
+        self._fallback = (
+            ReferenceEvaluator(fallback, entities, refs, on_forbid_error) if fallback else None
+        )
         # Catalog entities never change between requests; a principal never has their types.
-        self._planner = Planner(KnownStore(self._store, CATALOG_TYPES), refs)
+        self._planner = Planner(KnownStore(self._store, CATALOG_TYPES), refs, on_forbid_error)
         # (slice, resource) -> its plan: filled by `prepare` when the snapshot is built, and on
         # first use for anything else, always with an equivalent plan, so readers need no lock.
         self._plans: dict[tuple[SliceKey, EntityUID], Plan] = {}
@@ -126,14 +129,16 @@ class _BoundCompiled(Entity):
     def get(self, uid: EntityUID) -> Entity | None:
         return self if uid == self.uid else self._base_get(uid)
 
-    def authorize_one(self, key: SliceKey, resource: Resource, removed: frozenset[str]) -> Access:
+    def authorize_one(
+        self, key: SliceKey, resource: Resource, removed: Mapping[str, str]
+    ) -> Access:
         plan = self._plans.get((key, resource)) or self._plan(key, resource)
         access = plan.evaluate(self.uid, self._context, self, removed)
         self._evaluated = {plan: access}
         return access
 
     def authorize(
-        self, key: SliceKey, resources: Sequence[Resource], removed: frozenset[str]
+        self, key: SliceKey, resources: Sequence[Resource], removed: Mapping[str, str]
     ) -> list[Access]:
         plans, plan_for = self._plans, self._plan
         evaluated = self._evaluated if self._evaluated is not None else {}
@@ -160,12 +165,14 @@ class _WithFallback:
         self._compiled, self._reference, self._slices = compiled, reference, slices
 
     def authorize(
-        self, key: SliceKey, resources: Sequence[Resource], removed: frozenset[str]
+        self, key: SliceKey, resources: Sequence[Resource], removed: Mapping[str, str]
     ) -> list[Access]:
         chosen = self._compiled if key in self._slices else self._reference
         return chosen.authorize(key, resources, removed)
 
-    def authorize_one(self, key: SliceKey, resource: Resource, removed: frozenset[str]) -> Access:
+    def authorize_one(
+        self, key: SliceKey, resource: Resource, removed: Mapping[str, str]
+    ) -> Access:
         chosen = self._compiled if key in self._slices else self._reference
         return chosen.authorize_one(key, resource, removed)
 

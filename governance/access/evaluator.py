@@ -1,13 +1,12 @@
-"""The evaluator interface: access to catalog resources, combined as SPEC 3.3 says.
+"""The evaluator interface: access to catalog resources, combined by one function.
 
-Any satisfied forbid denies (forbidden); otherwise any satisfied permit allows (permitted);
-otherwise deny (not permitted). Errored policies are skipped and reported. Both evaluators
-(the compiled one and the cedarpy reference) answer with an `Access` naming the policies.
+Both evaluators (the compiled one and the cedarpy reference) answer with an `Access` built by
+`governance.access.answer.combine` (see docs/combining.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
 from governance.access.answer import Access
@@ -22,12 +21,15 @@ class BoundRequest(Protocol):
     """A request's principal, action and context, prepared once for all its resources."""
 
     def authorize(
-        self, key: SliceKey, resources: Sequence[Resource], removed: frozenset[str]
+        self, key: SliceKey, resources: Sequence[Resource], removed: Mapping[str, str]
     ) -> list[Access]:
-        """Evaluate one slice for each resource; `removed` guardrails (waived) take no part."""
+        """Evaluate one slice for each resource; `removed` guardrails (waived guardrail ->
+        waiver) take no part, and the answer names the waivers whose guardrail would fire."""
         ...
 
-    def authorize_one(self, key: SliceKey, resource: Resource, removed: frozenset[str]) -> Access:
+    def authorize_one(
+        self, key: SliceKey, resource: Resource, removed: Mapping[str, str]
+    ) -> Access:
         """`authorize` for a single resource (the product itself, on every request)."""
         ...
 

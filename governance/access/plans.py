@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
-from governance.access.answer import Access, PolicyError, PolicyRef
+from governance.access.answer import Access, Buckets, OnForbidError, PolicyRef, combine
 from governance.cedar_bridge import pst
 from governance.compiler import CompiledPolicy, EntityUID, EvaluationError, Record
 from governance.compiler.entities import Store
@@ -41,17 +41,20 @@ class Plan:
     """The policies that can apply to one (slice, resource), as one fused function of the
     principal and the context, with the policy each position decides for."""
 
-    __slots__ = ("_action", "_alone", "_answers", "_forbid", "_function", "_refs", "_resource")
+    __slots__ = ("_action", "_alone", "_answers", "_function", "_mode", "_refs", "_resource")
 
-    def __init__(self, entries: Sequence[Entry], action: EntityUID, resource: EntityUID) -> None:
+    def __init__(
+        self,
+        entries: Sequence[Entry],
+        action: EntityUID,
+        resource: EntityUID,
+        on_forbid_error: OnForbidError = "deny",
+    ) -> None:
         self._function = _fused(entries)
         self._refs = tuple(e.ref for e in entries)
-        self._forbid = tuple(e.original.forbid for e in entries)
+        self._mode: OnForbidError = on_forbid_error
         # The common answer, one satisfied policy and no error, built once per position.
-        self._alone = tuple(
-            Access("forbidden" if forbid else "permitted", (ref,))
-            for forbid, ref in zip(self._forbid, self._refs, strict=True)
-        )
+        self._alone = tuple(combine(Buckets((ref,))) for ref in self._refs)
         self._answers: dict[tuple[int, ...], Access] = {}
         # Residuals no longer read the action or resource unless their scope could not be
         # decided ahead; such plans are keyed by resource too (see `Planner.plan`).
@@ -62,10 +65,10 @@ class Plan:
         return tuple(ref.id for ref in self._refs)
 
     def evaluate(
-        self, principal: EntityUID, context: Record, store: Store, removed: frozenset[str]
+        self, principal: EntityUID, context: Record, store: Store, removed: Mapping[str, str]
     ) -> Access:
-        """Cedar's authorizer over the plan: any satisfied forbid denies, else any satisfied
-        permit allows, else deny; errored policies are skipped and reported."""
+        """The plan's policies combined (`governance.access.answer.combine`); the common
+        answers are built once, not on every request."""
         hits, errors = self._function(principal, self._action, self._resource, context, store)
         if errors is not None or removed:
             return self._combine(hits, errors or [], removed)
@@ -84,18 +87,11 @@ class Plan:
         return answer
 
     def _combine(
-        self, hits: list[int], errors: list[tuple[int, EvaluationError]], removed: frozenset[str]
+        self, hits: list[int], errors: list[tuple[int, EvaluationError]], removed: Mapping[str, str]
     ) -> Access:
         refs = self._refs
-        kept = [i for i in hits if refs[i].id not in removed]
-        reported = tuple(
-            PolicyError(refs[i].id, str(e)) for i, e in errors if refs[i].id not in removed
-        )
-        forbids = tuple(refs[i] for i in kept if self._forbid[i])
-        if forbids:
-            return Access("forbidden", forbids, reported)
-        permits = tuple(refs[i] for i in kept)
-        return Access("permitted" if permits else "not_permitted", permits, reported)
+        buckets = Buckets([refs[i] for i in hits], [(refs[i], str(e)) for i, e in errors])
+        return combine(buckets, removed, self._mode)
 
 
 def _fused(entries: Sequence[Entry]) -> FusedFunction:
@@ -129,8 +125,13 @@ def _in_turn(policies: Sequence[CompiledPolicy]) -> FusedFunction:
 class Planner:
     """Builds the plan of a (slice, resource); equal residuals and equal plans are shared."""
 
-    def __init__(self, store: KnownStore, refs: Mapping[str, PolicyRef]) -> None:
-        self._store, self._refs = store, refs
+    def __init__(
+        self,
+        store: KnownStore,
+        refs: Mapping[str, PolicyRef],
+        on_forbid_error: OnForbidError = "deny",
+    ) -> None:
+        self._store, self._refs, self._mode = store, refs, on_forbid_error
         self._residuals: dict[object, pst.Template] = {}
         self._plans: dict[object, Plan] = {}
 
@@ -150,7 +151,7 @@ class Planner:
         key = (tuple(id(e.residual) for e in entries), (action, resource) if exact else None)
         found = self._plans.get(key)
         if found is None:
-            found = self._plans.setdefault(key, Plan(entries, action, resource))
+            found = self._plans.setdefault(key, Plan(entries, action, resource, self._mode))
         return found
 
     def _residual(

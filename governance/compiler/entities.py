@@ -140,7 +140,7 @@ class EntityStore:
 class OverlayStore:
     """A small dict of request-specific entities looked up before a base store."""
 
-    __slots__ = ("_base", "_base_get", "_local")
+    __slots__ = ("_base_get", "_local")
 
     def __init__(self, base: Store, entities: Iterable[Entity]) -> None:
         local = {entity.uid: entity for entity in entities}
@@ -156,7 +156,6 @@ class OverlayStore:
                         ancestors |= found.ancestors
                 entity.ancestors = frozenset(ancestors)
         self._local = local
-        self._base = base
         self._base_get = base.get
 
     def get(self, uid: EntityUID) -> Entity | None:

@@ -17,7 +17,7 @@ from governance.rules.classification import Classifier
 from governance.rules.retention import RetentionResolver
 from governance.snapshot import EvaluatorName, Snapshot, build_snapshot
 from governance.tools.dead_policies import dead_policies
-from governance.tools.policy_tests import TestReport, run_tests
+from governance.tools.policy_tests import TestReport, run_tests, run_tests_on
 from governance.tree.layers import PolicyTree
 from governance.tree.load import display_path, load_tree
 
@@ -97,6 +97,8 @@ class CheckReport:
 
 
 def run_check(path: str | Path, options: CheckOptions) -> CheckReport:
+    """Every problem of the tree at `path`, never raising: the tree is loaded once and its
+    snapshot built once, and every analysis and policy test runs on that one snapshot."""
     root = Path(path)
     shown = display_path(root)
     if root.is_dir() and not any((root / marker).exists() for marker in _TREE_MARKERS):
@@ -106,27 +108,46 @@ def run_check(path: str | Path, options: CheckOptions) -> CheckReport:
     problems = list(loaded)
     if tree is None:
         return CheckReport(shown, problems, None, options.strict)
-    problems += _analyses(tree, problems, options)
-    if any(p.severity == "error" for p in problems):
-        return CheckReport(shown, sorted(set(problems)), None, options.strict)
     snapshot = _snapshot(tree, problems, options.evaluator)
-    if snapshot is not None:
-        problems += _evaluated(snapshot, options)
-    tests = run_tests(root, options.evaluator) if options.run_tests else None
-    if tests is not None:
+    problems += _analyses(tree, snapshot, problems, options)
+    if snapshot is None or any(p.severity == "error" for p in problems):
+        return CheckReport(shown, sorted(set(problems)), None, options.strict)
+    problems += _evaluated(snapshot, options)
+    tests = None
+    if options.run_tests:
+        tests = run_tests_on(Engine(snapshot), [])
         problems += [p for p in tests.problems if p not in problems]
     return CheckReport(shown, sorted(set(problems)), tests, options.strict)
 
 
-def _analyses(tree: PolicyTree, problems: list[Problem], options: CheckOptions) -> list[Problem]:
-    """Findings that need a loaded tree but no evaluator: they run even when the tree has errors."""
+def check_tree(
+    path: str | Path,
+    *,
+    today: dt.date | None = None,
+    run_tests: bool = True,
+    evaluator: EvaluatorName = "compiled",
+) -> CheckReport:
+    """The public entry for tooling: every problem of a tree (load errors, analyses, failed
+    policy tests) in one report, never raising; `today` defaults to the UTC date."""
+    when = today or dt.datetime.now(dt.UTC).date()
+    return run_check(path, CheckOptions(when, run_tests=run_tests, evaluator=evaluator))
+
+
+def _analyses(
+    tree: PolicyTree, snapshot: Snapshot | None, problems: list[Problem], options: CheckOptions
+) -> list[Problem]:
+    """Findings that need a loaded tree but no evaluator: they run even when the tree has errors
+    (then classifying here; otherwise reading the snapshot's classification)."""
     found = waiver_findings(tree, options.today, options.warn_expiring)
     levels_ok = not any(p.code == "unknown-level" for p in problems)
     if levels_ok:
         classifier, resolver = Classifier(tree), RetentionResolver(tree)
         for product in tree.products().values():
             found += classifier.floor_findings(product)
-            classified = classifier.classify(product).product
+            view = snapshot.products.get(product.id) if snapshot is not None else None
+            classified = (
+                view.classification.product if view else classifier.classify(product).product
+            )
             found += resolver.override_findings(product, classified)
     return found
 

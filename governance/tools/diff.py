@@ -71,7 +71,7 @@ class Answer:
             decision.access.kind,
             tuple(p.id for p in decision.access.policies),
             {m.column: tuple(p.id for p in m.policies) for m in decision.masks},
-            decision.reason,
+            decision.refusal,
         )
 
     def to_dict(self) -> dict[str, Any]:

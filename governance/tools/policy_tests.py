@@ -79,13 +79,6 @@ class Coverage:
     pairs_total: set[tuple[str, str]] = field(default_factory=set)
     pairs_hit: set[tuple[str, str]] = field(default_factory=set)
 
-    def uncovered(self) -> dict[str, list[str]]:
-        return {
-            layer: sorted(ids - self.exercised)
-            for layer, ids in self.policies.items()
-            if ids - self.exercised
-        }
-
     @property
     def policy_share(self) -> float:
         total = sum(len(ids) for ids in self.policies.values())
@@ -122,7 +115,13 @@ def run_tests(path: str | Path, evaluator: EvaluatorName = "compiled") -> TestRe
     tree, problems = load_tree(path)
     if tree is None or any(p.severity == "error" for p in problems):
         return TestReport([], Coverage(), problems)
-    engine = Engine(build_snapshot(tree, problems, evaluator))
+    return run_tests_on(Engine(build_snapshot(tree, problems, evaluator)), problems)
+
+
+def run_tests_on(engine: Engine, problems: list[Problem]) -> TestReport:
+    """Run every layer's tests on an engine already built from its tree (`govern check` builds
+    one snapshot for everything it runs); problems of the test files join `problems`."""
+    tree = engine.snapshot.tree
     coverage = _coverage_universe(tree)
     results: list[CaseResult] = []
     for layer in tree.layers():

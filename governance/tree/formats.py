@@ -57,6 +57,8 @@ class GovernanceConfig(Strict):
     classification: ClassificationScale = ClassificationScale()
     actions: list[ActionSpec | str] = ["read", "write", "export", "share", "delete"]
     context: dict[str, list[Any]] = {}
+    # An errored forbid denies (`deny`), or takes no part as in Cedar (`skip`); docs/combining.md.
+    on_forbid_error: Literal["deny", "skip"] = "deny"
 
     def action_specs(self) -> list[ActionSpec]:
         return [a if isinstance(a, ActionSpec) else ActionSpec(name=a) for a in self.actions]

@@ -115,7 +115,7 @@ def test_engine_decide(benchmark: Any, orgs: dict[str, Path], org: str, evaluato
     benchmark.group = f"decide:{org}"
     benchmark.extra_info.update(policies=len(engine.snapshot.tree.policies()), evaluator=evaluator)
     decisions = [engine.decide(r) for r in requests]
-    assert all(not d.reason for d in decisions), [d.reason for d in decisions if d.reason][:3]
+    assert all(not d.refusal for d in decisions), [d.refusal for d in decisions if d.refusal][:3]
     benchmark(_cycle(engine.decide, requests))
 
 
