@@ -272,3 +272,17 @@ def test_http_sink_counts_undeliverable_records(engine: Engine) -> None:
     Engine(engine.snapshot, log=log).decide(_request("u"))
     log.close()
     assert log.stats().sink_failures == 1
+
+
+def test_cli_verify_reports_first_break(engine: Engine, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from governance.cli import main
+
+    sink = _write(engine, tmp_path, 6)
+    ok = CliRunner().invoke(main, ["audit", "verify", str(tmp_path)])
+    assert ok.exit_code == 0 and "6 records" in ok.output
+    _tampered(sink.files[0], lambda ls: ls[:2] + ls[3:])
+    broken = CliRunner().invoke(main, ["audit", "verify", str(tmp_path)])
+    assert broken.exit_code == 1
+    assert "first broken record: decisions-000001.jsonl:3" in broken.output
