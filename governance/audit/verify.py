@@ -50,7 +50,7 @@ def log_files(paths: Iterable[str | Path]) -> list[Path]:
     return files
 
 
-def _lines(path: Path) -> Iterator[bytes]:
+def read_lines(path: Path) -> Iterator[bytes]:
     with path.open("rb") as raw:
         magic = raw.read(2)
         raw.seek(0)
@@ -102,7 +102,7 @@ def _check_link(
 
 
 def _header(path: Path) -> FileHeader | None:
-    for line in _lines(path):
+    for line in read_lines(path):
         try:
             return FileHeader.from_record(orjson.loads(line))
         except orjson.JSONDecodeError:
@@ -115,7 +115,7 @@ def _verify_file(
 ) -> tuple[Break | None, str | None]:
     name, running, number, records, trailer = path.name, None, 0, 0, None
     try:
-        for number, raw in enumerate(_lines(path), start=1):
+        for number, raw in enumerate(read_lines(path), start=1):
             if trailer is not None:
                 return Break(name, number, "data after the end-of-file marker"), None
             if not raw.endswith(b"\n"):

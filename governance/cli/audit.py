@@ -1,4 +1,4 @@
-"""The auditor verbs: `govern audit verify`."""
+"""The auditor verbs: `govern audit verify` and `govern audit query`."""
 
 from __future__ import annotations
 
@@ -46,6 +46,26 @@ def verify(logs: tuple[Path, ...], public_key: Path | None, partial: bool) -> No
         click.echo(str(problem), err=True)
     click.echo(f"first broken record: {result.breaks[0].file}:{result.breaks[0].line}", err=True)
     sys.exit(1)
+
+
+@audit.command()
+@click.argument("logs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("sql")
+def query(logs: tuple[Path, ...], sql: str) -> None:
+    """Run SQL (DuckDB) over LOGS as the table `decisions`."""
+    import duckdb
+
+    from governance.audit.table import query as run_query
+
+    try:
+        columns, rows, skips = run_query(logs, sql)
+    except duckdb.Error as exc:
+        raise click.UsageError(f"query failed: {exc}") from exc
+    click.echo("\t".join(columns))
+    for row in rows:
+        click.echo("\t".join("" if v is None else str(v) for v in row))
+    if skips.count:
+        click.echo(f"skipped {skips.count} unreadable lines: {'; '.join(skips.examples)}", err=True)
 
 
 COMMANDS = [audit]

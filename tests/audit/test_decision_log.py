@@ -286,3 +286,17 @@ def test_cli_verify_reports_first_break(engine: Engine, tmp_path: Path) -> None:
     broken = CliRunner().invoke(main, ["audit", "verify", str(tmp_path)])
     assert broken.exit_code == 1
     assert "first broken record: decisions-000001.jsonl:3" in broken.output
+
+
+def test_query_counts_decisions_and_reports_skips(engine: Engine, tmp_path: Path) -> None:
+    from governance.audit.table import query
+
+    sink = _write(engine, tmp_path, 30)
+    with sink.files[0].open("ab") as f:
+        f.write(b'garbage\n{"truncated')
+    columns, rows, skips = query(
+        [tmp_path], "select allowed, count(*) from decisions group by 1 order by 1"
+    )
+    assert columns == ["allowed", "count_star()"]
+    assert sum(r[1] for r in rows) == 30
+    assert skips.count == 2 and "not a JSON line" in skips.examples[0]
