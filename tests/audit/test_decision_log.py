@@ -12,6 +12,8 @@ from typing import Any
 import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given
+from hypothesis import strategies as st
 
 from governance import Engine
 from governance.audit import verify_logs
@@ -300,3 +302,12 @@ def test_query_counts_decisions_and_reports_skips(engine: Engine, tmp_path: Path
     assert columns == ["allowed", "count_star()"]
     assert sum(r[1] for r in rows) == 30
     assert skips.count == 2 and "not a JSON line" in skips.examples[0]
+
+
+@given(st.text(min_size=4), st.binary(min_size=1, max_size=32))
+def test_pseudonymised_record_never_holds_the_value(principal: str, key: bytes) -> None:
+    record = {"input": {"subject": {"id": principal}}, "result": {"allowed": True}}
+    masked = Masker(pseudonymise=["/input/subject/id"], key=key).apply(record)
+    assert masked["input"]["subject"]["id"] == pseudonym(key, principal)
+    assert record["input"]["subject"]["id"] == principal  # the original is not changed
+    assert masked["masked"] == ["/input/subject/id"]
