@@ -15,6 +15,10 @@ from governance.access.catalog_entities import CATALOG_TYPES
 from governance.access.evaluator import BoundRequest
 from governance.access.request import AccessRequest, coerce_request
 from governance.access.slices import SliceKey
+from governance.bundle.archive import DEFAULT_LIMITS, Limits
+from governance.bundle.loader import BundleLoader
+from governance.bundle.sources import BundleSource
+from governance.bundle.trust import Trust, load_trust
 from governance.decision import (
     Decision,
     Mask,
@@ -60,6 +64,7 @@ class Engine:
         self._reload_lock = threading.Lock()
         # With logging off there is no call at all, not even to a no-op.
         self._log = None if log is None or isinstance(log, NoDecisionLog) else log
+        self.bundles: BundleLoader | None = None  # set by from_bundles: status, poll, watch
 
     @classmethod
     def from_path(
@@ -73,6 +78,31 @@ class Engine:
         """Load a tree; raises LoadError listing every problem when it has any error."""
         return cls(_load(path, evaluator), clock=clock, log=log)
 
+    @classmethod
+    def from_bundles(
+        cls,
+        source: BundleSource | str | Path,
+        *,
+        trust: Trust | str | Path,
+        evaluator: EvaluatorName = "compiled",
+        clock: Clock = system_clock,
+        state_dir: str | Path | None = None,
+        limits: Limits = DEFAULT_LIMITS,
+        log: DecisionLog | None = None,
+    ) -> Engine:
+        """Serve signed bundles (a folder or a BundleSource); every bundle is verified against
+        `trust` first and a refused one raises a BundleRejected naming it. `engine.bundles`
+        polls for newer revisions, keeps the last good set and reports its status."""
+        if not isinstance(trust, Trust):
+            trust = load_trust(trust)
+        loader = BundleLoader(
+            source, trust, evaluator=evaluator, limits=limits, state_dir=state_dir
+        )
+        engine = cls(loader.load(), clock=clock, log=log)
+        loader.on_activate = engine.activate
+        engine.bundles = loader
+        return engine
+
     @property
     def snapshot(self) -> Snapshot:
         return self._snapshot
@@ -84,6 +114,11 @@ class Engine:
                 snapshot = _load(path, self._snapshot.evaluator_name)
             except LoadError as exc:
                 raise ReloadError(exc.problems) from exc
+            self._snapshot = snapshot
+
+    def activate(self, snapshot: Snapshot) -> None:
+        """Swap in a snapshot built elsewhere (a verified bundle set); one reference swap."""
+        with self._reload_lock:
             self._snapshot = snapshot
 
     def decide_many(self, requests: Iterable[RequestLike]) -> list[Decision]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from governance.cli import audit, policy
+from governance.cli import audit, bundle, policy
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,4 +19,7 @@ def main() -> None:
 
 
 for _command in [*policy.COMMANDS, *audit.COMMANDS]:
+    main.add_command(_command)
+
+for _command in bundle.COMMANDS:
     main.add_command(_command)

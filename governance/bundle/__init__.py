@@ -1,0 +1,1 @@
+"""Signed per-layer policy bundles: build, verify, load and live-reload what CI approved."""
