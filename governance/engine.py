@@ -29,6 +29,7 @@ from governance.decision import (
     to_epoch_ns,
 )
 from governance.errors import LoadError, ReloadError, RequestError
+from governance.logs.interface import DecisionLog, NoDecisionLog
 from governance.snapshot import EvaluatorName, MaskableColumn, ProductView, Snapshot, build_snapshot
 from governance.tree.load import load_tree
 
@@ -57,18 +58,27 @@ class Engine:
     the reference, so readers never see a half-loaded set and never take a lock.
     """
 
-    def __init__(self, snapshot: Snapshot, *, clock: Clock = system_clock) -> None:
+    def __init__(
+        self, snapshot: Snapshot, *, clock: Clock = system_clock, log: DecisionLog | None = None
+    ) -> None:
         self._snapshot = snapshot
         self._now_ns = _clock_ns(clock)
         self._reload_lock = threading.Lock()
+        # With logging off there is no call at all, not even to a no-op.
+        self._log = None if log is None or isinstance(log, NoDecisionLog) else log
         self.bundles: BundleLoader | None = None  # set by from_bundles: status, poll, watch
 
     @classmethod
     def from_path(
-        cls, path: str | Path, *, evaluator: EvaluatorName = "compiled", clock: Clock = system_clock
+        cls,
+        path: str | Path,
+        *,
+        evaluator: EvaluatorName = "compiled",
+        clock: Clock = system_clock,
+        log: DecisionLog | None = None,
     ) -> Engine:
         """Load a tree; raises LoadError listing every problem when it has any error."""
-        return cls(_load(path, evaluator), clock=clock)
+        return cls(_load(path, evaluator), clock=clock, log=log)
 
     @classmethod
     def from_bundles(
@@ -80,6 +90,7 @@ class Engine:
         clock: Clock = system_clock,
         state_dir: str | Path | None = None,
         limits: Limits = DEFAULT_LIMITS,
+        log: DecisionLog | None = None,
     ) -> Engine:
         """Serve signed bundles (a folder or a BundleSource); every bundle is verified against
         `trust` first and a refused one raises a BundleRejected naming it. `engine.bundles`
@@ -89,7 +100,7 @@ class Engine:
         loader = BundleLoader(
             source, trust, evaluator=evaluator, limits=limits, state_dir=state_dir
         )
-        engine = cls(loader.load(), clock=clock)
+        engine = cls(loader.load(), clock=clock, log=log)
         loader.on_activate = engine.activate
         engine.bundles = loader
         return engine
@@ -115,18 +126,26 @@ class Engine:
     def decide_many(self, requests: Iterable[RequestLike]) -> list[Decision]:
         return [self.decide(r) for r in requests]
 
-    def decide(self, request: RequestLike) -> Decision:
-        """Never raises and never allows what it cannot understand: bad input is a reasoned deny."""
+    def decide(
+        self, request: RequestLike, *, req_id: int | None = None, requested_by: str = ""
+    ) -> Decision:
+        """Never raises and never allows what it cannot understand: bad input is a reasoned deny.
+
+        With a decision log, the decision is enqueued for it (`req_id` and `requested_by`, the
+        caller's request number and client address, go into the record)."""
         started, snapshot, now = time.perf_counter_ns(), self._snapshot, self._now_ns()
         try:
             parsed = coerce_request(request)
-            return _decide(snapshot, parsed, _resolve(snapshot, parsed), now, started)
+            decision = _decide(snapshot, parsed, _resolve(snapshot, parsed), now, started)
         except RequestError as exc:
             code = exc.code if exc.code in REASON_CODES else "bad_request"
-            return _refusal(snapshot, request, str(exc), code, now, started)  # type: ignore[arg-type]
+            decision = _refusal(snapshot, request, str(exc), code, now, started)  # type: ignore[arg-type]
         except Exception as exc:
             message = f"internal evaluation error: {exc!r}"
-            return _refusal(snapshot, request, message, "internal_error", now, started)
+            decision = _refusal(snapshot, request, message, "internal_error", now, started)
+        if self._log is not None:
+            self._log.log(decision, req_id, requested_by)
+        return decision
 
 
 def _load(path: str | Path, evaluator: EvaluatorName) -> Snapshot:

@@ -1,0 +1,110 @@
+"""Decision logs as a table: records streamed into Arrow batches, queried with DuckDB as `decisions`.
+
+Bad lines are skipped, counted and located, never silently dropped; a log larger than memory
+streams batch by batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+from governance.audit.verify import log_files, read_lines
+from governance.logs.chain import is_marker
+
+SCHEMA = pa.schema([
+    ("decision_id", pa.string()), ("timestamp", pa.string()), ("date", pa.string()),
+    ("domain", pa.string()), ("product", pa.string()), ("action", pa.string()),
+    ("principal", pa.string()), ("allowed", pa.bool_()), ("effect", pa.string()),
+    ("kind", pa.string()), ("policies", pa.list_(pa.string())), ("masked_columns", pa.list_(pa.string())),
+    ("classification", pa.string()), ("reason_code", pa.string()), ("eval_ns", pa.int64()),
+    ("req_id", pa.int64()), ("requested_by", pa.string()), ("revisions", pa.string()),
+    ("input", pa.string()), ("file", pa.string()), ("line", pa.int64()),
+])  # fmt: skip
+
+
+@dataclass(slots=True)
+class Skips:
+    count: int = 0
+    examples: list[str] = field(default_factory=list)
+
+    def add(self, where: str) -> None:
+        self.count += 1
+        if len(self.examples) < 20:
+            self.examples.append(where)
+
+
+def _row(record: dict[str, Any], file: str, line: int) -> dict[str, Any]:
+    subject, resource = record["input"].get("subject", {}), record["input"].get("resource", {})
+    result = record["result"]
+    return {
+        "decision_id": record["decision_id"], "timestamp": record["timestamp"],
+        "date": record["timestamp"][:10], "domain": result.get("domain"),
+        "product": resource.get("id"), "action": record["input"].get("action", {}).get("name"),
+        "principal": subject.get("id"), "allowed": bool(result["allowed"]),
+        "effect": result.get("effect"), "kind": result.get("kind"),
+        "policies": [p["id"] for p in result.get("policies", [])],
+        "masked_columns": [m["column"] for m in result.get("masks", [])],
+        "classification": result.get("classification"), "reason_code": result.get("reason_code"),
+        "eval_ns": record.get("metrics", {}).get("timer_govern_eval_ns"),
+        "req_id": record.get("req_id"), "requested_by": record.get("requested_by"),
+        "revisions": orjson.dumps(record.get("revisions", {})).decode(),
+        "input": orjson.dumps(record["input"]).decode(), "file": file, "line": line,
+    }  # fmt: skip
+
+
+def rows(paths: Iterable[str | Path], skips: Skips) -> Iterator[dict[str, Any]]:
+    for path in log_files(paths):
+        number = 0
+        try:
+            for number, raw in enumerate(read_lines(path), start=1):
+                where = f"{path.name}:{number}"
+                if not raw.endswith(b"\n"):
+                    skips.add(f"{where}: truncated last line")
+                    continue
+                try:
+                    record = orjson.loads(raw)
+                    if not isinstance(record, dict) or is_marker(record):
+                        if not isinstance(record, dict):
+                            skips.add(f"{where}: not a JSON object")
+                        continue
+                    yield _row(record, path.name, number)
+                except orjson.JSONDecodeError:
+                    skips.add(f"{where}: not a JSON line")
+                except (KeyError, TypeError, AttributeError) as exc:
+                    skips.add(f"{where}: not a decision record ({exc!r})")
+        except (OSError, EOFError) as exc:
+            skips.add(f"{path.name}:{number + 1}: unreadable ({exc})")
+        if number == 0:
+            skips.add(f"{path.name}:1: empty file")
+
+
+def batches(paths: Iterable[str | Path], skips: Skips, size: int = 8192) -> pa.RecordBatchReader:
+    def generate() -> Iterator[pa.RecordBatch]:
+        chunk: list[dict[str, Any]] = []
+        for row in rows(paths, skips):
+            chunk.append(row)
+            if len(chunk) == size:
+                yield pa.RecordBatch.from_pylist(chunk, schema=SCHEMA)
+                chunk = []
+        if chunk:
+            yield pa.RecordBatch.from_pylist(chunk, schema=SCHEMA)
+
+    return pa.RecordBatchReader.from_batches(SCHEMA, generate())
+
+
+def query(paths: Iterable[str | Path], sql: str) -> tuple[list[str], list[tuple[Any, ...]], Skips]:
+    """Run `sql` over the logs as table `decisions`; raises duckdb.Error on a bad query."""
+    import duckdb
+
+    skips = Skips()
+    connection = duckdb.connect()
+    connection.register("decisions", batches(paths, skips))
+    cursor = connection.execute(sql)
+    columns = [d[0] for d in cursor.description or []]
+    return columns, cursor.fetchall(), skips
