@@ -52,9 +52,17 @@ class QueryPlan:
 
     def __init__(self, tree: exp.Query, reads: Reads, catalog: Mapping[tuple[str, str], Relation]):
         self._tree, self.reads, self._catalog = tree, reads, catalog
+        self._rendered: dict[tuple[tuple[str, tuple[tuple[str, str], ...]], ...], str] = {}
+        self._products = self._read_products()
 
     def products(self) -> dict[str, set[str]]:
         """Engine column keys read, per product (a product with two tables gets both)."""
+        return {product: set(keys) for product, keys in self._products.items()}
+
+    def sorted_products(self) -> list[tuple[str, list[str]]]:
+        return [(product, sorted(keys)) for product, keys in sorted(self._products.items())]
+
+    def _read_products(self) -> dict[str, set[str]]:
         found: dict[str, set[str]] = {}
         for key, names in self.reads.columns.items():
             relation = self._catalog[key]
@@ -64,7 +72,15 @@ class QueryPlan:
 
     def render(self, masked: Mapping[str, Mapping[str, str]]) -> str:
         """DuckDB SQL with each catalog table replaced by its projected, masked subquery.
-        `masked` maps a product to {column key: the DuckDB expression replacing it}."""
+        `masked` maps a product to {column key: the DuckDB expression replacing it}. The same
+        masks give the same SQL, so it is rendered once per distinct set of masks."""
+        key = tuple(sorted((p, tuple(sorted(m.items()))) for p, m in masked.items()))
+        rendered = self._rendered.get(key)
+        if rendered is None:
+            rendered = self._rendered[key] = self._render(masked)
+        return rendered
+
+    def _render(self, masked: Mapping[str, Mapping[str, str]]) -> str:
         tree = self._tree.copy()
         for table in list(tree.find_all(exp.Table)):
             key = _catalog_key(table)

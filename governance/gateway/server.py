@@ -3,8 +3,9 @@ PostgreSQL wire protocol, with identity bound at connection start."""
 
 from __future__ import annotations
 
+import functools
 import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from buenavista.postgres import (  # type: ignore[import-untyped]
 
 from governance.engine import Engine
 from governance.gateway.identity import Principal
-from governance.gateway.policy_sql import Refused
+from governance.gateway.policy_sql import QueryPlan, Refused, plan
 from governance.gateway.relations import Relation, relations
 from governance.gateway.session import GatewaySession
 
@@ -36,9 +37,15 @@ class GatewayConnection(Connection):  # type: ignore[misc]
         self.db = _locked_database(self.catalog, data, self.missing)
         purposes = engine.snapshot.tree.config.context.get("purpose", [])
         self.purposes = frozenset(str(p) for p in purposes)
+        # Plans depend only on the SQL text and the catalog, so clients repeating a query (BI
+        # dashboards, prepared statements) pay parsing and qualifying once; decisions never cache.
+        catalog = self.catalog
+        self.plan: Callable[[str], QueryPlan] = functools.lru_cache(maxsize=2048)(
+            lambda sql: plan(sql, catalog)
+        )
 
     def new_session(self) -> GatewaySession:
-        return GatewaySession(self.db.cursor(), self.engine, self.catalog, self.purposes)
+        return GatewaySession(self.db.cursor(), self.engine, self.catalog, self.purposes, self.plan)
 
     def parameters(self) -> dict[str, str]:
         return {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,9 +55,11 @@ class GatewaySession(Session):  # type: ignore[misc]
         engine: Engine,
         catalog: Mapping[tuple[str, str], Relation],
         purposes: frozenset[str],
+        planner: Callable[[str], QueryPlan] | None = None,
     ) -> None:
         super().__init__()
         self._cursor, self._engine, self._catalog = cursor, engine, catalog
+        self._plan = planner or (lambda sql: plan(sql, catalog))
         self._purposes = purposes
         self.principal: Principal | None = None
         self.purpose: str | None = None
@@ -85,10 +87,13 @@ class GatewaySession(Session):  # type: ignore[misc]
             return self._set_purpose(match.group(1))
         if match := _CLIENT_NOISE.match(sql):
             return self._noise(match.group(1))
-        query = plan(sql, self._catalog)
-        rendered = self._decide(query, sql)
+        rendered = self.govern(sql)
         relation = self._cursor.sql(rendered, params=list(params) if params else None)
         return DuckDBQueryResult(relation.to_arrow_reader())
+
+    def govern(self, sql: str) -> str:
+        """The DuckDB SQL to run for a client's read query; Refused when it may not run."""
+        return self._decide(self._plan(sql), sql)
 
     def _set_purpose(self, purpose: str) -> DuckDBQueryResult:
         if purpose not in self._purposes:
@@ -109,8 +114,8 @@ class GatewaySession(Session):  # type: ignore[misc]
         record = QueryRecord(uuid.uuid4().hex, sql)
         self.records.append(record)
         masked: dict[str, dict[str, str]] = {}
-        for product, columns in sorted(query.products().items()):
-            decision = self._engine.decide(self.request(product, sorted(columns)))
+        for product, columns in query.sorted_products():
+            decision = self._engine.decide(self.request(product, columns))
             record.decisions.append(decision)
             if not decision.allowed:
                 reason = decision.reason or summary(decision)
