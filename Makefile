@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/govern demo policies
+	$(BIN)/govern gateway --policies policies --demo-data --data .demo-data
 
 # The gate CI runs (.ci/run): lint and import contracts, strict types, then the whole suite.
 test: lint typecheck unit

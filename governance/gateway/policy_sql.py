@@ -181,11 +181,11 @@ def _reads(tree: exp.Query, catalog: Mapping[tuple[str, str], Relation]) -> Read
 
 
 def _refuse_whole_row_references(tree: exp.Query) -> None:
-    """`SELECT t FROM people.employees t` reads every column as one value: not allowed. Once
-    qualified, every column names its table, so an unqualified one is such a reference."""
-    for column in tree.find_all(exp.Column, exp.TableColumn):
-        if isinstance(column, exp.TableColumn) or not column.args.get("table"):
-            raise Refused(f"whole-row reference `{column.name}` is not allowed", "42501")
+    """`SELECT t FROM people.employees t` reads every column as one value: not allowed. The
+    qualifier marks such references as table columns; ordinary columns are all qualified or
+    name an output alias (`ORDER BY revenue`)."""
+    for column in tree.find_all(exp.TableColumn):
+        raise Refused(f"whole-row reference `{column.name}` is not allowed", "42501")
 
 
 def _check_table(table: exp.Table, catalog: Mapping[tuple[str, str], Relation]) -> tuple[str, str]:

@@ -118,8 +118,8 @@ class GatewaySession(Session):  # type: ignore[misc]
             decision = self._engine.decide(self.request(product, columns))
             record.decisions.append(decision)
             if not decision.allowed:
-                reason = decision.reason or summary(decision)
-                raise Refused(f"access to `{product}` denied: {reason}", "42501")
+                why = f"denied: {decision.reason}" if decision.reason else summary(decision)
+                raise Refused(f"`{product}` {why}", "42501")
             types = _column_types(self._catalog, product)
             masked[product] = {m.column: mask_sql(types[m.column]) for m in decision.masks}
         return query.render(masked)
