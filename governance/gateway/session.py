@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -12,7 +13,7 @@ import duckdb
 from buenavista.backends.duckdb import DuckDBQueryResult  # type: ignore[import-untyped]
 from buenavista.core import Session  # type: ignore[import-untyped]
 
-from governance.decision import Decision, summary
+from governance.decision import Decision, Mask, summary
 from governance.engine import Engine
 from governance.gateway.identity import Principal
 from governance.gateway.policy_sql import QueryPlan, Refused, plan
@@ -31,10 +32,25 @@ _CLIENT_NOISE = re.compile(
 )
 
 
-def mask_sql(column_sql_type: str) -> str:
-    """The DuckDB expression a masked column becomes: NULL of the column's type, so the
-    client sees the column with its type and no value. (Mask strategies plug in here.)"""
-    return f"CAST(NULL AS {column_sql_type})"
+def mask_sql(mask: Mask, column_name: str, column_sql_type: str) -> str:
+    """The DuckDB expression a masked column becomes: the mask's strategy rendered by
+    `governance.rules.mask_sql.render_mask` when this tree has mask strategies, else NULL of the
+    column's type. Any failure to render (a `hash` without its key) is NULL too: the strictest
+    mask, never the value."""
+    null = f"CAST(NULL AS {column_sql_type})"
+    strategy = getattr(mask, "strategy", None)
+    if strategy is None:
+        return null
+    try:
+        # Imported by name: the strategies module lands with the masking work, and until then
+        # this tree has none (every Mask then has no `strategy` and this line is not reached).
+        render: Callable[..., str] = importlib.import_module(
+            "governance.rules.mask_sql"
+        ).render_mask
+        column_sql = '"' + column_name.replace('"', '""') + '"'
+        return render(strategy, column_sql, "duckdb", column_type=column_sql_type)
+    except Exception:
+        return null
 
 
 @dataclass(slots=True)
@@ -120,8 +136,10 @@ class GatewaySession(Session):  # type: ignore[misc]
             if not decision.allowed:
                 why = f"denied: {decision.reason}" if decision.reason else summary(decision)
                 raise Refused(f"`{product}` {why}", "42501")
-            types = _column_types(self._catalog, product)
-            masked[product] = {m.column: mask_sql(types[m.column]) for m in decision.masks}
+            columns_by_key = _columns(self._catalog, product)
+            masked[product] = {
+                m.column: mask_sql(m, *columns_by_key[m.column]) for m in decision.masks
+            }
         return query.render(masked)
 
     def request(self, product: str, columns: list[str]) -> dict[str, Any]:
@@ -135,5 +153,13 @@ class GatewaySession(Session):  # type: ignore[misc]
         }
 
 
-def _column_types(catalog: Mapping[tuple[str, str], Relation], product: str) -> dict[str, str]:
-    return {c.key: c.sql_type for r in catalog.values() if r.product == product for c in r.columns}
+def _columns(
+    catalog: Mapping[tuple[str, str], Relation], product: str
+) -> dict[str, tuple[str, str]]:
+    """Engine column key -> (SQL column name, SQL type), for the product's tables."""
+    return {
+        c.key: (c.name, c.sql_type)
+        for r in catalog.values()
+        if r.product == product
+        for c in r.columns
+    }
