@@ -21,6 +21,7 @@ demo: $(STAMP)
 		$(foreach l,$(DEMO_LAYERS),--signing-key $(l)=examples/keys/$(l).key)
 	$(BIN)/govern bundle verify bundles --trust examples/keys/trust.yaml
 	$(BIN)/govern demo policies
+	$(BIN)/govern gateway --policies policies --demo-data --data .demo-data
 
 # The gate CI runs (.ci/run): lint and import contracts, strict types, then the whole suite.
 test: lint typecheck unit

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from governance.cli import audit, bundle, policy
+from governance.cli import audit, bundle, gateway, policy
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -18,8 +18,5 @@ def main() -> None:
     """govern: federated access, classification and retention for data mesh platforms."""
 
 
-for _command in [*policy.COMMANDS, *audit.COMMANDS]:
-    main.add_command(_command)
-
-for _command in bundle.COMMANDS:
+for _command in [*policy.COMMANDS, *bundle.COMMANDS, *audit.COMMANDS, *gateway.COMMANDS]:
     main.add_command(_command)

@@ -1,0 +1,76 @@
+"""`govern gateway`: a PostgreSQL-wire SQL gateway over DuckDB that enforces access and masks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from governance.engine import Engine
+from governance.errors import LoadError
+
+
+@click.command("gateway")
+@click.option(
+    "--policies",
+    "policies",
+    default="policies",
+    show_default=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+)
+@click.option(
+    "--data",
+    "data",
+    default=".demo-data",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory of `<domain>/<table>.parquet` files.",
+)
+@click.option(
+    "--users",
+    "users",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Users file (YAML); default: the policy tree's fixtures.yaml.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5433, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--demo-data",
+    "demo_data",
+    is_flag=True,
+    help="Write synthetic Parquet rows for every product to --data, then exit.",
+)
+def gateway(
+    policies: Path, data: Path, users: Path | None, host: str, port: int, demo_data: bool
+) -> None:
+    """Serve the products as SQL to psql, psycopg, JDBC: every query decided, masked and logged."""
+    from governance.gateway.demo_data import write_demo_data
+    from governance.gateway.identity import UsersFileError, load_users
+    from governance.gateway.relations import relations
+    from governance.gateway.server import serve
+
+    try:
+        engine = Engine.from_path(policies)
+    except LoadError as exc:
+        raise click.ClickException(f"cannot load {policies}: {exc}") from exc
+    if demo_data:
+        written = write_demo_data(relations(engine.snapshot), data)
+        click.echo(f"wrote {len(written)} Parquet files under {data}")
+        return
+    try:
+        principals = load_users(users or policies / "fixtures.yaml")
+    except UsersFileError as exc:
+        raise click.UsageError(str(exc)) from exc
+    server = serve(engine, data, principals, host, port)
+    for path in server.conn.missing:
+        click.echo(f"warning: no data file {path}; the table is empty", err=True)
+    click.echo(f"govern gateway listening on {host}:{server.server_address[1]}", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+COMMANDS = [gateway]

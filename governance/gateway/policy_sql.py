@@ -1,0 +1,219 @@
+"""Read-only SQL under governance: refuse what is not one plain query, find what it reads, mask it.
+
+Every statement is parsed with sqlglot (PostgreSQL dialect, as clients send it), qualified
+against the catalog (stars expanded, every column bound to its table), and each catalog table
+it reads is replaced by a subquery projecting exactly the columns read, masked columns already
+rewritten, so predicates, joins and aggregates only ever see masked values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, SqlglotError
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.scope import traverse_scope
+
+from governance.gateway.relations import Relation, sqlglot_schema
+
+# Statement and expression kinds a read query may never contain, whatever they are nested in.
+_FORBIDDEN_NODES: tuple[type[Any], ...] = (
+    exp.DDL, exp.DML, exp.Command, exp.Copy, exp.Attach, exp.Detach, exp.Pragma, exp.Set,
+    exp.Use, exp.Transaction, exp.Commit, exp.Rollback, exp.Into,
+)  # fmt: skip
+
+
+class Refused(Exception):
+    """A statement the gateway will not run; the message is the SQL error the client sees."""
+
+    def __init__(self, message: str, sqlstate: str = "42501") -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
+@dataclass(slots=True)
+class Reads:
+    """What one query reads: per relation touched, the columns it reads (in catalog order)."""
+
+    columns: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+
+    def add(self, key: tuple[str, str], column: str | None) -> None:
+        found = self.columns.setdefault(key, set())
+        if column is not None:
+            found.add(column)
+
+
+class QueryPlan:
+    """A parsed, qualified query and what it reads; `render` applies the masks."""
+
+    def __init__(self, tree: exp.Query, reads: Reads, catalog: Mapping[tuple[str, str], Relation]):
+        self._tree, self.reads, self._catalog = tree, reads, catalog
+        self._rendered: dict[tuple[tuple[str, tuple[tuple[str, str], ...]], ...], str] = {}
+        self._products = self._read_products()
+
+    def products(self) -> dict[str, set[str]]:
+        """Engine column keys read, per product (a product with two tables gets both)."""
+        return {product: set(keys) for product, keys in self._products.items()}
+
+    def sorted_products(self) -> list[tuple[str, list[str]]]:
+        return [(product, sorted(keys)) for product, keys in sorted(self._products.items())]
+
+    def _read_products(self) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {}
+        for key, names in self.reads.columns.items():
+            relation = self._catalog[key]
+            keys = found.setdefault(relation.product, set())
+            keys.update(c.key for c in relation.columns if c.name in names)
+        return found
+
+    def render(self, masked: Mapping[str, Mapping[str, str]]) -> str:
+        """DuckDB SQL with each catalog table replaced by its projected, masked subquery.
+        `masked` maps a product to {column key: the DuckDB expression replacing it}. The same
+        masks give the same SQL, so it is rendered once per distinct set of masks."""
+        key = tuple(sorted((p, tuple(sorted(m.items()))) for p, m in masked.items()))
+        rendered = self._rendered.get(key)
+        if rendered is None:
+            rendered = self._rendered[key] = self._render(masked)
+        return rendered
+
+    def _render(self, masked: Mapping[str, Mapping[str, str]]) -> str:
+        tree = self._tree.copy()
+        for table in list(tree.find_all(exp.Table)):
+            key = _catalog_key(table)
+            if key is None or key not in self._catalog:
+                continue
+            relation = self._catalog[key]
+            subquery = _projection(
+                relation, self.reads.columns.get(key, set()), masked.get(relation.product, {})
+            )
+            alias = table.alias_or_name
+            table.replace(
+                exp.Subquery(
+                    this=subquery, alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True))
+                )
+            )
+        return tree.sql(dialect="duckdb")
+
+
+def plan(sql: str, catalog: Mapping[tuple[str, str], Relation]) -> QueryPlan:
+    """Refuses (Refused) anything but exactly one read query over catalog tables."""
+    tree = _one_query(sql)
+    _refuse_forbidden(tree)
+    schema = sqlglot_schema(catalog)
+    try:
+        qualified = qualify(
+            tree, schema=schema, dialect="postgres", validate_qualify_columns=True,
+            quote_identifiers=True, identify=False,
+        )  # fmt: skip
+    except SqlglotError as exc:
+        raise Refused(f"cannot resolve the query against the catalog: {exc}", "42703") from exc
+    if not isinstance(qualified, exp.Query):
+        raise Refused("only read queries (SELECT) are allowed", "42501")
+    return QueryPlan(qualified, _reads(qualified, catalog), catalog)
+
+
+def _one_query(sql: str) -> exp.Query:
+    try:
+        statements = [s for s in sqlglot.parse(sql, read="postgres") if s is not None]
+    except (ParseError, SqlglotError) as exc:
+        raise Refused(f"syntax error: {_first_line(exc)}", "42601") from exc
+    if len(statements) != 1:
+        raise Refused(f"exactly one statement per query, got {len(statements)}", "42601")
+    statement = statements[0]
+    if not isinstance(statement, exp.Query):
+        kind = type(statement).__name__.upper()
+        raise Refused(f"only read queries (SELECT) are allowed, not {kind}", "42501")
+    return statement
+
+
+def _refuse_forbidden(tree: exp.Query) -> None:
+    for node in tree.walk():
+        if isinstance(node, _FORBIDDEN_NODES):
+            raise Refused(f"{type(node).__name__.upper()} is not allowed in a query", "42501")
+        if isinstance(node, exp.Table) and not isinstance(node.this, exp.Identifier):
+            raise Refused(
+                f"table functions are not allowed: `{node.this.sql('postgres')}`", "42501"
+            )
+        if isinstance(node, (exp.Lateral, exp.Unnest)) and isinstance(node.this, exp.Func):
+            continue
+        if isinstance(node, exp.Func) and not _known_function(node):
+            raise Refused(f"function `{_function_name(node)}` is not allowed", "42501")
+
+
+def _known_function(node: exp.Func) -> bool:
+    """Anonymous functions are whatever DuckDB has under that name, file readers included
+    (read_text, read_blob, glob...): only functions sqlglot knows pass, and none that read files."""
+    return not isinstance(node, exp.Anonymous) and not type(node).__name__.startswith("Read")
+
+
+def _function_name(node: exp.Func) -> str:
+    return node.name if isinstance(node, exp.Anonymous) else node.sql_name()
+
+
+def _catalog_key(table: exp.Table) -> tuple[str, str] | None:
+    if table.catalog or not table.db:
+        return None
+    return (table.db, table.name)
+
+
+def _reads(tree: exp.Query, catalog: Mapping[tuple[str, str], Relation]) -> Reads:
+    reads = Reads()
+    for scope in traverse_scope(tree):
+        for source in scope.sources.values():
+            if isinstance(source, exp.Table):
+                key = _check_table(source, catalog)
+                reads.add(key, None)
+        for column in scope.columns:
+            found = scope.sources.get(column.table)
+            if isinstance(found, exp.Table):
+                relation = catalog[_check_table(found, catalog)]
+                if relation.column(column.name) is None:
+                    raise Refused(
+                        f"relation `{relation.qualified}` has no column `{column.name}`", "42703"
+                    )
+                reads.add((relation.schema, relation.name), column.name)
+    _refuse_whole_row_references(tree)
+    return reads
+
+
+def _refuse_whole_row_references(tree: exp.Query) -> None:
+    """`SELECT t FROM people.employees t` reads every column as one value: not allowed. The
+    qualifier marks such references as table columns; ordinary columns are all qualified or
+    name an output alias (`ORDER BY revenue`)."""
+    for column in tree.find_all(exp.TableColumn):
+        raise Refused(f"whole-row reference `{column.name}` is not allowed", "42501")
+
+
+def _check_table(table: exp.Table, catalog: Mapping[tuple[str, str], Relation]) -> tuple[str, str]:
+    key = _catalog_key(table)
+    if key is None or key not in catalog:
+        raise Refused(f"relation `{table.sql('postgres')}` does not exist", "42P01")
+    return key
+
+
+def _projection(relation: Relation, names: set[str], masked: Mapping[str, str]) -> exp.Select:
+    source = exp.Table(
+        this=exp.to_identifier(relation.name, quoted=True),
+        db=exp.to_identifier(relation.schema, quoted=True),
+    )
+    projections: list[Any] = []
+    for column in relation.columns:
+        if column.name not in names:
+            continue
+        ident = exp.to_identifier(column.name, quoted=True)
+        if column.key in masked:
+            expression = sqlglot.parse_one(masked[column.key], read="duckdb")
+            projections.append(exp.alias_(expression, ident))
+        else:
+            projections.append(exp.Column(this=ident))
+    if not projections:  # COUNT(*): the rows, no column
+        projections.append(exp.alias_(exp.null(), "__govern_row"))
+    return exp.select(*projections).from_(source)
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -1,0 +1,175 @@
+"""The gateway process: DuckDB locked down over the products' Parquet files, behind buenavista's
+PostgreSQL wire protocol, with identity bound at connection start."""
+
+from __future__ import annotations
+
+import functools
+import struct
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from buenavista.core import Connection  # type: ignore[import-untyped]
+from buenavista.postgres import (  # type: ignore[import-untyped]
+    BuenaVistaHandler,
+    BuenaVistaServer,
+    BVBuffer,
+    BVContext,
+    ServerResponse,
+)
+
+from governance.engine import Engine
+from governance.gateway.identity import Principal
+from governance.gateway.policy_sql import QueryPlan, Refused, plan
+from governance.gateway.relations import Relation, relations
+from governance.gateway.session import GatewaySession
+
+
+class GatewayConnection(Connection):  # type: ignore[misc]
+    """One in-memory DuckDB holding every product table; each session gets its own cursor."""
+
+    def __init__(self, engine: Engine, data: Path, users: Mapping[str, Principal]) -> None:
+        super().__init__()
+        self.engine, self.users = engine, users
+        self.catalog = relations(engine.snapshot)
+        self.missing: list[str] = []
+        self.db = _locked_database(self.catalog, data, self.missing)
+        purposes = engine.snapshot.tree.config.context.get("purpose", [])
+        self.purposes = frozenset(str(p) for p in purposes)
+        # Plans depend only on the SQL text and the catalog, so clients repeating a query (BI
+        # dashboards, prepared statements) pay parsing and qualifying once; decisions never cache.
+        catalog = self.catalog
+        self.plan: Callable[[str], QueryPlan] = functools.lru_cache(maxsize=2048)(
+            lambda sql: plan(sql, catalog)
+        )
+
+    def new_session(self) -> GatewaySession:
+        return GatewaySession(self.db.cursor(), self.engine, self.catalog, self.purposes, self.plan)
+
+    def parameters(self) -> dict[str, str]:
+        return {
+            "server_version": "16.0 (govern gateway)",
+            "server_encoding": "UTF8",
+            "client_encoding": "UTF8",
+            "DateStyle": "ISO, MDY",
+            "integer_datetimes": "on",
+            "standard_conforming_strings": "on",
+        }
+
+
+def _locked_database(
+    catalog: Mapping[tuple[str, str], Relation], data: Path, missing: list[str]
+) -> duckdb.DuckDBPyConnection:
+    """Tables are loaded before external access is switched off and the configuration locked,
+    so no query can read a file or turn either setting back on."""
+    db = duckdb.connect(":memory:")
+    for relation in catalog.values():
+        db.execute(f'CREATE SCHEMA IF NOT EXISTS "{relation.schema}"')
+        columns = ", ".join(f'"{c.name}" {c.sql_type}' for c in relation.columns)
+        target = f'"{relation.schema}"."{relation.name}"'
+        db.execute(f"CREATE TABLE {target} ({columns})")
+        path = data / relation.schema / f"{relation.name}.parquet"
+        if path.is_file():
+            names = ", ".join(f'"{c.name}"' for c in relation.columns)
+            db.execute(f"INSERT INTO {target} SELECT {names} FROM read_parquet(?)", [str(path)])
+        else:
+            missing.append(str(path))
+    db.execute("SET enable_external_access = false")
+    db.execute("SET lock_configuration = true")
+    return db
+
+
+class _UnknownUser(Exception):
+    pass
+
+
+class GatewayHandler(BuenaVistaHandler):  # type: ignore[misc]
+    """buenavista's handler with identity at startup and errors carrying a SQLSTATE."""
+
+    def send_auth_request(self, ctx: BVContext) -> None:
+        user = ctx.params.get("user", "")
+        principal = self.server.conn.users.get(user)
+        if principal is None:
+            self._error("FATAL", "28000", f'unknown user "{user}": not in the gateway users file')
+            raise _UnknownUser(user)
+        ctx.session.identify(principal, ctx.params.get("application_name"))
+        super().send_auth_request(ctx)
+
+    def handle_bind(self, ctx: BVContext, payload: bytes) -> None:
+        """Parameters stay text for DuckDB to cast: buenavista guesses dates for untyped ones
+        (which psycopg sends for every string) and fails on anything that is not a date."""
+        portal, rest = _cstring(payload, 0)
+        statement, offset = _cstring(payload, rest)
+        (count,) = struct.unpack_from("!h", payload, offset)
+        formats = list(struct.unpack_from(f"!{count}h", payload, offset + 2))
+        offset += 2 + 2 * count
+        (n_params,) = struct.unpack_from("!h", payload, offset)
+        offset += 2
+        formats = formats * n_params if len(formats) == 1 else formats or [0] * n_params
+        oids = ctx.stmts[statement][1]
+        params: list[Any] = []
+        for index in range(n_params):
+            (size,) = struct.unpack_from("!i", payload, offset)
+            offset += 4
+            if size < 0:
+                params.append(None)
+                continue
+            raw = payload[offset : offset + size]
+            oid = oids[index] if index < len(oids) else 0
+            params.append(raw.decode("utf-8") if formats[index] == 0 else _binary(oid, raw))
+            offset += size
+        (n_results,) = struct.unpack_from("!h", payload, offset)
+        result_formats = list(struct.unpack_from(f"!{n_results}h", payload, offset + 2))
+        ctx.add_portal(portal, statement, params, result_formats)
+        self.send_bind_complete()
+
+    def send_error(self, exception: Any, ctx: BVContext | None = None) -> None:
+        if isinstance(exception, _UnknownUser):
+            return  # already answered, the connection ends
+        code = exception.sqlstate if isinstance(exception, Refused) else _sqlstate(exception)
+        self._error("ERROR", code, str(exception))
+        if ctx:
+            ctx.mark_error()
+
+    def _error(self, severity: str, code: str, message: str) -> None:
+        buf = BVBuffer()
+        for field, value in (("S", severity), ("V", severity), ("C", code), ("M", message)):
+            buf.write_bytes(field.encode())
+            buf.write_string(value)
+        buf.write_bytes(b"\x00")
+        out = buf.get_value()
+        self.wfile.write(struct.pack("!ci", ServerResponse.ERROR_RESPONSE, len(out) + 4) + out)
+
+
+_BINARY = {16: "!?", 20: "!q", 21: "!h", 23: "!i", 700: "!f", 701: "!d"}
+
+
+def _binary(oid: int, raw: bytes) -> Any:
+    """The binary parameter formats psycopg uses for bool, integers and floats."""
+    layout = _BINARY.get(oid)
+    if layout is None or struct.calcsize(layout) != len(raw):
+        raise Refused(f"binary parameters of type oid {oid} are not supported; send text", "0A000")
+    return struct.unpack(layout, raw)[0]
+
+
+def _cstring(payload: bytes, start: int) -> tuple[str, int]:
+    end = payload.index(b"\x00", start)
+    return payload[start:end].decode("utf-8"), end + 1
+
+
+def _sqlstate(exception: Any) -> str:
+    if isinstance(exception, duckdb.Error):
+        return "XX000" if isinstance(exception, duckdb.InternalException) else "42000"
+    return "XX000"
+
+
+def serve(
+    engine: Engine, data: Path, users: Mapping[str, Principal], host: str, port: int
+) -> BuenaVistaServer:
+    """A bound server; the caller runs `serve_forever` and `server_close`."""
+    connection = GatewayConnection(engine, data, users)
+    server = BuenaVistaServer((host, port), connection)
+    server.RequestHandlerClass = GatewayHandler
+    server.daemon_threads = True  # a client left open never keeps the process alive
+    return server

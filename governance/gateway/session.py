@@ -1,0 +1,165 @@
+"""One client session: identity and purpose, and each statement decided, masked and run on DuckDB."""
+
+from __future__ import annotations
+
+import importlib
+import re
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+from buenavista.backends.duckdb import DuckDBQueryResult  # type: ignore[import-untyped]
+from buenavista.core import Session  # type: ignore[import-untyped]
+
+from governance.decision import Decision, Mask, summary
+from governance.engine import Engine
+from governance.gateway.identity import Principal
+from governance.gateway.policy_sql import QueryPlan, Refused, plan
+from governance.gateway.relations import Relation
+
+_SET_PURPOSE = re.compile(
+    r"^\s*SET\s+(?:SESSION\s+)?govern\.purpose\s*(?:=|TO)\s*'([A-Za-z0-9_\-]*)'\s*;?\s*$", re.I
+)
+# What drivers send on their own (psycopg's BEGIN, JDBC's SET extra_float_digits): accepted,
+# acknowledged and not run, since every statement the gateway runs is a read.
+_CLIENT_NOISE = re.compile(
+    r"^\s*(?:(BEGIN|START\s+TRANSACTION|COMMIT|END|ROLLBACK)(?:\s+\w+)*"
+    r"|SET\s+(?:SESSION\s+)?(?:extra_float_digits|application_name|datestyle|client_encoding"
+    r"|timezone|time\s+zone)\b[^;]*)\s*;?\s*$",
+    re.I,
+)
+
+
+def mask_sql(mask: Mask, column_name: str, column_sql_type: str) -> str:
+    """The DuckDB expression a masked column becomes: the mask's strategy rendered by
+    `governance.rules.mask_sql.render_mask` when this tree has mask strategies, else NULL of the
+    column's type. Any failure to render (a `hash` without its key) is NULL too: the strictest
+    mask, never the value."""
+    null = f"CAST(NULL AS {column_sql_type})"
+    strategy = getattr(mask, "strategy", None)
+    if strategy is None:
+        return null
+    try:
+        # Imported by name: the strategies module lands with the masking work, and until then
+        # this tree has none (every Mask then has no `strategy` and this line is not reached).
+        render: Callable[..., str] = importlib.import_module(
+            "governance.rules.mask_sql"
+        ).render_mask
+        column_sql = '"' + column_name.replace('"', '""') + '"'
+        return render(strategy, column_sql, "duckdb", column_type=column_sql_type)
+    except Exception:
+        return null
+
+
+@dataclass(slots=True)
+class QueryRecord:
+    """One query's decisions, kept for the decision log."""
+
+    query_id: str
+    sql: str
+    decisions: list[Decision] = field(default_factory=list)
+
+
+class GatewaySession(Session):  # type: ignore[misc]
+    """Each statement: refuse or plan, one decision per product, masks rendered, then run."""
+
+    def __init__(
+        self,
+        cursor: duckdb.DuckDBPyConnection,
+        engine: Engine,
+        catalog: Mapping[tuple[str, str], Relation],
+        purposes: frozenset[str],
+        planner: Callable[[str], QueryPlan] | None = None,
+    ) -> None:
+        super().__init__()
+        self._cursor, self._engine, self._catalog = cursor, engine, catalog
+        self._plan = planner or (lambda sql: plan(sql, catalog))
+        self._purposes = purposes
+        self.principal: Principal | None = None
+        self.purpose: str | None = None
+        self.in_txn = False
+        self.records: list[QueryRecord] = []
+
+    def identify(self, principal: Principal, application_name: str | None) -> None:
+        self.principal = principal
+        if application_name in self._purposes:
+            self.purpose = application_name
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        return self._cursor
+
+    def close(self) -> None:
+        self._cursor.close()
+
+    def in_transaction(self) -> bool:
+        return self.in_txn
+
+    def execute_sql(self, sql: str, params: Sequence[Any] | None = None) -> DuckDBQueryResult:
+        if self.principal is None:
+            raise Refused("no identity bound to this session", "28000")
+        if match := _SET_PURPOSE.match(sql):
+            return self._set_purpose(match.group(1))
+        if match := _CLIENT_NOISE.match(sql):
+            return self._noise(match.group(1))
+        rendered = self.govern(sql)
+        relation = self._cursor.sql(rendered, params=list(params) if params else None)
+        return DuckDBQueryResult(relation.to_arrow_reader())
+
+    def govern(self, sql: str) -> str:
+        """The DuckDB SQL to run for a client's read query; Refused when it may not run."""
+        return self._decide(self._plan(sql), sql)
+
+    def _set_purpose(self, purpose: str) -> DuckDBQueryResult:
+        if purpose not in self._purposes:
+            known = ", ".join(sorted(self._purposes))
+            raise Refused(f"unknown purpose `{purpose}` (known: {known})", "22023")
+        self.purpose = purpose
+        return DuckDBQueryResult(status="SET")
+
+    def _noise(self, transaction_word: str | None) -> DuckDBQueryResult:
+        if transaction_word is None:
+            return DuckDBQueryResult(status="SET")
+        word = transaction_word.upper()
+        self.in_txn = word in ("BEGIN", "START TRANSACTION")
+        return DuckDBQueryResult(status="BEGIN" if self.in_txn else word.replace("END", "COMMIT"))
+
+    def _decide(self, query: QueryPlan, sql: str) -> str:
+        """One decision per product read; any deny refuses the whole query with its reason."""
+        record = QueryRecord(uuid.uuid4().hex, sql)
+        self.records.append(record)
+        masked: dict[str, dict[str, str]] = {}
+        for product, columns in query.sorted_products():
+            decision = self._engine.decide(self.request(product, columns))
+            record.decisions.append(decision)
+            if not decision.allowed:
+                why = f"denied: {decision.reason}" if decision.reason else summary(decision)
+                raise Refused(f"`{product}` {why}", "42501")
+            columns_by_key = _columns(self._catalog, product)
+            masked[product] = {
+                m.column: mask_sql(m, *columns_by_key[m.column]) for m in decision.masks
+            }
+        return query.render(masked)
+
+    def request(self, product: str, columns: list[str]) -> dict[str, Any]:
+        assert self.principal is not None
+        properties = {"groups": list(self.principal.groups), **self.principal.attributes}
+        return {
+            "subject": {"type": "User", "id": self.principal.name, "properties": properties},
+            "action": {"name": "read"},
+            "resource": {"type": "DataProduct", "id": product, "properties": {"columns": columns}},
+            "context": {"purpose": self.purpose} if self.purpose else {},
+        }
+
+
+def _columns(
+    catalog: Mapping[tuple[str, str], Relation], product: str
+) -> dict[str, tuple[str, str]]:
+    """Engine column key -> (SQL column name, SQL type), for the product's tables."""
+    return {
+        c.key: (c.name, c.sql_type)
+        for r in catalog.values()
+        if r.product == product
+        for c in r.columns
+    }
