@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -13,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from governance.cedar_bridge import parse_schema
 from governance.errors import Location, Problem
 from governance.tree.catalog import product_from_descriptor
-from governance.tree.cedar_files import read_policies
+from governance.tree.cedar_files import nesting_problem, read_policies
 from governance.tree.formats import (
     ClassificationFile,
     DomainConfig,
@@ -78,6 +79,10 @@ def _load_schema(root: Path, problems: list[Problem]) -> str:
         problems.append(Problem(Location(display), "missing-schema", "missing schema.cedarschema"))
         return ""
     text = read_text(path, display, problems) or ""
+    deep = nesting_problem(text, display, "cedar-schema")
+    if deep is not None:
+        problems.append(deep)
+        return ""
     try:
         parse_schema(text)
     except ValueError as exc:
@@ -87,15 +92,30 @@ def _load_schema(root: Path, problems: list[Problem]) -> str:
     return text
 
 
+# A domain name becomes part of policy ids (`sales/x`) and product ids (`sales.x`): it must be a
+# plain identifier, and never the global layer's name, or its policies would pass as guardrails.
+DOMAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
 def _load_domains(root: Path, problems: list[Problem]) -> dict[str, Layer]:
     folder = root / "domains"
     if not folder.is_dir():
         return {}
-    return {
-        child.name: _load_layer(child, child.name, problems, is_global=False)
-        for child in sorted(folder.iterdir())
-        if child.is_dir() and not child.name.startswith(".")
-    }
+    domains: dict[str, Layer] = {}
+    for child in sorted(folder.iterdir()):
+        if not child.is_dir() or child.name.startswith("."):
+            continue
+        if child.name == GLOBAL or not DOMAIN_NAME.match(child.name):
+            why = (
+                "is reserved for the global layer"
+                if child.name == GLOBAL
+                else ("must be an identifier (letters, digits, `_`; not starting with a digit)")
+            )
+            message = f"domain folder `{child.name}` {why}"
+            problems.append(Problem(Location(display_path(child)), "bad-domain-name", message))
+            continue
+        domains[child.name] = _load_layer(child, child.name, problems, is_global=False)
+    return domains
 
 
 def _load_layer(folder: Path, name: str, problems: list[Problem], *, is_global: bool) -> Layer:
