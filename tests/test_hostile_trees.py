@@ -186,3 +186,12 @@ def test_mutated_tree_files_never_raise_out_of_loading(tmp_path_factory, data):
     target.write_text(text, encoding="utf-8")
     _, problems = load_tree(root)  # must return, whatever the text
     assert all(p.location.file for p in problems)
+
+
+def test_revision_hashes_only_the_policy_files_that_were_parsed(tmp_path):
+    tree = fresh(tmp_path)
+    first = tree.load()[0].global_layer.revision
+    tree.write("global/NOTES.md", "not policy\n")
+    assert tree.load()[0].global_layer.revision == first
+    tree.cedar("global", OK_POLICY + '\n@id("two")\npermit (principal, action, resource);\n')
+    assert tree.load()[0].global_layer.revision != first

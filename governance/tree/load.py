@@ -25,7 +25,7 @@ from governance.tree.formats import (
     WaiversFile,
 )
 from governance.tree.layers import GLOBAL, Layer, PolicyTree, Sourced
-from governance.tree.located_yaml import INVALID, load_yaml, position_of, read_text
+from governance.tree.located_yaml import INVALID, READ_LOG, load_yaml, position_of, read_text
 from governance.tree.validate import validate_tree
 
 M = TypeVar("M", bound=BaseModel)
@@ -40,7 +40,15 @@ def display_path(path: Path) -> str:
 def load_tree(root: Path | str) -> tuple[PolicyTree | None, list[Problem]]:
     """Read and validate a whole tree. The tree is None only when nothing usable could be read;
     a tree with error problems must not be served (the engine refuses it)."""
-    root = Path(root)
+    log: dict[Path, str] = {}
+    token = READ_LOG.set(log)
+    try:
+        return _load_tree(Path(root), log)
+    finally:
+        READ_LOG.reset(token)
+
+
+def _load_tree(root: Path, log: dict[Path, str]) -> tuple[PolicyTree | None, list[Problem]]:
     problems: list[Problem] = []
     if not root.is_dir():
         what = "does not exist" if not root.exists() else "is not a directory"
@@ -53,10 +61,10 @@ def load_tree(root: Path | str) -> tuple[PolicyTree | None, list[Problem]]:
     fixtures, fixtures_location = _load_fixtures(root, problems)
     # The org config and schema shape every layer's meaning, so they count as global content.
     global_layer.revision = _revision(
-        root, [root / "governance.yaml", root / "schema.cedarschema"], root / GLOBAL
+        root, log, [root / "governance.yaml", root / "schema.cedarschema"], root / GLOBAL
     )
     for layer in domains.values():
-        layer.revision = _revision(root, [], layer.folder)
+        layer.revision = _revision(root, log, [], layer.folder)
     tree = PolicyTree(root, config, schema_text, global_layer, domains, fixtures, fixtures_location)
     validate_tree(tree, problems)
     return tree, sorted(problems)
@@ -235,13 +243,13 @@ def _locator(document: Any, display: str) -> Callable[[tuple[int | str, ...]], L
     return locate
 
 
-def _revision(root: Path, extra_files: list[Path], folder: Path) -> str:
-    """Content hash of a layer: changes whenever any of its files does, whatever the clock says."""
+def _revision(root: Path, log: dict[Path, str], files: list[Path], folder: Path) -> str:
+    """Digest of the sorted (path, sha256) pairs of exactly the files of a layer that were read
+    and parsed: a file the loader never reads cannot change it, and the pairs are separated by
+    bytes no path contains, so two different sets never share a digest."""
+    chosen = {p for p in log if p in files or folder in p.parents}
+    pairs = sorted((p.relative_to(root).as_posix(), log[p]) for p in chosen)
     digest = hashlib.sha256()
-    files = [f for f in extra_files if f.is_file()]
-    if folder.is_dir():
-        files += sorted(p for p in folder.rglob("*") if p.is_file())
-    for path in files:
-        name = path.relative_to(root).as_posix().encode()
-        digest.update(name + b"\0" + path.read_bytes() + b"\0")
+    for name, sha in pairs:
+        digest.update(name.encode() + b"\0" + sha.encode() + b"\n")
     return digest.hexdigest()[:16]

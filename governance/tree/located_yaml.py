@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, cast
 
@@ -90,6 +92,11 @@ _LocatingLoader.yaml_implicit_resolvers = {
 }
 
 
+# While a tree loads, the sha256 of the exact bytes each file gave: the revision is computed from
+# these, so it names what was parsed even if a file is replaced while the tree is read.
+READ_LOG: ContextVar[dict[Path, str] | None] = ContextVar("READ_LOG", default=None)
+
+
 def read_text(path: Path, display: str, problems: list[Problem]) -> str | None:
     """The file's text, or None with a located problem if it is unreadable or not text."""
     try:
@@ -97,6 +104,9 @@ def read_text(path: Path, display: str, problems: list[Problem]) -> str | None:
     except OSError as exc:
         problems.append(Problem(Location(display), "io", f"cannot read file: {exc.strerror}"))
         return None
+    log = READ_LOG.get()
+    if log is not None:
+        log[path] = hashlib.sha256(data).hexdigest()
     if b"\x00" in data:
         problems.append(Problem(Location(display), "not-text", "file is binary, not text"))
         return None
