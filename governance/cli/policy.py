@@ -192,10 +192,15 @@ def decide(
     """
     engine = _engine(tree, evaluator, at)
     flags = principal or action or product
-    if request is None and request_file is None and not flags and sys.stdin.isatty():
+    reads_stdin = request in (None, "-") and request_file is None
+    if reads_stdin and not flags and sys.stdin.isatty():
         _usage("give a request: JSON as an argument, --file, stdin, or --principal/--action/...")
     if request is not None or request_file is not None or not flags:
+        if request == "-":
+            request = None  # `-` means stdin, as for every other command-line tool
         text = request if request is not None else (request_file or sys.stdin).read()
+        if not text.strip():
+            _usage("no request given (empty input)")
         try:
             parsed = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -328,6 +333,11 @@ def demo(path: Path, evaluator: str) -> None:
     try:
         run = run_demo(path, evaluator=_evaluator(evaluator))
     except LoadError as exc:
+        if [p.code for p in exc.problems] == ["missing-file"] and not (path / "demo.yaml").exists():
+            _usage(
+                f"{path} has no demo.yaml: write one listing representative requests "
+                "to decide and explain, or decide one with `govern decide`"
+            )
         _fail_load(exc)
     snapshot = run.engine.snapshot
     tree = snapshot.tree
