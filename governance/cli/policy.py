@@ -137,6 +137,11 @@ def test(
 ) -> None:
     """Run the YAML policy tests of every layer and report coverage."""
     outcome = run_policy_tests(path, _evaluator(evaluator), min_coverage)
+    if not outcome.report.loaded and fmt == "text":
+        for problem in outcome.report.problems:
+            click.echo(str(problem), err=True)
+        click.echo(f"the policy tree {path} does not load: no tests were run", err=True)
+        sys.exit(1)
     if fmt == "json":
         output = json.dumps(tests_to_dict(outcome), indent=2)
     elif fmt == "junit":

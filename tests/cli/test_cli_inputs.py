@@ -31,3 +31,11 @@ def test_demo_without_demo_yaml_gives_a_hint(org):
     result = run("demo", str(org))
     assert result.exit_code == 2
     assert "has no demo.yaml" in result.output and "govern check" not in result.output
+
+
+def test_govern_test_on_a_tree_that_does_not_load_says_so(org):
+    (org / "governance.yaml").write_text("x: [\n", encoding="utf-8")
+    result = run("test", str(org))
+    assert result.exit_code == 1
+    assert "does not load: no tests were run" in result.output
+    assert "0/0" not in result.output
