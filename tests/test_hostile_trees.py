@@ -195,3 +195,13 @@ def test_revision_hashes_only_the_policy_files_that_were_parsed(tmp_path):
     assert tree.load()[0].global_layer.revision == first
     tree.cedar("global", OK_POLICY + '\n@id("two")\npermit (principal, action, resource);\n')
     assert tree.load()[0].global_layer.revision != first
+
+
+def test_policy_files_the_loader_skips_are_warnings(tmp_path):
+    tree = fresh(tmp_path)
+    tree.write("global/access/sub/x.cedar", OK_POLICY)
+    tree.write("global/access/y.CEDAR", OK_POLICY)
+    _, problems = tree.load()
+    unread = sorted(p.location.file for p in problems if p.code == "unread-file")
+    assert [f.rsplit("/", 2)[-2:] for f in unread] == [["sub", "x.cedar"], ["access", "y.CEDAR"]]
+    assert all(p.severity == "warning" for p in problems if p.code == "unread-file")

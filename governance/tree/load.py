@@ -134,6 +134,7 @@ def _load_layer(folder: Path, name: str, problems: list[Problem], *, is_global: 
                 Problem(Location(display_path(folder)), "missing-file", "missing global layer")
             )
         return layer
+    _warn_unread_access_files(folder / "access", problems)
     for path in sorted((folder / "access").glob("*.cedar")):
         text = read_text(path, display_path(path), problems)
         if text is not None:
@@ -146,6 +147,18 @@ def _load_layer(folder: Path, name: str, problems: list[Problem], *, is_global: 
     else:
         _load_domain_files(folder, layer, problems)
     return layer
+
+
+def _warn_unread_access_files(access: Path, problems: list[Problem]) -> None:
+    """A policy file the loader would skip (in a subfolder, `.CEDAR`) is a warning, not silence."""
+    if not access.is_dir():
+        return
+    for path in sorted(access.rglob("*")):
+        if path.is_file() and not (path.parent == access and path.suffix == ".cedar"):
+            message = "not read: only `access/*.cedar` files hold policies"
+            problems.append(
+                Problem(Location(display_path(path)), "unread-file", message, "warning")
+            )
 
 
 def _load_rules(folder: Path, layer: Layer, problems: list[Problem]) -> None:
