@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,7 +26,12 @@ def explain(decision: Decision, title: str = "") -> str:
 
 def _request_line(request: AccessRequest | Mapping[str, Any]) -> str:
     if not isinstance(request, AccessRequest):
-        return f"request {dict(request)!r}"
+        # A refused request is shown as the JSON it came as, whatever values it holds.
+        try:
+            shown = json.dumps(dict(request), default=str, allow_nan=False)
+        except (TypeError, ValueError, RecursionError):
+            shown = "(not representable as JSON)"
+        return f"request {shown}"
     groups = f" ({', '.join(request.groups)})" if request.groups else ""
     context = ", ".join(f"{k}={v}" for k, v in request.context.items())
     columns = "" if request.columns is None else f" columns [{', '.join(request.columns)}]"

@@ -137,6 +137,11 @@ def test(
 ) -> None:
     """Run the YAML policy tests of every layer and report coverage."""
     outcome = run_policy_tests(path, _evaluator(evaluator), min_coverage)
+    if not outcome.report.loaded and fmt == "text":
+        for problem in outcome.report.problems:
+            click.echo(str(problem), err=True)
+        click.echo(f"the policy tree {path} does not load: no tests were run", err=True)
+        sys.exit(1)
     if fmt == "json":
         output = json.dumps(tests_to_dict(outcome), indent=2)
     elif fmt == "junit":
@@ -192,10 +197,15 @@ def decide(
     """
     engine = _engine(tree, evaluator, at)
     flags = principal or action or product
-    if request is None and request_file is None and not flags and sys.stdin.isatty():
+    reads_stdin = request in (None, "-") and request_file is None
+    if reads_stdin and not flags and sys.stdin.isatty():
         _usage("give a request: JSON as an argument, --file, stdin, or --principal/--action/...")
     if request is not None or request_file is not None or not flags:
+        if request == "-":
+            request = None  # `-` means stdin, as for every other command-line tool
         text = request if request is not None else (request_file or sys.stdin).read()
+        if not text.strip():
+            _usage("no request given (empty input)")
         try:
             parsed = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -328,6 +338,11 @@ def demo(path: Path, evaluator: str) -> None:
     try:
         run = run_demo(path, evaluator=_evaluator(evaluator))
     except LoadError as exc:
+        if [p.code for p in exc.problems] == ["missing-file"] and not (path / "demo.yaml").exists():
+            _usage(
+                f"{path} has no demo.yaml: write one listing representative requests "
+                "to decide and explain, or decide one with `govern decide`"
+            )
         _fail_load(exc)
     snapshot = run.engine.snapshot
     tree = snapshot.tree

@@ -102,6 +102,7 @@ class TestReport:
     results: list[CaseResult]
     coverage: Coverage
     problems: list[Problem]
+    loaded: bool = True  # False: the tree did not load, so no test ran (not "0/0 passed")
 
     @property
     def passed(self) -> bool:
@@ -114,7 +115,7 @@ def run_tests(path: str | Path, evaluator: EvaluatorName = "compiled") -> TestRe
     """Run every layer's tests; a tree that does not load reports its problems and runs nothing."""
     tree, problems = load_tree(path)
     if tree is None or any(p.severity == "error" for p in problems):
-        return TestReport([], Coverage(), problems)
+        return TestReport([], Coverage(), problems, loaded=False)
     return run_tests_on(Engine(build_snapshot(tree, problems, evaluator)), problems)
 
 

@@ -9,6 +9,10 @@ from governance.cedar_bridge import parse_policies, pst, with_id
 from governance.errors import Location, Problem
 
 POLICY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+# Cedar's parser recurses per bracket and overflows the C stack (SIGSEGV) near a thousand levels;
+# no real policy nests more than a handful, so the text is refused before it reaches the parser.
+MAX_NESTING = 64
+KNOWN_ANNOTATIONS = frozenset({"id", "reason", "waivable"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +66,39 @@ def split_statements(text: str) -> list[Statement]:
     return statements
 
 
+def too_deep(text: str) -> tuple[int, int] | None:
+    """The (line, column) where bracket nesting first exceeds MAX_NESTING, skipping comments
+    and strings; None when the text stays within the limit."""
+    depth, i = 0, 0
+    while i < len(text):
+        char = text[i]
+        if char == "/" and text.startswith("//", i):
+            i = text.find("\n", i)
+            i = len(text) if i < 0 else i
+            continue
+        if char == '"':
+            i = _skip_string(text, i)
+            continue
+        if char in "([{":
+            depth += 1
+            if depth > MAX_NESTING:
+                statement = _statement(text, i, i)
+                return statement.line, statement.column
+        elif char in ")]}":
+            depth -= 1
+        i += 1
+    return None
+
+
+def nesting_problem(text: str, display: str, code: str) -> Problem | None:
+    """A located problem when Cedar text nests deeper than its parser can safely take."""
+    where = too_deep(text)
+    if where is None:
+        return None
+    message = f"nesting deeper than {MAX_NESTING} levels of brackets"
+    return Problem(Location(display, *where), code, message)
+
+
 def _skip_string(text: str, i: int) -> int:
     i += 1
     while i < len(text) and text[i] != '"':
@@ -79,12 +116,28 @@ def read_policies(
     text: str, display: str, layer: str, problems: list[Problem]
 ) -> list[SourcePolicy]:
     """Every policy in one file, identified as `layer/id`; problems get the policy's line."""
+    deep = nesting_problem(text, display, "cedar-syntax")
+    if deep is not None:
+        problems.append(deep)
+        return []
     statements = split_statements(text)
     try:
-        parsed = list(parse_policies(text).static_policies.values())
+        policy_set = parse_policies(text)
     except ValueError:
         _report_syntax_errors(statements, display, problems)
         return []
+    if policy_set.templates:
+        # Templates need links this tree never makes; dropping them silently would also shift
+        # every other policy's text and line, so the whole file is refused at the template.
+        message = "Cedar templates (`?principal`, `?resource`) are not supported"
+        places = [
+            Location(display, s.line, s.column)
+            for s in statements
+            if "?principal" in s.text or "?resource" in s.text
+        ] or [Location(display, 1, 1)]
+        problems.extend(Problem(place, "cedar-template", message) for place in places)
+        return []
+    parsed = list(policy_set.static_policies.values())
     if len(parsed) != len(statements):
         # A statement the splitter could not isolate: keep the policies, locate the file only.
         statements = [Statement(0, 0, "")] * len(parsed)
@@ -124,6 +177,14 @@ def _identify(
         message = f"@id `{local_id}` must be letters, digits, `_`, `-` or `.`"
         problems.append(Problem(location, "bad-id", message))
         return None
+    for name in sorted(set(template.annotations) - KNOWN_ANNOTATIONS):
+        message = f"unknown annotation @{name} (known: @id, @reason, @waivable)"
+        problems.append(Problem(location, "unknown-annotation", message, "warning"))
+    waivable = template.annotations.get("waivable", "false")
+    if waivable not in ("true", "false"):
+        message = f'@waivable must be "true" or "false", not `{waivable}`'
+        problems.append(Problem(location, "bad-annotation", message))
+        return None
     full_id = f"{layer}/{local_id}"
     return SourcePolicy(
         full_id=full_id,
@@ -133,7 +194,7 @@ def _identify(
         template=with_id(template, full_id),
         location=location,
         reason=template.annotations.get("reason", ""),
-        waivable=template.annotations.get("waivable", "false").lower() == "true",
+        waivable=waivable == "true",
         text=statement.text,
     )
 

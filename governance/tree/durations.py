@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,8 @@ _ISO = re.compile(
     r"(?:(?P<D>\d+(?:\.\d+)?)D)?(?:T(?=\d)(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?"
     r"(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
 )
+# Longer than any legal duty (a millennium): a bigger number is a typo or an attack, not a rule.
+MAX_DAYS = 365.0 * 1000
 _SHORT = re.compile(r"^(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>[a-zA-Z]+)$")
 _UNIT_NAMES = {
     "y": "Y", "yr": "Y", "yrs": "Y", "year": "Y", "years": "Y",
@@ -57,7 +60,13 @@ def parse_duration(value: Any) -> Duration:
 def _from_iso(match: re.Match[str]) -> Duration:
     days = sum(float(match[u]) * n for u, n in _DAYS_PER_UNIT.items() if match[u])
     days += sum(float(match[u.lower()]) * n for u, n in _TIME_PER_DAY.items() if match[u.lower()])
-    return Duration(days, match.string)
+    return Duration(_bounded(days, match.string), match.string)
+
+
+def _bounded(days: float, shown: object) -> float:
+    if not math.isfinite(days) or not 0 <= days <= MAX_DAYS:
+        raise ValueError(f"invalid duration `{shown}`: must be finite and at most 1000 years")
+    return days
 
 
 def _from_value_unit(value: Any, unit: Any) -> Duration:
@@ -66,7 +75,8 @@ def _from_value_unit(value: Any, unit: Any) -> Duration:
         amount = float(value)
     except (TypeError, ValueError):
         amount = -1.0
-    if code is None or amount < 0:
+    if code is None or not math.isfinite(amount) or amount < 0:
         raise ValueError(f"invalid duration value `{value}` unit `{unit}`")
+    _bounded(amount * _DAYS_PER_UNIT[code], f"{value} {unit}")
     shown = int(amount) if amount.is_integer() else amount
     return Duration(amount * _DAYS_PER_UNIT[code], f"P{shown}{code}")

@@ -55,7 +55,14 @@ class ClassificationScale(Strict):
 class GovernanceConfig(Strict):
     organisation: str = "unnamed organisation"
     classification: ClassificationScale = ClassificationScale()
-    actions: list[ActionSpec | str] = ["read", "write", "export", "share", "delete"]
+    # A bare name is checked like ActionSpec.name, at load, not when the actions are first used.
+    actions: list[ActionSpec | Annotated[str, Field(pattern=IDENT)]] = [
+        "read",
+        "write",
+        "export",
+        "share",
+        "delete",
+    ]
     context: dict[str, list[Any]] = {}
     # An errored forbid denies (`deny`), or takes no part as in Cedar (`skip`); docs/combining.md.
     on_forbid_error: Literal["deny", "skip"] = "deny"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -13,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from governance.cedar_bridge import parse_schema
 from governance.errors import Location, Problem
 from governance.tree.catalog import product_from_descriptor
-from governance.tree.cedar_files import read_policies
+from governance.tree.cedar_files import nesting_problem, read_policies
 from governance.tree.formats import (
     ClassificationFile,
     DomainConfig,
@@ -24,7 +25,7 @@ from governance.tree.formats import (
     WaiversFile,
 )
 from governance.tree.layers import GLOBAL, Layer, PolicyTree, Sourced
-from governance.tree.located_yaml import INVALID, load_yaml, position_of, read_text
+from governance.tree.located_yaml import INVALID, READ_LOG, load_yaml, position_of, read_text
 from governance.tree.validate import validate_tree
 
 M = TypeVar("M", bound=BaseModel)
@@ -39,7 +40,15 @@ def display_path(path: Path) -> str:
 def load_tree(root: Path | str) -> tuple[PolicyTree | None, list[Problem]]:
     """Read and validate a whole tree. The tree is None only when nothing usable could be read;
     a tree with error problems must not be served (the engine refuses it)."""
-    root = Path(root)
+    log: dict[Path, str] = {}
+    token = READ_LOG.set(log)
+    try:
+        return _load_tree(Path(root), log)
+    finally:
+        READ_LOG.reset(token)
+
+
+def _load_tree(root: Path, log: dict[Path, str]) -> tuple[PolicyTree | None, list[Problem]]:
     problems: list[Problem] = []
     if not root.is_dir():
         what = "does not exist" if not root.exists() else "is not a directory"
@@ -52,10 +61,10 @@ def load_tree(root: Path | str) -> tuple[PolicyTree | None, list[Problem]]:
     fixtures, fixtures_location = _load_fixtures(root, problems)
     # The org config and schema shape every layer's meaning, so they count as global content.
     global_layer.revision = _revision(
-        root, [root / "governance.yaml", root / "schema.cedarschema"], root / GLOBAL
+        root, log, [root / "governance.yaml", root / "schema.cedarschema"], root / GLOBAL
     )
     for layer in domains.values():
-        layer.revision = _revision(root, [], layer.folder)
+        layer.revision = _revision(root, log, [], layer.folder)
     tree = PolicyTree(root, config, schema_text, global_layer, domains, fixtures, fixtures_location)
     validate_tree(tree, problems)
     return tree, sorted(problems)
@@ -78,6 +87,10 @@ def _load_schema(root: Path, problems: list[Problem]) -> str:
         problems.append(Problem(Location(display), "missing-schema", "missing schema.cedarschema"))
         return ""
     text = read_text(path, display, problems) or ""
+    deep = nesting_problem(text, display, "cedar-schema")
+    if deep is not None:
+        problems.append(deep)
+        return ""
     try:
         parse_schema(text)
     except ValueError as exc:
@@ -87,15 +100,30 @@ def _load_schema(root: Path, problems: list[Problem]) -> str:
     return text
 
 
+# A domain name becomes part of policy ids (`sales/x`) and product ids (`sales.x`): it must be a
+# plain identifier, and never the global layer's name, or its policies would pass as guardrails.
+DOMAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
 def _load_domains(root: Path, problems: list[Problem]) -> dict[str, Layer]:
     folder = root / "domains"
     if not folder.is_dir():
         return {}
-    return {
-        child.name: _load_layer(child, child.name, problems, is_global=False)
-        for child in sorted(folder.iterdir())
-        if child.is_dir() and not child.name.startswith(".")
-    }
+    domains: dict[str, Layer] = {}
+    for child in sorted(folder.iterdir()):
+        if not child.is_dir() or child.name.startswith("."):
+            continue
+        if child.name == GLOBAL or not DOMAIN_NAME.match(child.name):
+            why = (
+                "is reserved for the global layer"
+                if child.name == GLOBAL
+                else ("must be an identifier (letters, digits, `_`; not starting with a digit)")
+            )
+            message = f"domain folder `{child.name}` {why}"
+            problems.append(Problem(Location(display_path(child)), "bad-domain-name", message))
+            continue
+        domains[child.name] = _load_layer(child, child.name, problems, is_global=False)
+    return domains
 
 
 def _load_layer(folder: Path, name: str, problems: list[Problem], *, is_global: bool) -> Layer:
@@ -106,6 +134,7 @@ def _load_layer(folder: Path, name: str, problems: list[Problem], *, is_global: 
                 Problem(Location(display_path(folder)), "missing-file", "missing global layer")
             )
         return layer
+    _warn_unread_access_files(folder / "access", problems)
     for path in sorted((folder / "access").glob("*.cedar")):
         text = read_text(path, display_path(path), problems)
         if text is not None:
@@ -118,6 +147,18 @@ def _load_layer(folder: Path, name: str, problems: list[Problem], *, is_global: 
     else:
         _load_domain_files(folder, layer, problems)
     return layer
+
+
+def _warn_unread_access_files(access: Path, problems: list[Problem]) -> None:
+    """A policy file the loader would skip (in a subfolder, `.CEDAR`) is a warning, not silence."""
+    if not access.is_dir():
+        return
+    for path in sorted(access.rglob("*")):
+        if path.is_file() and not (path.parent == access and path.suffix == ".cedar"):
+            message = "not read: only `access/*.cedar` files hold policies"
+            problems.append(
+                Problem(Location(display_path(path)), "unread-file", message, "warning")
+            )
 
 
 def _load_rules(folder: Path, layer: Layer, problems: list[Problem]) -> None:
@@ -215,13 +256,13 @@ def _locator(document: Any, display: str) -> Callable[[tuple[int | str, ...]], L
     return locate
 
 
-def _revision(root: Path, extra_files: list[Path], folder: Path) -> str:
-    """Content hash of a layer: changes whenever any of its files does, whatever the clock says."""
+def _revision(root: Path, log: dict[Path, str], files: list[Path], folder: Path) -> str:
+    """Digest of the sorted (path, sha256) pairs of exactly the files of a layer that were read
+    and parsed: a file the loader never reads cannot change it, and the pairs are separated by
+    bytes no path contains, so two different sets never share a digest."""
+    chosen = {p for p in log if p in files or folder in p.parents}
+    pairs = sorted((p.relative_to(root).as_posix(), log[p]) for p in chosen)
     digest = hashlib.sha256()
-    files = [f for f in extra_files if f.is_file()]
-    if folder.is_dir():
-        files += sorted(p for p in folder.rglob("*") if p.is_file())
-    for path in files:
-        name = path.relative_to(root).as_posix().encode()
-        digest.update(name + b"\0" + path.read_bytes() + b"\0")
+    for name, sha in pairs:
+        digest.update(name.encode() + b"\0" + sha.encode() + b"\n")
     return digest.hexdigest()[:16]

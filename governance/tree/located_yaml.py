@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -38,8 +40,29 @@ class _LocatingLoader(_SafeLoader):  # type: ignore[valid-type,misc]
     """SafeLoader that builds YamlMap/YamlList with 1-based positions."""
 
 
+# Input limits checked before any object is built: a tree is written by people, so these are far
+# above any real file and far below what makes parsing or validation slow or recursive.
+MAX_DEPTH = 64  # nested mappings/sequences
+MAX_NODES = 200_000  # nodes after alias expansion ("billion laughs" stays a few KB of text)
+
+
+class DuplicateKeyError(yaml.MarkedYAMLError):
+    """A mapping gives the same key twice: YAML forbids it, PyYAML would keep the later value."""
+
+
 def _construct_map(loader: _LocatingLoader, node: yaml.MappingNode) -> YamlMap:
     loader.flatten_mapping(node)
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if str(key) in seen:
+            raise DuplicateKeyError(
+                "while constructing a mapping",
+                node.start_mark,
+                f"duplicate key `{key}`",
+                key_node.start_mark,
+            )
+        seen.add(str(key))
     result = YamlMap()
     result.line, result.column = node.start_mark.line + 1, node.start_mark.column + 1
     result.key_positions = {}
@@ -69,6 +92,11 @@ _LocatingLoader.yaml_implicit_resolvers = {
 }
 
 
+# While a tree loads, the sha256 of the exact bytes each file gave: the revision is computed from
+# these, so it names what was parsed even if a file is replaced while the tree is read.
+READ_LOG: ContextVar[dict[Path, str] | None] = ContextVar("READ_LOG", default=None)
+
+
 def read_text(path: Path, display: str, problems: list[Problem]) -> str | None:
     """The file's text, or None with a located problem if it is unreadable or not text."""
     try:
@@ -76,6 +104,9 @@ def read_text(path: Path, display: str, problems: list[Problem]) -> str | None:
     except OSError as exc:
         problems.append(Problem(Location(display), "io", f"cannot read file: {exc.strerror}"))
         return None
+    log = READ_LOG.get()
+    if log is not None:
+        log[path] = hashlib.sha256(data).hexdigest()
     if b"\x00" in data:
         problems.append(Problem(Location(display), "not-text", "file is binary, not text"))
         return None
@@ -86,10 +117,71 @@ def read_text(path: Path, display: str, problems: list[Problem]) -> str | None:
         return None
 
 
-def parse_yaml(text: str, display: str, problems: list[Problem]) -> Any:
-    """Parse YAML text into YamlMap/YamlList; a syntax error becomes a located problem."""
+def _check_depth(text: str) -> None:
+    """Raise a located YAMLError when nesting exceeds MAX_DEPTH; reads the flat event stream,
+    so no recursion happens before the limit is known to hold."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                mark = cast("yaml.Mark", event.start_mark)  # libyaml's Mark has the same fields
+                raise yaml.MarkedYAMLError(
+                    None, None, f"nesting deeper than {MAX_DEPTH} levels", mark
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """Node count once aliases are expanded, computed without expanding (memo per node)."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        children = _children(node)
+        if children_done or not children:
+            sizes[id(node)] = min(MAX_NODES + 1, 1 + sum(sizes.get(id(c), 1) for c in children))
+            continue
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in sizes)
+    return sizes[id(root)]
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _load_bounded(text: str) -> Any:
+    _check_depth(text)
+    loader = _LocatingLoader(text)
     try:
-        return yaml.load(text, Loader=_LocatingLoader)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_size(node) > MAX_NODES:
+            raise yaml.MarkedYAMLError(
+                None,
+                None,
+                f"document expands to more than {MAX_NODES} nodes (aliases)",
+                node.start_mark,
+            )
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def parse_yaml(text: str, display: str, problems: list[Problem]) -> Any:
+    """Parse YAML text into YamlMap/YamlList; a syntax error or a broken input limit (depth,
+    alias expansion, duplicate key) becomes a located problem."""
+    try:
+        return _load_bounded(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)

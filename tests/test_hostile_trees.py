@@ -1,0 +1,207 @@
+"""Hostile trees: every input limit and reserved name is a located load problem, never a crash."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from governance.tree.durations import parse_duration
+from governance.tree.load import load_tree
+from tests.treebuilder import TreeBuilder, codes, errors
+
+OK_POLICY = '@id("all")\npermit (principal, action, resource);\n'
+
+
+def fresh(tmp_path) -> TreeBuilder:
+    tree = TreeBuilder(tmp_path)
+    tree.product("sales.orders", ["order_id"])
+    tree.cedar("global", OK_POLICY)
+    return tree
+
+
+def error_codes(tree: TreeBuilder) -> list[str]:
+    _, problems = tree.load()
+    return codes(errors(problems))
+
+
+def test_domain_folder_named_global_is_refused(tmp_path):
+    tree = fresh(tmp_path)
+    tree.cedar("global", '@id("no-pii")\nforbid (principal, action, resource);\n', "g.cedar")
+    tree.write("domains/global/domain.yaml", {"name": "global", "owners": ["t"]})
+    tree.write(
+        "domains/global/access/p.cedar", '@id("no-pii")\npermit (principal, action, resource);\n'
+    )
+    loaded, problems = tree.load()
+    assert "bad-domain-name" in codes(errors(problems))
+    assert loaded is not None and "global" not in loaded.domains
+    assert [p.full_id for p in loaded.policies()].count("global/no-pii") == 1
+
+
+def test_domain_folder_that_is_not_an_identifier_is_refused(tmp_path):
+    tree = fresh(tmp_path)
+    tree.write("domains/sa les/domain.yaml", {"name": "sa les", "owners": ["t"]})
+    problem = next(p for p in tree.load()[1] if p.code == "bad-domain-name")
+    assert "sa les" in problem.location.file and "identifier" in problem.message
+
+
+def test_duplicate_yaml_key_is_an_error_at_the_second_key(tmp_path):
+    tree = fresh(tmp_path)
+    tree.retention("sales", "rules:\n  - id: r\n    min: P1Y\n    min: P2Y\n")
+    _, problems = tree.load()
+    (problem,) = [p for p in errors(problems) if p.code == "yaml"]
+    assert "duplicate key `min`" in problem.message and problem.location.line == 4
+
+
+def test_billion_laughs_is_bounded(tmp_path):
+    tree = fresh(tmp_path)
+    lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]']
+    for i in range(1, 9):
+        prev, name = chr(96 + i), chr(97 + i)
+        lines.append(f"{name}: &{name} [{', '.join(['*' + prev] * 9)}]")
+    tree.write("domains/sales/products/laughs.yaml", "\n".join(lines) + "\n")
+    _, problems = tree.load()
+    assert any("expands to more than" in p.message for p in errors(problems))
+
+
+def test_deep_yaml_nesting_is_an_error_not_a_recursion_error(tmp_path):
+    tree = fresh(tmp_path)
+    tree.classification("sales", "rules: " + "[" * 300 + "]" * 300 + "\n")
+    _, problems = tree.load()
+    assert any("nesting deeper than" in p.message for p in errors(problems))
+
+
+def test_nan_infinite_and_absurd_durations_are_bad_duration(tmp_path):
+    for value in (".nan", ".inf", "P99999999999Y", "{value: .nan, unit: days}"):
+        tree = fresh(tmp_path / value.strip("{}.: ").replace(" ", ""))
+        tree.retention("sales", f"rules:\n  - id: r\n    min: {value}\n")
+        assert "bad-duration" in error_codes(tree), value
+
+
+def test_reasonable_durations_still_parse():
+    assert parse_duration("P7Y").days == 7 * 365
+    assert parse_duration({"value": 30, "unit": "days"}).days == 30
+
+
+def test_deeply_nested_cedar_policy_is_located_before_the_parser(tmp_path):
+    tree = fresh(tmp_path)
+    deep = (
+        '@id("deep")\npermit (principal, action, resource) when { '
+        + "(" * 1000
+        + "true"
+        + ")" * 1000
+        + " };\n"
+    )
+    tree.cedar("sales", deep)
+    # In a subprocess: if the guard ever regresses, cedarpy's SIGSEGV must fail this test, not pytest.
+    script = "import sys; from governance.tree.load import load_tree; t,p=load_tree(sys.argv[1]); print(*[x.code+' '+x.message for x in p], sep='\\n')"
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(tree.root)], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert "cedar-syntax nesting deeper than" in result.stdout
+
+
+def test_deeply_nested_schema_is_located(tmp_path):
+    tree = TreeBuilder(tmp_path, schema="entity A = " + "{ a: " * 500 + "Long" + " }" * 500 + ";\n")
+    _, problems = tree.load()
+    assert any(p.code == "cedar-schema" and "nesting" in p.message for p in problems)
+
+
+def test_cedar_template_is_a_located_error(tmp_path):
+    tree = fresh(tmp_path)
+    tree.cedar(
+        "sales",
+        '@id("ok")\npermit (principal, action, resource);\n\n@id("t")\npermit (principal == ?principal, action, resource);\n',
+    )
+    _, problems = tree.load()
+    (problem,) = [p for p in problems if p.code == "cedar-template"]
+    assert problem.location.line == 4
+
+
+def test_waivable_must_be_true_or_false_and_unknown_annotations_warn(tmp_path):
+    tree = fresh(tmp_path)
+    tree.cedar(
+        "global",
+        '@id("f")\n@waivable("yes")\n@colour("red")\nforbid (principal, action, resource);\n',
+        "f.cedar",
+    )
+    _, problems = tree.load()
+    assert "bad-annotation" in codes(errors(problems))
+    assert any(p.code == "unknown-annotation" and p.severity == "warning" for p in problems)
+
+
+_PIECES = st.sampled_from(
+    [
+        "(",
+        ")",
+        "{",
+        "}",
+        "[",
+        "]",
+        '"',
+        "?principal",
+        '@id("x")',
+        "when",
+        ";",
+        "&a",
+        "*a",
+        ":",
+        "- ",
+        "\n",
+        "  ",
+        "<<: *a",
+        ".nan",
+        "P1Y",
+        "\x00",
+        "\\",
+    ]
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_mutated_tree_files_never_raise_out_of_loading(tmp_path_factory, data):
+    root = tmp_path_factory.mktemp("fuzz")
+    tree = fresh(root)
+    tree.retention("sales", [{"id": "r", "min": "P1Y"}])
+    files = [
+        "global/access/policies.cedar",
+        "domains/sales/retention.yaml",
+        "domains/sales/products/orders.yaml",
+        "governance.yaml",
+        "schema.cedarschema",
+    ]
+    target = root / data.draw(st.sampled_from(files))
+    text = target.read_text()
+    for _ in range(data.draw(st.integers(1, 6))):
+        at = data.draw(st.integers(0, len(text)))
+        piece = data.draw(_PIECES) * data.draw(st.sampled_from([1, 2, 70, 400]))
+        cut = data.draw(st.integers(0, 5))
+        text = text[:at] + piece + text[at + cut :]
+    target.write_text(text, encoding="utf-8")
+    _, problems = load_tree(root)  # must return, whatever the text
+    assert all(p.location.file for p in problems)
+
+
+def test_revision_hashes_only_the_policy_files_that_were_parsed(tmp_path):
+    tree = fresh(tmp_path)
+    first = tree.load()[0].global_layer.revision
+    tree.write("global/NOTES.md", "not policy\n")
+    assert tree.load()[0].global_layer.revision == first
+    tree.cedar("global", OK_POLICY + '\n@id("two")\npermit (principal, action, resource);\n')
+    assert tree.load()[0].global_layer.revision != first
+
+
+def test_policy_files_the_loader_skips_are_warnings(tmp_path):
+    tree = fresh(tmp_path)
+    tree.write("global/access/sub/x.cedar", OK_POLICY)
+    tree.write("global/access/y.CEDAR", OK_POLICY)
+    _, problems = tree.load()
+    unread = sorted(p.location.file for p in problems if p.code == "unread-file")
+    assert [f.rsplit("/", 2)[-2:] for f in unread] == [["sub", "x.cedar"], ["access", "y.CEDAR"]]
+    assert all(p.severity == "warning" for p in problems if p.code == "unread-file")
