@@ -19,6 +19,8 @@ ids, strings and numbers) share one compiled code object: source is generated pe
 
 from __future__ import annotations
 
+import ast
+import re
 import warnings
 from collections.abc import Callable
 from typing import Any, Literal, cast
@@ -187,8 +189,24 @@ class Codegen:
         self.constants: list[object] = [] if constants is None else constants
         self.temps = 0
         self.reject = reject
+        # Lookups of the principal and resource, once per call: `P`, `R` and the store do not
+        # change during a call, so reading `eP` instead of `S.get(P)` is exact. Off for the
+        # scope checks, which run before the hoisted lookups are assigned.
+        self.hoisting = False
+        self.hoisted: set[str] = set()
 
     # emission helpers
+    def lookup(self, atom: str) -> str:
+        """The expression for the entity `atom` names in the store (None when absent)."""
+        if self.hoisting and atom in ("P", "R"):
+            self.hoisted.add(atom)
+            return f"e{atom}"
+        return f"S.get({atom})"
+
+    def hoisted_lookups(self) -> list[str]:
+        """The assignments the hoisted lookups need, at the function body's depth."""
+        return [f"    e{var} = S.get({var})" for var in sorted(self.hoisted)]
+
     def emit(self, line: str) -> None:
         self.lines.append("    " * self.depth + line)
 
@@ -244,7 +262,7 @@ class Codegen:
     def scope_in(self, var: str, target: str, single: bool) -> None:
         self.emit(f"if {var} != {target}:" if single else f"if {var} not in {target}:")
         self.indent()
-        self.emit(f"e = S.get({var})")
+        self.emit(f"e = {self.lookup(var)}")
         miss = f"{target} not in e.ancestors" if single else f"{target}.isdisjoint(e.ancestors)"
         self.emit(f"if e is None or {miss}: {self.reject}")
         self.dedent()
@@ -425,7 +443,7 @@ class Codegen:
         result = self.assign(f"{lhs} == {name}" if single else f"{lhs} in {name}")
         self.emit(f"if not {result}:")
         self.indent()
-        self.emit(f"e = S.get({lhs})")
+        self.emit(f"e = {self.lookup(lhs)}")
         found = f"{name} in e.ancestors" if single else f"not {name}.isdisjoint(e.ancestors)"
         self.emit(f"{result} = e is not None and {found}")
         self.dedent()
@@ -434,7 +452,7 @@ class Codegen:
     def get_attr(self, base: pst.Expr, attr: str) -> tuple[str, _Kind]:
         atom, kind = self.expr(base)
         if kind == "entity":
-            self.emit(f"e = S.get({atom})")
+            self.emit(f"e = {self.lookup(atom)}")
             self.emit(f"if e is None: _no_entity({atom})")
             result = self.assign(f"e.attrs.get({attr!r}, MISSING)")
         elif kind == "record":
@@ -453,7 +471,7 @@ class Codegen:
         attr = attrs[0]
         atom, kind = self.expr(base)
         if kind == "entity":
-            self.emit(f"e = S.get({atom})")
+            self.emit(f"e = {self.lookup(atom)}")
             return self.assign(f"e is not None and {attr!r} in e.attrs"), "bool"
         if kind == "record":
             return self.assign(f"{attr!r} in {atom}"), "bool"
@@ -528,7 +546,6 @@ def _like_code(
         return f"{atom}.{method}({const(literals[0])})"
     if len(pieces) == 3 and pieces[0] is None and pieces[2] is None:
         return f"{const(pieces[1])} in {atom}"
-    import re
 
     regex = "".join(".*" if p is None else re.escape(p) for p in pieces)
     return f"{const(re.compile(regex, re.DOTALL).fullmatch)}({atom}) is not None"
@@ -544,6 +561,7 @@ def emit_policy(gen: Codegen, template: pst.Template) -> int:
     gen.scope("P", template.principal)
     gen.scope("R", template.resource)
     body_start = len(gen.lines)
+    gen.hoisting = True
     for clause in template.clauses:
         gen.test(clause.expr, negate=isinstance(clause, pst.Unless))
     return body_start
@@ -554,22 +572,11 @@ def generate_source(template: pst.Template) -> tuple[str, list[object]]:
     gen = Codegen()
     body_start = emit_policy(gen, template)
     gen.emit("return True")
-    hoist_lookups(gen.lines, body_start)
+    gen.lines[body_start:body_start] = gen.hoisted_lookups()
     params = ", ".join(f"K{i}" for i in range(len(gen.constants)))
     body = "\n".join("    " + line for line in gen.lines)
     source = f"def factory({params}):\n    def policy(P, A, R, C, S):\n{body}\n    return policy\n"
     return source, gen.constants
-
-
-def hoist_lookups(lines: list[str], body_start: int) -> None:
-    """Look the principal and resource up once, from `body_start` (after the scope checks),
-    instead of at every attribute access: `P`, `R` and the store do not change during a call,
-    so this is exact."""
-    for var in ("P", "R"):
-        call = f"S.get({var})"
-        if any(call in line for line in lines[body_start:]):
-            lines[body_start:] = [line.replace(call, f"e{var}") for line in lines[body_start:]]
-            lines.insert(body_start, f"    e{var} = {call}")  # at the function body's depth
 
 
 def compile_policy(template: pst.Template, policy_id: str) -> CompiledPolicy:
@@ -595,12 +602,60 @@ def compile_expression(expr: pst.Expr) -> ExpressionFunction:
     return cast(ExpressionFunction, instantiate(source, gen.constants, "expression"))
 
 
+_LOCALS = re.compile(
+    r"(K|t)\d+|e|eP|eR|P|A|R|C|S|hits|errors|error|factory|policy|fused|expression"
+)
+_BUILTINS = frozenset({"type", "bool", "int", "str", "len", "isinstance", "True", "False", "None"})
+_LOOPS = (
+    ast.For,
+    ast.AsyncFor,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+    ast.Lambda,
+)
+_FOREIGN = (
+    ast.Import,
+    ast.ImportFrom,
+    ast.Global,
+    ast.Nonlocal,
+    ast.ClassDef,
+    ast.Await,
+    ast.Yield,
+)
+
+
+def check_generated(source: str) -> None:
+    """Generated code reads only its own namespace and never loops on its own: what it can do is
+    what the generator wrote, whatever the policy text (`while True` is a breakable block)."""
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Name) and not (
+            node.id in runtime.NAMESPACE or node.id in _BUILTINS or _LOCALS.fullmatch(node.id)
+        ):
+            raise AssertionError(f"generated code names `{node.id}` outside its namespace")
+        if isinstance(node, _FOREIGN) or (
+            isinstance(node, ast.Attribute) and node.attr.startswith("__")
+        ):
+            raise AssertionError(
+                f"generated code steps outside its namespace: {ast.dump(node)[:80]}"
+            )
+        if isinstance(node, _LOOPS) or (
+            isinstance(node, ast.While)
+            and not (isinstance(node.test, ast.Constant) and node.test.value is True)
+        ):
+            raise AssertionError(
+                f"generated code contains a loop of its own: {ast.dump(node)[:80]}"
+            )
+
+
 def instantiate(source: str, constants: list[object], name: str) -> Any:
     """Compile a factory's source once per shape and call it with this instance's constants."""
     factory = _SHAPES.get(source)
     if factory is None:
         namespace: dict[str, object] = dict(runtime.NAMESPACE)
         try:
+            check_generated(source)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # e.g. comparisons of constants Cedar allows
                 exec(compile(source, f"<{name}>", "exec"), namespace)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 
 from cedarpy import pst
 
-from governance.compiler.compile import Codegen, emit_policy, hoist_lookups, instantiate
+from governance.compiler.compile import Codegen, emit_policy, instantiate
 from governance.compiler.errors import EvaluationError
 from governance.compiler.values import EntityUID, Record
 
@@ -36,9 +36,12 @@ def compile_fused(templates: Sequence[pst.Template]) -> FusedFunction:
     :func:`compile_policy` does."""
     constants: list[object] = []
     lines: list[str] = ["    hits = []", "    errors = None"]
+    hoisted: set[str] = set()
     for position, template in enumerate(templates):
         gen = Codegen(constants, reject="break", depth=_BODY_DEPTH)
+        gen.hoisting = True  # the lookups are assigned before every body, scope checks included
         emit_policy(gen, template)
+        hoisted |= gen.hoisted
         lines += [
             "    try:",
             "        while True:",
@@ -50,7 +53,7 @@ def compile_fused(templates: Sequence[pst.Template]) -> FusedFunction:
             f"        errors.append(({position}, error))",
         ]
     lines.append("    return hits, errors")
-    hoist_lookups(lines, 0)  # once, for all bodies
+    lines[0:0] = [f"    e{var} = S.get({var})" for var in sorted(hoisted)]  # once, for all bodies
     params = ", ".join(f"K{i}" for i in range(len(constants)))
     body = "\n".join("    " + line for line in lines)
     source = f"def factory({params}):\n    def fused(P, A, R, C, S):\n{body}\n    return fused\n"
