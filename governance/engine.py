@@ -41,7 +41,20 @@ def _clock_ns(clock: Clock) -> Callable[[], int]:
     fraction of the cost of building a datetime on every decision."""
     if clock is system_clock:
         return time.time_ns
-    return lambda: to_epoch_ns(clock())
+    _check_aware(clock())
+    return lambda: to_epoch_ns(_check_aware(clock()))
+
+
+def _check_aware(now: Any) -> dt.datetime:
+    """A decision's time must be an instant: a naive datetime has no time zone to place it."""
+    if not isinstance(now, dt.datetime):
+        raise TypeError(f"the engine's clock must return a datetime, not {type(now).__name__}")
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError(
+            "the engine's clock returned a naive datetime; return an aware one, "
+            "e.g. datetime.now(datetime.UTC)"
+        )
+    return now
 
 
 class Engine:
@@ -81,14 +94,15 @@ class Engine:
 
     def decide(self, request: RequestLike) -> Decision:
         """Never raises and never allows what it cannot understand: bad input is a reasoned deny."""
-        started, snapshot, now = time.perf_counter_ns(), self._snapshot, self._now_ns()
+        started, snapshot, now = time.perf_counter_ns(), self._snapshot, 0
         try:
+            now = self._now_ns()  # inside the guard: a failing clock is a refusal, not a raise
             parsed = coerce_request(request)
             return _decide(snapshot, parsed, _resolve(snapshot, parsed), now, started)
         except RequestError as exc:
             return _refusal(snapshot, request, str(exc), now, started)
         except Exception as exc:
-            return _refusal(snapshot, request, f"internal evaluation error: {exc!r}", now, started)
+            return _refusal(snapshot, request, _internal(exc), now or time.time_ns(), started)
 
 
 def _load(path: str | Path, evaluator: EvaluatorName) -> Snapshot:
@@ -172,10 +186,22 @@ def _refusal(snapshot: Snapshot, request: Any, reason: str, now: int, started: i
     )
 
 
+def _internal(exc: Exception) -> str:
+    return f"internal evaluation error: {_safe_repr(exc)}"
+
+
 def _json_safe(request: Any) -> Mapping[str, Any]:
-    """A copy of an unreadable request that still serialises: the decision log must not choke."""
+    """A copy of an unreadable request that still serialises as strict JSON (no NaN): the
+    decision log must not choke, whatever the value (deep, hostile `repr`, non-finite)."""
     try:
-        copy = json.loads(json.dumps(request, default=repr))
-    except (TypeError, ValueError, RecursionError):
+        copy = json.loads(json.dumps(request, default=_safe_repr, allow_nan=False))
+    except Exception:  # any failure of a hostile value: fall back to its (guarded) repr
         copy = None
-    return copy if isinstance(copy, dict) else {"invalid": repr(request)[:200]}
+    return copy if isinstance(copy, dict) else {"invalid": _safe_repr(request)}
+
+
+def _safe_repr(value: Any) -> str:
+    try:
+        return repr(value)[:200]
+    except Exception:  # a hostile __repr__ may raise anything
+        return f"<unrepresentable {type(value).__name__}>"

@@ -17,6 +17,7 @@ from governance.access.evaluator import Resource
 from governance.access.request import AccessRequest
 from governance.access.slices import SliceKey
 from governance.cedar_bridge import CedarEntities, CedarSlice, pst
+from governance.errors import RequestError
 
 Json = dict[str, Any]
 
@@ -119,6 +120,8 @@ class _BoundReference:
             requests, self._handle(key[1])
         )
         refs = self._evaluator.refs
+        for o in outcomes:
+            _refuse_unbuilt(o)
         return [
             _to_access(
                 o.allowed, o.reasons, tuple(map(PolicyError, o.errored, o.error_messages)), refs
@@ -137,6 +140,16 @@ class _BoundReference:
             )
             self._entities = (domain, handle)
         return self._entities[1]
+
+
+def _refuse_unbuilt(outcome: Any) -> None:
+    """cedarpy answers a request it could not build (too deep, malformed) with no decision and
+    an error but no errored policy: that is a refusal with cedarpy's reason, never a deny."""
+    if outcome.allowed or outcome.reasons or outcome.errored:
+        return
+    for message in outcome.error_messages:
+        if message.startswith("failed to"):
+            raise RequestError(f"cedarpy could not build this request: {message}")
 
 
 def _to_access(
