@@ -48,7 +48,20 @@ def _clock_ns(clock: Clock) -> Callable[[], int]:
     fraction of the cost of building a datetime on every decision."""
     if clock is system_clock:
         return time.time_ns
-    return lambda: to_epoch_ns(clock())
+    _check_aware(clock())
+    return lambda: to_epoch_ns(_check_aware(clock()))
+
+
+def _check_aware(now: Any) -> dt.datetime:
+    """A decision's time must be an instant: a naive datetime has no time zone to place it."""
+    if not isinstance(now, dt.datetime):
+        raise TypeError(f"the engine's clock must return a datetime, not {type(now).__name__}")
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError(
+            "the engine's clock returned a naive datetime; return an aware one, "
+            "e.g. datetime.now(datetime.UTC)"
+        )
+    return now
 
 
 class Engine:
@@ -133,16 +146,18 @@ class Engine:
 
         With a decision log, the decision is enqueued for it (`req_id` and `requested_by`, the
         caller's request number and client address, go into the record)."""
-        started, snapshot, now = time.perf_counter_ns(), self._snapshot, self._now_ns()
+        started, snapshot, now = time.perf_counter_ns(), self._snapshot, 0
         try:
+            now = self._now_ns()  # inside the guard: a failing clock is a refusal, not a raise
             parsed = coerce_request(request)
             decision = _decide(snapshot, parsed, _resolve(snapshot, parsed), now, started)
         except RequestError as exc:
             code = exc.code if exc.code in REASON_CODES else "bad_request"
             decision = _refusal(snapshot, request, str(exc), code, now, started)  # type: ignore[arg-type]
         except Exception as exc:
-            message = f"internal evaluation error: {exc!r}"
-            decision = _refusal(snapshot, request, message, "internal_error", now, started)
+            decision = _refusal(
+                snapshot, request, _internal(exc), "internal_error", now or time.time_ns(), started
+            )
         if self._log is not None:
             self._log.log(decision, req_id, requested_by)
         return decision
@@ -239,10 +254,22 @@ def _refusal(
     )
 
 
+def _internal(exc: Exception) -> str:
+    return f"internal evaluation error: {_safe_repr(exc)}"
+
+
 def _json_safe(request: Any) -> Mapping[str, Any]:
-    """A copy of an unreadable request that still serialises: the decision log must not choke."""
+    """A copy of an unreadable request that still serialises as strict JSON (no NaN): the
+    decision log must not choke, whatever the value (deep, hostile `repr`, non-finite)."""
     try:
-        copy = json.loads(json.dumps(request, default=repr))
-    except (TypeError, ValueError, RecursionError):
+        copy = json.loads(json.dumps(request, default=_safe_repr, allow_nan=False))
+    except Exception:  # any failure of a hostile value: fall back to its (guarded) repr
         copy = None
-    return copy if isinstance(copy, dict) else {"invalid": repr(request)[:200]}
+    return copy if isinstance(copy, dict) else {"invalid": _safe_repr(request)}
+
+
+def _safe_repr(value: Any) -> str:
+    try:
+        return repr(value)[:200]
+    except Exception:  # a hostile __repr__ may raise anything
+        return f"<unrepresentable {type(value).__name__}>"

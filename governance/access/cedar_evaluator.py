@@ -17,6 +17,7 @@ from governance.access.evaluator import Resource
 from governance.access.request import AccessRequest
 from governance.access.slices import SliceKey
 from governance.cedar_bridge import CedarEntities, CedarSlice, pst
+from governance.errors import RequestError
 
 Json = dict[str, Any]
 
@@ -125,6 +126,8 @@ class _BoundReference:
             if removed
             else [None] * len(outcomes)
         )
+        for o in outcomes:
+            _refuse_unbuilt(o)
         return [
             combine(_buckets(o, w, removed, evaluator.refs), removed, evaluator.on_forbid_error)
             for o, w in zip(outcomes, whole, strict=True)
@@ -164,3 +167,13 @@ def _buckets(
             if p in removed and p in refs
         ]
     return Buckets(satisfied, errored)
+
+
+def _refuse_unbuilt(outcome: Any) -> None:
+    """cedarpy answers a request it could not build (too deep, malformed) with no decision and
+    an error but no errored policy: that is a refusal with cedarpy's reason, never a deny."""
+    if outcome.allowed or outcome.reasons or outcome.errored:
+        return
+    for message in outcome.error_messages:
+        if message.startswith("failed to"):
+            raise RequestError(f"cedarpy could not build this request: {message}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple, cast
@@ -9,6 +11,10 @@ from typing import Any, NamedTuple, cast
 from governance.errors import RequestError
 
 _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
+MAX_DEPTH = 32  # sets and records nested deeper are refused (Cedar's own parser gives up sooner
+# or later; refusing here makes both evaluators agree and keeps the checks off the C stack)
+# Cedar's entity type grammar: `Name` or `Namespace::Name`, each part an identifier.
+_ENTITY_TYPE = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*(?:::[_a-zA-Z][_a-zA-Z0-9]*)*")
 WHOLE_PRODUCT = None  # `columns` of a request that reads every column
 
 
@@ -58,6 +64,10 @@ def coerce_request(request: AccessRequest | Mapping[str, Any]) -> AccessRequest:
     if type(request) is dict:  # the common case first
         return _fast_authzen(request) or _thorough_authzen(request)
     if isinstance(request, AccessRequest):
+        if type(request.principal_type) is not str or not _ENTITY_TYPE.fullmatch(
+            request.principal_type
+        ):
+            raise RequestError("`principal_type` must be a Cedar entity type name")
         _check_values(request.attributes, "subject.properties")
         _check_values(request.context, "context")
         return request
@@ -88,9 +98,11 @@ def _fast_authzen(request: Mapping[str, Any]) -> AccessRequest | None:
     )
     if type(subject) is not dict or type(action) is not dict or type(resource) is not dict:
         return None
-    properties = subject.get("properties") or _EMPTY
-    context = request.get("context") or _EMPTY
-    resource_properties = resource.get("properties") or _EMPTY
+    # `None` or absent reads as `{}`; any other non-object (`[]`, `0`, `""`, `false`) goes to
+    # the thorough reader, which refuses it instead of reading it as empty.
+    properties = _absent_as_empty(subject.get("properties"))
+    context = _absent_as_empty(request.get("context"))
+    resource_properties = _absent_as_empty(resource.get("properties"))
     if not (
         type(properties) is dict and type(context) is dict and type(resource_properties) is dict
     ):
@@ -101,6 +113,7 @@ def _fast_authzen(request: Mapping[str, Any]) -> AccessRequest | None:
         type(principal) is str and type(name) is str and type(product) is str
         and type(principal_type) is str and principal and name and product and principal_type
         and resource.get("type", "DataProduct") == "DataProduct"
+        and _ENTITY_TYPE.fullmatch(principal_type)
     ):  # fmt: skip
         return None
     groups = properties.get("groups", ())
@@ -122,6 +135,10 @@ def _fast_authzen(request: Mapping[str, Any]) -> AccessRequest | None:
         principal, name, product, tuple(groups), attributes, columns, PlainValues(context),
         principal_type,
     ))  # fmt: skip
+
+
+def _absent_as_empty(value: Any) -> Any:
+    return _EMPTY if value is None else value
 
 
 def _plain_values(values: dict[str, Any]) -> bool:
@@ -150,9 +167,15 @@ def _thorough_authzen(request: Mapping[str, Any]) -> AccessRequest:
     resource_type = resource.get("type", "DataProduct")
     if resource_type != "DataProduct":
         raise RequestError(f"`resource.type` must be `DataProduct`, not `{resource_type}`")
+    principal_type = _text(subject, "type", "subject.type") if "type" in subject else "User"
+    if not _ENTITY_TYPE.fullmatch(principal_type):
+        raise RequestError(
+            f"`subject.type` must be a Cedar entity type name (Name or Namespace::Name), "
+            f"not {_shown(principal_type)}"
+        )
     return AccessRequest(
         principal=_text(subject, "id", "subject.id"),
-        principal_type=_text(subject, "type", "subject.type") if "type" in subject else "User",
+        principal_type=principal_type,
         action=_text(action, "name", "action.name"),
         product=_text(resource, "id", "resource.id"),
         groups=tuple(groups),
@@ -198,29 +221,40 @@ def _text(parent: Mapping[str, Any], key: str, name: str) -> str:
     return value
 
 
-def _check_values(values: Mapping[str, Any], where: str) -> None:
+def _check_values(values: Mapping[str, Any], where: str, depth: int = 0) -> None:
     """Cedar has strings, 64-bit longs, booleans, sets and records: nothing else may pass."""
     for key, value in values.items():
         kind = type(value)
         if kind is str or kind is bool or (kind is int and _LONG_MIN <= value <= _LONG_MAX):
             continue  # the common case, without building a path string
-        _check_value(value, f"{where}.{key}")
+        _check_value(value, f"{where}.{key}", depth + 1)
 
 
-def _check_value(value: Any, where: str) -> None:
+def _check_value(value: Any, where: str, depth: int) -> None:
     if isinstance(value, bool | str):
         return
     if isinstance(value, int):
         if not _LONG_MIN <= value <= _LONG_MAX:
             raise RequestError(f"`{where}` is outside Cedar's 64-bit Long range")
         return
+    if isinstance(value, float):
+        what = "not a number" if math.isnan(value) else "infinite" if math.isinf(value) else None
+        detail = f"is {what} (float)" if what else "is a decimal number (float)"
+        raise RequestError(f"`{where}` {detail}; Cedar has only 64-bit whole-number Longs")
+    if depth > MAX_DEPTH:
+        raise RequestError(f"`{where}` nests sets and records deeper than {MAX_DEPTH} levels")
     if isinstance(value, list | tuple):  # JSON arrays; bytes and str are Sequences too, not sets
         for i, item in enumerate(value):
-            _check_value(item, f"{where}[{i}]")
+            _check_value(item, f"{where}[{i}]", depth + 1)
         return
     if isinstance(value, Mapping):
         if not all(isinstance(k, str) for k in value):
             raise RequestError(f"`{where}` has a non-string key")
-        _check_values(value, where)
+        _check_values(value, where, depth)
         return
     raise RequestError(f"`{where}` has a value Cedar cannot hold ({type(value).__name__})")
+
+
+def _shown(value: str) -> str:
+    """A value quoted for a message, cut short so a huge input cannot flood the log."""
+    return repr(value[:60] + ("..." if len(value) > 60 else ""))
