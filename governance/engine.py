@@ -152,7 +152,10 @@ def _masks(
     masks = []
     for column, access in zip(columns, accesses, strict=True):
         if access.kind != "permitted":
-            masks.append(Mask(column.key, column.level, access.kind, access.policies))
+            strategy, rule = column.strategy, column.strategy_source
+            masks.append(
+                Mask(column.key, column.level, access.kind, access.policies, strategy, rule)
+            )
     return tuple(masks)
 
 
