@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from governance.cli import policy
+from governance.cli import policy, serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -18,5 +18,5 @@ def main() -> None:
     """govern: federated access, classification and retention for data mesh platforms."""
 
 
-for _command in policy.COMMANDS:
+for _command in [*policy.COMMANDS, *serve.COMMANDS]:
     main.add_command(_command)
