@@ -16,6 +16,7 @@ from typing import Any, Literal, get_args
 from governance.access.answer import Access, Kind, PolicyError, PolicyRef
 from governance.access.request import AccessRequest
 from governance.rules.classification import Classified, ProductClassification
+from governance.rules.masking import BUILTIN_DEFAULT, NULL, MaskSource, Strategy
 from governance.rules.retention import Retention
 
 _BOOT = os.urandom(4).hex()
@@ -50,13 +51,16 @@ def from_epoch_ns(ns: int) -> dt.datetime:
 
 @dataclass(slots=True)
 class Mask:
-    """A column the gateway must mask: the product is readable, this column is not."""
+    """A column the gateway must mask: the product is readable, this column is not; `strategy`
+    says how (masking.yaml), `rule` which rule chose it."""
 
     column: str
     level: str
     kind: Kind
     policies: tuple[PolicyRef, ...]
     errors: tuple[PolicyError, ...] = ()  # policies that errored on this column
+    strategy: Strategy = NULL
+    rule: MaskSource = BUILTIN_DEFAULT
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -65,6 +69,7 @@ class Mask:
             "kind": self.kind,
             "policies": [p.to_dict() for p in self.policies],
             "errors": [{"policy": e.policy, "message": e.message} for e in self.errors],
+            "strategy": {**self.strategy.to_dict(), **self.rule.to_dict()},
         }
 
 

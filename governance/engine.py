@@ -229,8 +229,17 @@ def _masks(
     masks = []
     for column, access in zip(columns, accesses, strict=True):
         if access.kind != "permitted":
+            strategy, rule = column.strategy, column.strategy_source
             masks.append(
-                Mask(column.key, column.level, access.kind, access.policies, access.errors)
+                Mask(
+                    column.key,
+                    column.level,
+                    access.kind,
+                    access.policies,
+                    access.errors,
+                    strategy,
+                    rule,
+                )
             )
     return tuple(masks)
 

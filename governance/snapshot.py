@@ -17,6 +17,7 @@ from governance.access.evaluator import AccessEvaluator, Resource
 from governance.access.slices import SliceKey, build_slices
 from governance.errors import LoadError, Problem
 from governance.rules.classification import Classifier, ProductClassification
+from governance.rules.masking import MaskingResolver, MaskSource, Strategy
 from governance.rules.retention import Retention, RetentionResolver
 from governance.rules.waivers import WaiverBook
 from governance.tree.catalog import Product
@@ -29,6 +30,8 @@ class MaskableColumn(NamedTuple):
     key: str
     level: str
     resource: Resource
+    strategy: Strategy  # how the column is masked when it is (masking.yaml)
+    strategy_source: MaskSource
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +61,7 @@ def build_snapshot(tree: PolicyTree, problems: list[Problem], evaluator: Evaluat
     """Refuses (LoadError) a tree with any error: a gateway never serves a half-valid set."""
     if any(p.severity == "error" for p in problems):
         raise LoadError(problems)
-    classifier, resolver = Classifier(tree), RetentionResolver(tree)
+    classifier, resolver, masking = Classifier(tree), RetentionResolver(tree), MaskingResolver(tree)
     products = tree.products()
     classification = {pid: classifier.classify(p) for pid, p in products.items()}
     slices = build_slices(tree)
@@ -70,7 +73,9 @@ def build_snapshot(tree: PolicyTree, problems: list[Problem], evaluator: Evaluat
         p.full_id: PolicyRef(p.full_id, p.layer, p.effect, p.location, p.reason)
         for p in tree.policies()
     }
-    views = {pid: _view(tree, p, classification[pid], resolver) for pid, p in products.items()}
+    views = {
+        pid: _view(tree, p, classification[pid], resolver, masking) for pid, p in products.items()
+    }
     access = _evaluator(evaluator, templates, entities, refs, tree.config.on_forbid_error)
     access.prepare(_targets(views.values(), slices))
     return Snapshot(
@@ -104,12 +109,16 @@ def _view(
     product: Product,
     classification: ProductClassification,
     resolver: RetentionResolver,
+    masking: MaskingResolver,
 ) -> ProductView:
-    maskable = tuple(
-        MaskableColumn(key, c.level, Resource("Column", f"{product.id}/{key}"))
-        for key, c in classification.columns.items()
-        if c.rank > 0
-    )
+    maskable = []
+    for key, column in classification.columns.items():
+        if column.rank > 0:
+            choice = masking.resolve(product, key, column)
+            resource = Resource("Column", f"{product.id}/{key}")
+            maskable.append(
+                MaskableColumn(key, column.level, resource, choice.strategy, choice.source)
+            )
     revisions = {
         GLOBAL: tree.global_layer.revision,
         product.domain: tree.domains[product.domain].revision,
@@ -117,7 +126,7 @@ def _view(
     retention = resolver.resolve(product, classification.product)
     resource = Resource("DataProduct", product.id)
     return ProductView(
-        product, classification, retention, maskable, revisions, resource,
+        product, classification, retention, tuple(maskable), revisions, resource,
         frozenset(classification.columns),
     )  # fmt: skip
 

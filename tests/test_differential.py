@@ -108,7 +108,7 @@ def _assert_same(engine: Engine, oracle: CedarOracle, request: dict[str, Any]) -
         assert decision.masks == ()
         return
     masked = {m.column: m for m in decision.masks}
-    for column, _level, _resource in engine.snapshot.products[product].maskable:
+    for column, _level, _resource, *_ in engine.snapshot.products[product].maskable:
         column_allowed, column_reasons, _ = oracle.decide(
             request, {"type": "Column", "id": f"{product}/{column}"}
         )

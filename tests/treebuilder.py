@@ -196,6 +196,14 @@ class TreeBuilder:
             content["holds"] = list(holds)
         return self.write(f"{self.layer_dir(layer)}/retention.yaml", content)
 
+    def masking(self, layer: str, rules: Any = (), default: Any = None) -> Path:
+        if isinstance(rules, str):
+            return self.write(f"{self.layer_dir(layer)}/masking.yaml", rules)
+        content: dict[str, Any] = {"rules": list(rules)}
+        if default is not None:
+            content["default"] = default
+        return self.write(f"{self.layer_dir(layer)}/masking.yaml", content)
+
     def waivers(self, waivers: Any) -> Path:
         content = waivers if isinstance(waivers, str) else {"waivers": list(waivers)}
         return self.write("global/waivers.yaml", content)

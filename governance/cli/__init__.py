@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from governance.cli import audit, bundle, gateway, policy
+from governance.cli import audit, bundle, gateway, policy, serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -18,5 +18,11 @@ def main() -> None:
     """govern: federated access, classification and retention for data mesh platforms."""
 
 
-for _command in [*policy.COMMANDS, *bundle.COMMANDS, *audit.COMMANDS, *gateway.COMMANDS]:
+for _command in [
+    *policy.COMMANDS,
+    *bundle.COMMANDS,
+    *audit.COMMANDS,
+    *gateway.COMMANDS,
+    *serve.COMMANDS,
+]:
     main.add_command(_command)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -18,6 +17,7 @@ from governance.engine import Engine
 from governance.gateway.identity import Principal
 from governance.gateway.policy_sql import QueryPlan, Refused, plan
 from governance.gateway.relations import Relation
+from governance.rules.mask_sql import render_mask
 
 _SET_PURPOSE = re.compile(
     r"^\s*SET\s+(?:SESSION\s+)?govern\.purpose\s*(?:=|TO)\s*'([A-Za-z0-9_\-]*)'\s*;?\s*$", re.I
@@ -33,24 +33,14 @@ _CLIENT_NOISE = re.compile(
 
 
 def mask_sql(mask: Mask, column_name: str, column_sql_type: str) -> str:
-    """The DuckDB expression a masked column becomes: the mask's strategy rendered by
-    `governance.rules.mask_sql.render_mask` when this tree has mask strategies, else NULL of the
-    column's type. Any failure to render (a `hash` without its key) is NULL too: the strictest
-    mask, never the value."""
-    null = f"CAST(NULL AS {column_sql_type})"
-    strategy = getattr(mask, "strategy", None)
-    if strategy is None:
-        return null
+    """The DuckDB expression a masked column becomes: the mask's strategy, keeping the column's
+    type. A failure to render (a `hash` without its key) is NULL: the strictest mask, never the
+    value."""
+    column_sql = '"' + column_name.replace('"', '""') + '"'
     try:
-        # Imported by name: the strategies module lands with the masking work, and until then
-        # this tree has none (every Mask then has no `strategy` and this line is not reached).
-        render: Callable[..., str] = importlib.import_module(
-            "governance.rules.mask_sql"
-        ).render_mask
-        column_sql = '"' + column_name.replace('"', '""') + '"'
-        return render(strategy, column_sql, "duckdb", column_type=column_sql_type)
+        return render_mask(mask.strategy, column_sql, "duckdb", column_type=column_sql_type)
     except Exception:
-        return null
+        return f"CAST(NULL AS {column_sql_type})"
 
 
 @dataclass(slots=True)

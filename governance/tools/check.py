@@ -14,6 +14,7 @@ from pathlib import Path
 from governance.engine import Engine
 from governance.errors import LoadError, Location, Problem
 from governance.rules.classification import Classifier
+from governance.rules.masking import masking_findings
 from governance.rules.retention import RetentionResolver
 from governance.snapshot import EvaluatorName, Snapshot, build_snapshot
 from governance.tools.dead_policies import dead_policies
@@ -45,6 +46,8 @@ CHECKS: dict[str, str] = {
     "retention-conflict": "a retention rule's min exceeds its own max",
     "overridden-by-locked-rule": "a domain retention bound a locked global rule overrides",
     "below-global-floor": "a domain classification below a global floor (no effect)",
+    "masking-no-effect": "a domain masking rule that never makes a mask stricter",
+    "unknown-label": "a masking rule names a label no classification rule gives",
     "unknown-policy": "a waiver names an unknown global policy",
     "not-waivable": "a waiver names a policy that is not a waivable guardrail",
     "unknown-domain": "a waiver names an unknown domain",
@@ -142,13 +145,14 @@ def _analyses(
     levels_ok = not any(p.code == "unknown-level" for p in problems)
     if levels_ok:
         classifier, resolver = Classifier(tree), RetentionResolver(tree)
+        classified = []
         for product in tree.products().values():
             found += classifier.floor_findings(product)
             view = snapshot.products.get(product.id) if snapshot is not None else None
-            classified = (
-                view.classification.product if view else classifier.classify(product).product
-            )
-            found += resolver.override_findings(product, classified)
+            classification = view.classification if view else classifier.classify(product)
+            found += resolver.override_findings(product, classification.product)
+            classified.append((product, classification))
+        found += masking_findings(tree, classified)
     return found
 
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from governance.tree.durations import Duration, parse_duration
 
@@ -160,6 +167,72 @@ class Waiver(Strict):
 
 class WaiversFile(Strict):
     waivers: list[Waiver] = []
+
+
+# --- masking.yaml ------------------------------------------------------------------------------
+
+StrategyName = Literal["null", "redact", "hash", "partial", "truncate"]
+ENV_NAME = r"^[A-Z_][A-Z0-9_]*$"
+# Which parameters each strategy takes; any other is an error, so a typo cannot weaken a mask.
+STRATEGY_PARAMS: dict[str, frozenset[str]] = {
+    "null": frozenset(),
+    "redact": frozenset({"text"}),
+    "hash": frozenset({"key_env"}),
+    "partial": frozenset({"keep", "chars"}),
+    "truncate": frozenset({"unit"}),
+}
+
+
+def _null_strategy(value: Any) -> Any:
+    """YAML reads a bare `null` as None; here it names the strictest strategy, not a missing one."""
+    return "null" if value is None else value
+
+
+class StrategySpec(Strict):
+    """How a masked column is rewritten; only the parameters of the named strategy may be set."""
+
+    strategy: Annotated[StrategyName, BeforeValidator(_null_strategy)]
+    text: str | None = Field(default=None, max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$")
+    key_env: str | None = Field(default=None, pattern=ENV_NAME, max_length=64)
+    keep: Literal["first", "last"] | None = None
+    chars: int | None = Field(default=None, ge=1, le=64)
+    unit: Literal["year", "month"] | None = None
+
+    @model_validator(mode="after")
+    def _parameters_fit(self) -> StrategySpec:
+        allowed = STRATEGY_PARAMS[self.strategy]
+        given = {
+            name
+            for name in ("text", "key_env", "keep", "chars", "unit")
+            if getattr(self, name) is not None
+        }
+        stray = sorted(given - allowed)
+        if stray:
+            raise ValueError(f"strategy `{self.strategy}` takes no `{'`, `'.join(stray)}`")
+        if self.strategy == "partial" and self.chars is None:
+            raise ValueError("strategy `partial` needs `chars` (how many characters to keep)")
+        return self
+
+
+class MaskingMatch(Strict):
+    """Every condition given must hold; within one, any listed value matches."""
+
+    labels: StrList = []
+    levels: StrList = []
+    min_level: str | None = None
+    columns: StrList = []
+    products: StrList = []
+
+
+class MaskingRule(StrategySpec):
+    id: str = Field(pattern=IDENT)
+    description: str = ""
+    match: MaskingMatch
+
+
+class MaskingFile(Strict):
+    default: StrategySpec | None = None
+    rules: list[MaskingRule] = []
 
 
 # --- domain.yaml -------------------------------------------------------------------------------

@@ -15,7 +15,9 @@ from governance.tree.formats import (
     FixturesFile,
     GovernanceConfig,
     LegalHold,
+    MaskingRule,
     RetentionRule,
+    StrategySpec,
     Waiver,
 )
 
@@ -46,6 +48,8 @@ class Layer:
     classification: list[Sourced[ClassificationRule]] = field(default_factory=list)
     retention: list[Sourced[RetentionRule]] = field(default_factory=list)
     holds: list[Sourced[LegalHold]] = field(default_factory=list)
+    masking: list[Sourced[MaskingRule]] = field(default_factory=list)
+    masking_default: Sourced[StrategySpec] | None = None
     tests: list[Path] = field(default_factory=list)
     revision: str = ""
     # domain layers only

@@ -20,6 +20,7 @@ from governance.tree.formats import (
     DomainConfig,
     FixturesFile,
     GovernanceConfig,
+    MaskingFile,
     ProductDescriptor,
     RetentionFile,
     WaiversFile,
@@ -170,6 +171,23 @@ def _load_rules(folder: Path, layer: Layer, problems: list[Problem]) -> None:
     layer.holds = _sourced(
         folder / "retention.yaml", RetentionFile, "holds", name, problems, report=False
     )
+    _load_masking(folder / "masking.yaml", layer, problems)
+
+
+def _load_masking(path: Path, layer: Layer, problems: list[Problem]) -> None:
+    """Masking rules and the layer's default strategy, each located in the file."""
+    if not path.is_file():
+        return
+    document = load_yaml(path, display_path(path), problems)
+    parsed = validate_model(document, MaskingFile, display_path(path), problems)
+    if parsed is None:
+        return
+    locate = _locator(document, display_path(path))
+    layer.masking = [
+        Sourced(rule, layer.name, locate(("rules", i))) for i, rule in enumerate(parsed.rules)
+    ]
+    if parsed.default is not None:
+        layer.masking_default = Sourced(parsed.default, layer.name, locate(("default",)))
 
 
 def _load_domain_files(folder: Path, layer: Layer, problems: list[Problem]) -> None:

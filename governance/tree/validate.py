@@ -37,6 +37,10 @@ def _check_levels(tree: PolicyTree, problems: list[Problem]) -> None:
         for retention in layer.retention:
             floor = retention.item.applies_to.min_classification
             check(floor, retention.location, f"rule `{retention.item.id}`")
+        for masking in layer.masking:
+            match = masking.item.match
+            for level in [*match.levels, match.min_level]:
+                check(level, masking.location, f"masking rule `{masking.item.id}`")
         for product in layer.products:
             check(product.declared, product.location, f"product `{product.id}`")
             for column in product.columns:
@@ -51,6 +55,7 @@ def _check_unique_ids(tree: PolicyTree, problems: list[Problem]) -> None:
         )
         _unique(((r.item.id, r.location) for r in layer.retention), "retention rule", problems)
         _unique(((h.item.id, h.location) for h in layer.holds), "legal hold", problems)
+        _unique(((m.item.id, m.location) for m in layer.masking), "masking rule", problems)
         _unique(((w.item.id, w.location) for w in layer.waivers), "waiver", problems)
     all_products = [(p.id, p.location) for layer in tree.domains.values() for p in layer.products]
     _unique(all_products, "product id", problems)

@@ -1,0 +1,1 @@
+"""`govern serve`: decisions over HTTP (OpenID AuthZEN 1.0) for gateways not written in Python."""
