@@ -20,9 +20,8 @@ ids, strings and numbers) share one compiled code object: source is generated pe
 from __future__ import annotations
 
 import ast
-import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Literal, cast
 
 from cedarpy import pst
@@ -166,6 +165,7 @@ _COMPARISONS = {
     "greater": ("<", "_less", True),
     "greater_eq": ("<=", "_less_eq", True),
 }
+_HOISTABLE = {"P": "eP", "R": "eR"}  # variable -> the name its entity is bound to once
 _VARS = {
     "principal": ("P", "entity"),
     "action": ("A", "entity"),
@@ -182,31 +182,21 @@ class Codegen:
     """
 
     def __init__(
-        self, constants: list[object] | None = None, reject: str = "return False", depth: int = 1
+        self,
+        constants: list[object] | None = None,
+        reject: str = "return False",
+        depth: int = 1,
+        hoist: bool = False,
     ) -> None:
         self.lines: list[str] = []
         self.depth = depth
         self.constants: list[object] = [] if constants is None else constants
         self.temps = 0
         self.reject = reject
-        # Lookups of the principal and resource, once per call: `P`, `R` and the store do not
-        # change during a call, so reading `eP` instead of `S.get(P)` is exact. Off for the
-        # scope checks, which run before the hoisted lookups are assigned.
-        self.hoisting = False
+        self.hoist = hoist
         self.hoisted: set[str] = set()
 
     # emission helpers
-    def lookup(self, atom: str) -> str:
-        """The expression for the entity `atom` names in the store (None when absent)."""
-        if self.hoisting and atom in ("P", "R"):
-            self.hoisted.add(atom)
-            return f"e{atom}"
-        return f"S.get({atom})"
-
-    def hoisted_lookups(self) -> list[str]:
-        """The assignments the hoisted lookups need, at the function body's depth."""
-        return [f"    e{var} = S.get({var})" for var in sorted(self.hoisted)]
-
     def emit(self, line: str) -> None:
         self.lines.append("    " * self.depth + line)
 
@@ -225,6 +215,18 @@ class Codegen:
     def temp(self) -> str:
         self.temps += 1
         return f"t{self.temps}"
+
+    def lookup(self, atom: str) -> str:
+        """The name holding the entity `atom` refers to (``None`` when the store lacks it).
+
+        While hoisting, the principal's and the resource's lookups are names the caller
+        binds once (see :func:`hoisted_lookups`): `P`, `R` and the store do not change
+        during a call, so this is exact. Anything else is looked up where it is used."""
+        if self.hoist and atom in _HOISTABLE:
+            self.hoisted.add(atom)
+            return _HOISTABLE[atom]
+        self.emit(f"e = S.get({atom})")
+        return "e"
 
     def check(self, atom: str, kind: _Kind, want: str) -> None:
         """Emit a type check of `atom` unless its kind is statically `want`."""
@@ -262,9 +264,9 @@ class Codegen:
     def scope_in(self, var: str, target: str, single: bool) -> None:
         self.emit(f"if {var} != {target}:" if single else f"if {var} not in {target}:")
         self.indent()
-        self.emit(f"e = {self.lookup(var)}")
-        miss = f"{target} not in e.ancestors" if single else f"{target}.isdisjoint(e.ancestors)"
-        self.emit(f"if e is None or {miss}: {self.reject}")
+        e = self.lookup(var)
+        miss = f"{target} not in {e}.ancestors" if single else f"{target}.isdisjoint({e}.ancestors)"
+        self.emit(f"if {e} is None or {miss}: {self.reject}")
         self.dedent()
 
     def test(self, expr: pst.Expr, negate: bool = False) -> None:
@@ -443,18 +445,18 @@ class Codegen:
         result = self.assign(f"{lhs} == {name}" if single else f"{lhs} in {name}")
         self.emit(f"if not {result}:")
         self.indent()
-        self.emit(f"e = {self.lookup(lhs)}")
-        found = f"{name} in e.ancestors" if single else f"not {name}.isdisjoint(e.ancestors)"
-        self.emit(f"{result} = e is not None and {found}")
+        e = self.lookup(lhs)
+        found = f"{name} in {e}.ancestors" if single else f"not {name}.isdisjoint({e}.ancestors)"
+        self.emit(f"{result} = {e} is not None and {found}")
         self.dedent()
         return result, "bool"
 
     def get_attr(self, base: pst.Expr, attr: str) -> tuple[str, _Kind]:
         atom, kind = self.expr(base)
         if kind == "entity":
-            self.emit(f"e = {self.lookup(atom)}")
-            self.emit(f"if e is None: _no_entity({atom})")
-            result = self.assign(f"e.attrs.get({attr!r}, MISSING)")
+            e = self.lookup(atom)
+            self.emit(f"if {e} is None: _no_entity({atom})")
+            result = self.assign(f"{e}.attrs.get({attr!r}, MISSING)")
         elif kind == "record":
             result = self.assign(f"{atom}.get({attr!r}, MISSING)")
         else:
@@ -471,8 +473,8 @@ class Codegen:
         attr = attrs[0]
         atom, kind = self.expr(base)
         if kind == "entity":
-            self.emit(f"e = {self.lookup(atom)}")
-            return self.assign(f"e is not None and {attr!r} in e.attrs"), "bool"
+            e = self.lookup(atom)
+            return self.assign(f"{e} is not None and {attr!r} in {e}.attrs"), "bool"
         if kind == "record":
             return self.assign(f"{attr!r} in {atom}"), "bool"
         return self.assign(f"_has_attr({atom}, {attr!r}, S)"), "bool"
@@ -546,6 +548,7 @@ def _like_code(
         return f"{atom}.{method}({const(literals[0])})"
     if len(pieces) == 3 and pieces[0] is None and pieces[2] is None:
         return f"{const(pieces[1])} in {atom}"
+    import re
 
     regex = "".join(".*" if p is None else re.escape(p) for p in pieces)
     return f"{const(re.compile(regex, re.DOTALL).fullmatch)}({atom}) is not None"
@@ -561,7 +564,7 @@ def emit_policy(gen: Codegen, template: pst.Template) -> int:
     gen.scope("P", template.principal)
     gen.scope("R", template.resource)
     body_start = len(gen.lines)
-    gen.hoisting = True
+    gen.hoist = True  # past the scope checks, which reject most requests without a lookup
     for clause in template.clauses:
         gen.test(clause.expr, negate=isinstance(clause, pst.Unless))
     return body_start
@@ -572,11 +575,16 @@ def generate_source(template: pst.Template) -> tuple[str, list[object]]:
     gen = Codegen()
     body_start = emit_policy(gen, template)
     gen.emit("return True")
-    gen.lines[body_start:body_start] = gen.hoisted_lookups()
+    gen.lines[body_start:body_start] = hoisted_lookups(gen.hoisted, depth=1)
     params = ", ".join(f"K{i}" for i in range(len(gen.constants)))
     body = "\n".join("    " + line for line in gen.lines)
     source = f"def factory({params}):\n    def policy(P, A, R, C, S):\n{body}\n    return policy\n"
     return source, gen.constants
+
+
+def hoisted_lookups(variables: set[str], depth: int) -> list[str]:
+    """The statements binding each hoisted variable's entity (see :meth:`Codegen.lookup`)."""
+    return ["    " * depth + f"{_HOISTABLE[v]} = S.get({v})" for v in sorted(variables)]
 
 
 def compile_policy(template: pst.Template, policy_id: str) -> CompiledPolicy:
@@ -602,65 +610,73 @@ def compile_expression(expr: pst.Expr) -> ExpressionFunction:
     return cast(ExpressionFunction, instantiate(source, gen.constants, "expression"))
 
 
-_LOCALS = re.compile(
-    r"(K|t)\d+|e|eP|eR|P|A|R|C|S|hits|errors|error|factory|policy|fused|expression"
-)
-_BUILTINS = frozenset({"type", "bool", "int", "str", "len", "isinstance", "True", "False", "None"})
-_LOOPS = (
-    ast.For,
-    ast.AsyncFor,
-    ast.ListComp,
-    ast.SetComp,
-    ast.DictComp,
-    ast.GeneratorExp,
-    ast.Lambda,
-)
-_FOREIGN = (
-    ast.Import,
-    ast.ImportFrom,
-    ast.Global,
-    ast.Nonlocal,
-    ast.ClassDef,
-    ast.Await,
-    ast.Yield,
-)
+def instantiate(source: str, constants: list[object], name: str, loops: int = 0) -> Any:
+    """Compile a factory's source once per shape and call it with this instance's constants.
 
-
-def check_generated(source: str) -> None:
-    """Generated code reads only its own namespace and never loops on its own: what it can do is
-    what the generator wrote, whatever the policy text (`while True` is a breakable block)."""
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Name) and not (
-            node.id in runtime.NAMESPACE or node.id in _BUILTINS or _LOCALS.fullmatch(node.id)
-        ):
-            raise AssertionError(f"generated code names `{node.id}` outside its namespace")
-        if isinstance(node, _FOREIGN) or (
-            isinstance(node, ast.Attribute) and node.attr.startswith("__")
-        ):
-            raise AssertionError(
-                f"generated code steps outside its namespace: {ast.dump(node)[:80]}"
-            )
-        if isinstance(node, _LOOPS) or (
-            isinstance(node, ast.While)
-            and not (isinstance(node.test, ast.Constant) and node.test.value is True)
-        ):
-            raise AssertionError(
-                f"generated code contains a loop of its own: {ast.dump(node)[:80]}"
-            )
-
-
-def instantiate(source: str, constants: list[object], name: str) -> Any:
-    """Compile a factory's source once per shape and call it with this instance's constants."""
+    The source is checked before it runs (see :func:`verify_generated`): `loops` is the number
+    of ``while True`` blocks the caller wrapped around policy bodies."""
     factory = _SHAPES.get(source)
     if factory is None:
         namespace: dict[str, object] = dict(runtime.NAMESPACE)
         try:
-            check_generated(source)
+            tree = ast.parse(source, f"<{name}>")
+            verify_generated(tree, namespace, loops)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # e.g. comparisons of constants Cedar allows
-                exec(compile(source, f"<{name}>", "exec"), namespace)
+                exec(compile(tree, f"<{name}>", "exec"), namespace)
         except (SyntaxError, RecursionError, MemoryError) as error:
             raise CompileError(f"{name} cannot be compiled: {error}") from None
         factory = cast(Callable[..., Any], namespace["factory"])
         _SHAPES[source] = factory
     return factory(*constants)
+
+
+# The syntax generated code is made of: no loops but the fused wrappers, no comprehensions,
+# lambdas, imports, classes or starred/keyword tricks.
+_NODES = (
+    *(ast.Module, ast.FunctionDef, ast.arguments, ast.arg, ast.Return, ast.Assign, ast.If),
+    *(ast.While, ast.Break, ast.Try, ast.ExceptHandler, ast.Expr, ast.Call, ast.Name),
+    *(ast.Load, ast.Store, ast.Attribute, ast.Constant, ast.Compare, ast.BoolOp, ast.UnaryOp),
+    *(ast.BinOp, ast.Tuple, ast.List, ast.Dict, ast.Subscript, ast.boolop, ast.unaryop),
+    *(ast.operator, ast.cmpop),
+)
+_ATTRIBUTES = frozenset(
+    {"attrs", "ancestors", "tags", "get", "isdisjoint", "startswith", "endswith", "append"}
+)
+
+
+def verify_generated(tree: ast.Module, namespace: Mapping[str, object], loops: int) -> None:
+    """Refuse generated code that reads a name neither its namespace nor its own function
+    binds, reaches an attribute outside the entity and str API it uses, or loops (but for
+    the `loops` ``while True`` wrappers of fused bodies): a code generator bug must never
+    become code that does something else."""
+    bound = {
+        node.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
+    }
+    bound |= {node.arg for node in ast.walk(tree) if isinstance(node, ast.arg)}
+    bound |= {
+        node.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ExceptHandler | ast.FunctionDef) and node.name
+    }
+    builtins = namespace.get("__builtins__")
+    known = set(namespace) | (set(builtins) if isinstance(builtins, Mapping) else set())
+    whiles = 0
+    for node in ast.walk(tree):
+        if not isinstance(node, _NODES):
+            raise CompileError(f"generated code contains `{type(node).__name__}`")
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            if node.id not in known and node.id not in bound:
+                raise CompileError(f"generated code reads the unknown name `{node.id}`")
+        elif isinstance(node, ast.Name) and node.id in known:
+            raise CompileError(f"generated code rebinds `{node.id}`")
+        elif isinstance(node, ast.Attribute) and node.attr not in _ATTRIBUTES:
+            raise CompileError(f"generated code reads the attribute `{node.attr}`")
+        elif isinstance(node, ast.While):
+            whiles += 1
+            if not (isinstance(node.test, ast.Constant) and node.test.value is True):
+                raise CompileError("generated code contains a conditional loop")
+    if whiles != loops:
+        raise CompileError(f"generated code contains {whiles} loop(s), expected {loops}")
