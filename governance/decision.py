@@ -126,7 +126,7 @@ class Decision:
 
 
 def headline(decision: Decision) -> str:
-    """Which layer decided, in the words SPEC 3.3 asks for."""
+    """Which layer decided, in the words docs/SEMANTICS.md §2 uses."""
     access = decision.access
     if access.kind == "permitted":
         layers = sorted({p.layer for p in access.policies})

@@ -224,7 +224,7 @@ def _masks(
     columns: Sequence[MaskableColumn],
     removed: Mapping[str, str],
 ) -> tuple[Mask, ...]:
-    """SPEC 3.4: each column the request may not read, on a product it may read, is masked."""
+    """Each column the request may not read, on a product it may read, is masked."""
     accesses = bound.authorize(key, [c.resource for c in columns], removed)
     masks = []
     for column, access in zip(columns, accesses, strict=True):

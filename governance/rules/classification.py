@@ -1,4 +1,4 @@
-"""Classification (SPEC 3.5): each column's and product's level and labels, and the rules behind them.
+"""Classification: each column's and product's level and labels, and the rules behind them.
 
 Computed once at load time: it depends only on the catalog and the rules.
 """
@@ -78,7 +78,7 @@ class Classifier:
         return ProductClassification(self._result(sources, labels), columns)
 
     def floor_findings(self, product: Product) -> list[Problem]:
-        """Domain rules or declarations below a global floor: they have no effect (SPEC 3.5)."""
+        """Domain rules or declarations below a global floor: they have no effect."""
         rules = self._rules(product)
         findings = []
         for column in product.columns:

@@ -1,4 +1,4 @@
-"""Retention (SPEC 3.5): how long a product must or may be kept, what happens at expiry, and why.
+"""Retention: how long a product must or may be kept, what happens at expiry, and why.
 
 Combining, in order: a matching hold blocks disposal; the longest `min` wins; among `max`
 values locked global ceilings always bind, a domain rule replaces unlocked global defaults, and

@@ -85,6 +85,6 @@ class PolicyTree:
         return [p for layer in self.layers() for p in layer.policies]
 
     def policies_in_scope(self, domain: str) -> list[SourcePolicy]:
-        """The scope rule (SPEC 3.2): global policies apply everywhere, a domain's only at home."""
+        """The scope rule: global policies apply everywhere, a domain's only at home."""
         home = self.domains.get(domain)
         return [*self.global_layer.policies, *(home.policies if home else [])]

@@ -118,7 +118,7 @@ def _check_waivers(tree: PolicyTree, problems: list[Problem]) -> None:
 
 
 def _check_scope(tree: PolicyTree, problems: list[Problem]) -> None:
-    """A domain policy naming another domain's entity is an error (SPEC 3.2): it would grant
+    """A domain policy naming another domain's entity is an error (docs/SEMANTICS.md §1): it would grant
     nothing there, and it signals a team reaching outside what it owns."""
     products = tree.products()
     actions = {a.name for a in tree.config.action_specs()}
