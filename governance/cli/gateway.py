@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import click
 
 from governance.engine import Engine
 from governance.errors import LoadError
+from governance.logs import BackgroundLog, FileSink
 
 
 @click.command("gateway")
@@ -32,6 +34,12 @@ from governance.errors import LoadError
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Users file (YAML); default: the policy tree's fixtures.yaml.",
 )
+@click.option(
+    "--log",
+    "log_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write every decision to a hash-chained decision log in this directory.",
+)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5433, show_default=True, type=click.IntRange(0, 65535))
 @click.option(
@@ -41,7 +49,13 @@ from governance.errors import LoadError
     help="Write synthetic Parquet rows for every product to --data, then exit.",
 )
 def gateway(
-    policies: Path, data: Path, users: Path | None, host: str, port: int, demo_data: bool
+    policies: Path,
+    data: Path,
+    users: Path | None,
+    log_dir: Path | None,
+    host: str,
+    port: int,
+    demo_data: bool,
 ) -> None:
     """Serve the products as SQL to psql, psycopg, JDBC: every query decided, masked and logged."""
     from governance.gateway.demo_data import write_demo_data
@@ -49,8 +63,9 @@ def gateway(
     from governance.gateway.relations import relations
     from governance.gateway.server import serve
 
+    log = None if log_dir is None or demo_data else BackgroundLog(FileSink(log_dir), labels=LABELS)
     try:
-        engine = Engine.from_path(policies)
+        engine = Engine.from_path(policies, log=log)
     except LoadError as exc:
         raise click.ClickException(f"cannot load {policies}: {exc}") from exc
     if demo_data:
@@ -65,12 +80,20 @@ def gateway(
     for path in server.conn.missing:
         click.echo(f"warning: no data file {path}; the table is empty", err=True)
     click.echo(f"govern gateway listening on {host}:{server.server_address[1]}", err=True)
+    signal.signal(signal.SIGTERM, _interrupt)  # a service manager's stop flushes the log too
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
+        if log is not None:
+            log.close()
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+LABELS = {"service": "govern-gateway"}
 COMMANDS = [gateway]

@@ -12,7 +12,7 @@ import duckdb
 from buenavista.backends.duckdb import DuckDBQueryResult  # type: ignore[import-untyped]
 from buenavista.core import Session  # type: ignore[import-untyped]
 
-from governance.decision import Decision, Mask, summary
+from governance.decision import Decision, Mask
 from governance.engine import Engine
 from governance.gateway.identity import Principal
 from governance.gateway.policy_sql import QueryPlan, Refused, plan
@@ -121,11 +121,13 @@ class GatewaySession(Session):  # type: ignore[misc]
         self.records.append(record)
         masked: dict[str, dict[str, str]] = {}
         for product, columns in query.sorted_products():
-            decision = self._engine.decide(self.request(product, columns))
+            # The query id goes into the decision log, so audit can group a query's decisions.
+            decision = self._engine.decide(
+                self.request(product, columns), requested_by=f"gateway:{record.query_id}"
+            )
             record.decisions.append(decision)
             if not decision.allowed:
-                why = f"denied: {decision.reason}" if decision.reason else summary(decision)
-                raise Refused(f"`{product}` {why}", "42501")
+                raise Refused(f"`{product}` {decision.reason}", "42501")
             columns_by_key = _columns(self._catalog, product)
             masked[product] = {
                 m.column: mask_sql(m, *columns_by_key[m.column]) for m in decision.masks

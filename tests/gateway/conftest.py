@@ -33,6 +33,16 @@ def _run(*args: str) -> list[str]:
     ]
 
 
+def _log_dir(factory: pytest.TempPathFactory) -> Path:
+    return factory.getbasetemp() / "gateway-decision-log"
+
+
+@pytest.fixture(scope="session")
+def gateway_log(gateway_port: int, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The decision log the session's gateway writes."""
+    return _log_dir(tmp_path_factory)
+
+
 @pytest.fixture(scope="session")
 def gateway_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     data = tmp_path_factory.mktemp("gateway-data")
@@ -42,7 +52,7 @@ def gateway_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     )
     port = _free_port()
     process = subprocess.Popen(
-        _run("--data", str(data), "--port", str(port)),
+        _run("--data", str(data), "--port", str(port), "--log", str(_log_dir(tmp_path_factory))),
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
+import time
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -169,3 +172,28 @@ def test_psql_session(gateway_port: int) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["SET", "40"]
+
+
+def test_every_decision_of_a_query_is_in_the_decision_log(
+    gateway_port: int, gateway_log: Path
+) -> None:
+    sql = (
+        "SELECT c.customer_id, o.order_id FROM sales.customers c "
+        "JOIN sales.orders o ON o.customer_id = c.customer_id"
+    )
+    _rows(gateway_port, "alice", "analytics", sql)
+    records: list[dict[str, Any]] = []
+    for _ in range(100):  # the background writer flushes within a fraction of a second
+        records = [
+            json.loads(line)
+            for path in sorted(gateway_log.glob("*.jsonl"))
+            for line in path.read_text().splitlines()
+        ]
+        by_query: dict[str, set[str]] = {}
+        for r in records:
+            if r.get("requested_by", "").startswith("gateway:"):
+                by_query.setdefault(r["requested_by"], set()).add(r["input"]["resource"]["id"])
+        if {"sales.customers", "sales.orders"} in by_query.values():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"no query with both products in the log: {records[-3:]}")
