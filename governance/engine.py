@@ -180,6 +180,8 @@ def _resolve(snapshot: Snapshot, request: AccessRequest) -> ProductView:
         raise RequestError(
             f"`{request.principal_type}` cannot be a subject type", "bad_subject_type"
         )
+    if snapshot.request_schema is not None:
+        snapshot.request_schema.check(request)
     return view
 
 

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 from governance.access.answer import OnForbidError, PolicyRef
-from governance.access.catalog_entities import catalog_entities
+from governance.access.catalog_entities import CATALOG_TYPES, catalog_entities
 from governance.access.cedar_evaluator import ReferenceEvaluator
 from governance.access.evaluator import AccessEvaluator, Resource
+from governance.access.request_schema import RequestSchema
 from governance.access.slices import SliceKey, build_slices
+from governance.compiler.schema import load_schema
 from governance.errors import LoadError, Problem
 from governance.rules.classification import Classifier, ProductClassification
 from governance.rules.masking import MaskingResolver, MaskSource, Strategy
@@ -55,6 +57,7 @@ class Snapshot:
     waivers: WaiverBook
     evaluator: AccessEvaluator
     evaluator_name: EvaluatorName
+    request_schema: RequestSchema | None = None  # None only for a schema the reader cannot type
 
 
 def build_snapshot(tree: PolicyTree, problems: list[Problem], evaluator: EvaluatorName) -> Snapshot:
@@ -85,7 +88,16 @@ def build_snapshot(tree: PolicyTree, problems: list[Problem], evaluator: Evaluat
         waivers=WaiverBook(tree.global_layer.waivers, products),
         evaluator=access,
         evaluator_name=evaluator,
+        request_schema=_request_schema(tree.schema_text),
     )
+
+
+def _request_schema(text: str) -> RequestSchema | None:
+    try:
+        schema = load_schema(text)
+    except Exception:  # the tree's validation already judged the schema; typing it is a bonus
+        return None
+    return None if schema is None else RequestSchema(schema, CATALOG_TYPES)
 
 
 def _targets(
