@@ -11,7 +11,7 @@ from governance.bundle.errors import TreeRejected, UnsafeEntry
 from governance.bundle.verify import VerifiedBundle
 from governance.errors import LoadError
 from governance.snapshot import EvaluatorName, Snapshot, build_snapshot
-from governance.tree.load import load_tree
+from governance.tree.load import displayed_as, load_tree
 
 
 def materialize(bundles: Mapping[str, VerifiedBundle], evaluator: EvaluatorName) -> Snapshot:
@@ -22,7 +22,8 @@ def materialize(bundles: Mapping[str, VerifiedBundle], evaluator: EvaluatorName)
         for bundle in bundles.values():
             for name, content in bundle.files.items():
                 _write(root, name, content, bundle.name)
-        tree, problems = load_tree(root)
+        with displayed_as(root, "bundle"):  # sources read `bundle:domains/...`, not a dead folder
+            tree, problems = load_tree(root)
         try:
             if tree is None:
                 raise LoadError(problems)

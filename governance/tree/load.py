@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,10 +34,31 @@ from governance.tree.validate import validate_tree
 M = TypeVar("M", bound=BaseModel)
 
 
+# A tree loaded from somewhere that is not its real home (bundles unpacked into a private temp
+# folder) names its files from a label instead of that folder, which is gone after loading.
+_DISPLAY_BASE: ContextVar[tuple[str, str] | None] = ContextVar("display_base", default=None)
+
+
 def display_path(path: Path) -> str:
-    """How a file is named in messages: relative to the working directory when it is below it."""
+    """How a file is named in messages: relative to the working directory when it is below it,
+    or `label:relative/path` inside `displayed_as(root, label)`."""
+    base = _DISPLAY_BASE.get()
+    if base is not None:
+        inside = os.path.relpath(path, base[0])
+        if not inside.startswith(".."):
+            return f"{base[1]}:{Path(inside).as_posix()}"
     relative = os.path.relpath(path)
     return str(path) if relative.startswith("..") else relative
+
+
+@contextmanager
+def displayed_as(root: Path, label: str) -> Iterator[None]:
+    """Within the block, files under `root` are named `label:relative/path`."""
+    token = _DISPLAY_BASE.set((str(root), label))
+    try:
+        yield
+    finally:
+        _DISPLAY_BASE.reset(token)
 
 
 def load_tree(root: Path | str) -> tuple[PolicyTree | None, list[Problem]]:

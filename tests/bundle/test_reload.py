@@ -159,3 +159,13 @@ def test_polling_over_http_uses_etags_and_survives_down_and_garbage(served, trus
         HttpSource([f"{base}/global.tar.gz"], timeout=2), trust=trust, state_dir=tmp_path / "state"
     )
     assert restarted.decide(REQUEST).to_dict()["revisions"] == current
+
+
+def test_decisions_from_bundles_name_their_files_inside_the_bundle():
+    engine = Engine.from_bundles(
+        REPO / "bundles", trust=load_trust(REPO / "examples/keys/trust.yaml")
+    )
+    decision = engine.decide(REQUEST).to_dict()
+    sources = [p["source"] for p in decision["access"]["policies"]]
+    sources += [s["source"] for s in decision["classification"]["sources"]]
+    assert sources and all(s.startswith(("bundle:global/", "bundle:domains/")) for s in sources)
