@@ -23,7 +23,7 @@ from governance.compiler.schema import (
 )
 from governance.errors import RequestError
 
-Check = Callable[[Any, str], None]  # raises RequestError naming the path when the value is wrong
+Check = Callable[[Any], bool]  # fast: does the value have the declared type?
 _SETS = (list, tuple, set, frozenset)
 
 
@@ -32,14 +32,10 @@ class RequestSchema:
 
     def __init__(self, schema: Schema, not_subjects: frozenset[str]) -> None:
         self._subjects = {
-            name: {attr: _check_for(t) for attr, t in decl.attributes.attributes.items()}
-            for name, decl in schema.entities.items()
+            name: _checks(decl.attributes) for name, decl in schema.entities.items()
             if name not in not_subjects
-        }
-        self._contexts = {
-            uid[1]: {attr: _check_for(t) for attr, t in decl.context.attributes.items()}
-            for uid, decl in schema.actions.items()
-        }
+        }  # fmt: skip
+        self._contexts = {uid[1]: _checks(decl.context) for uid, decl in schema.actions.items()}
 
     def check(self, request: AccessRequest) -> None:
         checks = self._subjects.get(request.principal_type)
@@ -56,66 +52,58 @@ class RequestSchema:
             _check_record(request.context, contexts, "context")
 
 
-def _check_record(values: Mapping[str, Any], checks: Mapping[str, Check], path: str) -> None:
+_Checks = Mapping[str, tuple[Check, SchemaType]]
+
+
+def _checks(record: RecordType) -> _Checks:
+    return {attr: (_check_for(t), t) for attr, t in record.attributes.items()}
+
+
+def _check_record(values: Mapping[str, Any], checks: _Checks, path: str) -> None:
     for name, value in values.items():
-        check = checks.get(name)
-        if check is not None:
-            check(value, f"{path}.{name}")
+        entry = checks.get(name)
+        if entry is not None and not entry[0](value):
+            _explain(entry[1], value, f"{path}.{name}")  # only now is the path built
 
 
 def _check_for(declared: SchemaType) -> Check:
     match declared:
         case Primitive("Long"):
-            return _exact(int, "Long")
+            return lambda value: type(value) is int  # bool is not a Long
         case Primitive("String"):
-            return _exact(str, "String")
+            return lambda value: type(value) is str
         case Primitive("Bool"):
-            return _exact(bool, "Bool")
+            return lambda value: type(value) is bool
         case SetType(element):
-            return _set_of(_check_for(element), _describe(declared))
+            item_ok = _check_for(element)
+            return lambda value: type(value) in _SETS and all(map(item_ok, value))
         case RecordType(attributes):
-            return _record_of({a: _check_for(t) for a, t in attributes.items()})
-        case EntityType() | ExtensionType():
-            return _any  # entity references and extension values are read and checked by Cedar
-    return _any
+            fields = {a: _check_for(t) for a, t in attributes.items()}
+            return lambda value: (
+                isinstance(value, Mapping)
+                and all(ok(value[a]) for a, ok in fields.items() if a in value)
+            )
+    return lambda value: True  # entity references and extension values are checked by Cedar
 
 
-def _exact(kind: type, name: str) -> Check:
-    def check(value: Any, path: str) -> None:
-        if type(value) is not kind:  # bool is not a Long, and a Long is not a Bool
-            _mismatch(path, name, value)
-
-    return check
-
-
-def _set_of(element: Check, name: str) -> Check:
-    def check(value: Any, path: str) -> None:
-        if type(value) not in _SETS:
-            _mismatch(path, name, value)
-        for item in value:
-            element(item, f"{path}[]")
-
-    return check
-
-
-def _record_of(checks: Mapping[str, Check]) -> Check:
-    def check(value: Any, path: str) -> None:
-        if not isinstance(value, Mapping):
-            _mismatch(path, "a record", value)
-        _check_record(value, checks, path)
-
-    return check
-
-
-def _any(value: Any, path: str) -> None:
-    return None
+def _explain(declared: SchemaType, value: Any, path: str) -> None:
+    """Raise the refusal for a value `_check_for(declared)` rejected, naming where and why."""
+    match declared:
+        case SetType(element) if type(value) in _SETS:
+            for item in value:
+                if not _check_for(element)(item):
+                    _explain(element, item, f"{path}[]")
+        case RecordType() if isinstance(value, Mapping):
+            _check_record(value, _checks(declared), path)
+    given = _JSON_NAMES.get(type(value), "a record" if isinstance(value, Mapping) else "a value")
+    raise RequestError(
+        f"`{path}` must be {_describe(declared)} as the schema declares, not {given}"
+    )
 
 
 def _describe(declared: SchemaType) -> str:
     match declared:
-        case Primitive(name) | EntityType(name):
-            return name
-        case ExtensionType(name):
+        case Primitive(name) | EntityType(name) | ExtensionType(name):
             return name
         case SetType(element):
             return f"Set<{_describe(element)}>"
@@ -123,8 +111,3 @@ def _describe(declared: SchemaType) -> str:
 
 
 _JSON_NAMES = {str: "a string", int: "a Long", bool: "a Bool", float: "a number", list: "a set"}
-
-
-def _mismatch(path: str, expected: str, value: Any) -> None:
-    given = _JSON_NAMES.get(type(value), "a record" if isinstance(value, Mapping) else "a value")
-    raise RequestError(f"`{path}` must be {expected} as the schema declares, not {given}")

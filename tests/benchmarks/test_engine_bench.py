@@ -1,4 +1,4 @@
-"""Engine benchmarks: full decisions beside plain cedarpy, in the same run (SPEC §6).
+"""Engine benchmarks: full decisions beside plain cedarpy, in the same run.
 
 `make bench` runs these; `python -m tests.benchmarks.report` turns the JSON into the README table.
 Each group holds one organisation size, so ratios compare like with like.
