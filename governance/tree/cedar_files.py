@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from governance.cedar_bridge import parse_policies, pst, with_id
@@ -37,22 +38,27 @@ class Statement:
     text: str
 
 
-def split_statements(text: str) -> list[Statement]:
-    """Split Cedar text into top-level statements (annotations included), skipping comments
-    and strings, so each parsed policy can be given the line it starts on."""
-    statements: list[Statement] = []
-    depth, i, start = 0, 0, -1
+def _significant(text: str) -> Iterator[tuple[int, str]]:
+    """Each character outside comments, with its index; a string literal is one `"`."""
+    i = 0
     while i < len(text):
         char = text[i]
         if char == "/" and text.startswith("//", i):
             i = text.find("\n", i)
             i = len(text) if i < 0 else i
             continue
+        yield i, char
+        i = _skip_string(text, i) if char == '"' else i + 1
+
+
+def split_statements(text: str) -> list[Statement]:
+    """Split Cedar text into top-level statements (annotations included), skipping comments
+    and strings, so each parsed policy can be given the line it starts on."""
+    statements: list[Statement] = []
+    depth, start = 0, -1
+    for i, char in _significant(text):
         if start < 0 and not char.isspace():
             start = i
-        if char == '"':
-            i = _skip_string(text, i)
-            continue
         if char in "([{":
             depth += 1
         elif char in ")]}":
@@ -60,7 +66,6 @@ def split_statements(text: str) -> list[Statement]:
         elif char == ";" and depth <= 0:
             statements.append(_statement(text, start, i + 1))
             start, depth = -1, 0
-        i += 1
     if start >= 0:
         statements.append(_statement(text, start, len(text)))
     return statements
@@ -69,16 +74,8 @@ def split_statements(text: str) -> list[Statement]:
 def too_deep(text: str) -> tuple[int, int] | None:
     """The (line, column) where bracket nesting first exceeds MAX_NESTING, skipping comments
     and strings; None when the text stays within the limit."""
-    depth, i = 0, 0
-    while i < len(text):
-        char = text[i]
-        if char == "/" and text.startswith("//", i):
-            i = text.find("\n", i)
-            i = len(text) if i < 0 else i
-            continue
-        if char == '"':
-            i = _skip_string(text, i)
-            continue
+    depth = 0
+    for i, char in _significant(text):
         if char in "([{":
             depth += 1
             if depth > MAX_NESTING:
@@ -86,7 +83,6 @@ def too_deep(text: str) -> tuple[int, int] | None:
                 return statement.line, statement.column
         elif char in ")]}":
             depth -= 1
-        i += 1
     return None
 
 
