@@ -30,7 +30,15 @@ from governance.decision import (
 )
 from governance.errors import LoadError, ReloadError, RequestError
 from governance.logs.interface import DecisionLog, NoDecisionLog
-from governance.snapshot import EvaluatorName, MaskableColumn, ProductView, Snapshot, build_snapshot
+from governance.snapshot import (
+    EvaluatorName,
+    MaskableColumn,
+    ProductView,
+    Snapshot,
+    build_snapshot,
+    collector_paused,
+    settle_after_swap,
+)
 from governance.tree.load import load_tree
 
 Clock = Callable[[], dt.datetime]
@@ -75,6 +83,7 @@ class Engine:
         self, snapshot: Snapshot, *, clock: Clock = system_clock, log: DecisionLog | None = None
     ) -> None:
         self._snapshot = snapshot
+        settle_after_swap()
         self._now_ns = _clock_ns(clock)
         self._reload_lock = threading.Lock()
         # With logging off there is no call at all, not even to a no-op.
@@ -130,11 +139,13 @@ class Engine:
             except LoadError as exc:
                 raise ReloadError(exc.problems) from exc
             self._snapshot = snapshot
+            settle_after_swap()
 
     def activate(self, snapshot: Snapshot) -> None:
         """Swap in a snapshot built elsewhere (a verified bundle set); one reference swap."""
         with self._reload_lock:
             self._snapshot = snapshot
+            settle_after_swap()
 
     def decide_many(self, requests: Iterable[RequestLike]) -> list[Decision]:
         return [self.decide(r) for r in requests]
@@ -164,10 +175,11 @@ class Engine:
 
 
 def _load(path: str | Path, evaluator: EvaluatorName) -> Snapshot:
-    tree, problems = load_tree(path)
-    if tree is None:
-        raise LoadError(problems)
-    return build_snapshot(tree, problems, evaluator)
+    with collector_paused():  # reading the tree makes as many long-lived objects as building
+        tree, problems = load_tree(path)
+        if tree is None:
+            raise LoadError(problems)
+        return build_snapshot(tree, problems, evaluator)
 
 
 def _resolve(snapshot: Snapshot, request: AccessRequest) -> ProductView:

@@ -19,8 +19,9 @@ from typing import NamedTuple
 
 from governance.access.answer import Access, Buckets, OnForbidError, PolicyRef, combine
 from governance.access.evaluator import BoundRequest
+from governance.access.signatures import Reads, merge, reads, signature
 from governance.cedar_bridge import pst
-from governance.compiler import CompiledPolicy, EntityUID, EvaluationError, Record
+from governance.compiler import CompiledPolicy, Entity, EntityUID, EvaluationError, Record
 from governance.compiler.fused import Errors, FusedFunction, compile_fused
 from governance.compiler.partial import KnownStore, specialise
 from governance.errors import CompileError
@@ -42,7 +43,9 @@ class FusedPlan:
     """The policies that can apply to one (slice, resource), as one fused function of the
     principal and the context, with the policy each position decides for."""
 
-    __slots__ = ("_action", "_alone", "_answers", "_function", "_mode", "_refs", "_resource")
+    __slots__ = (
+        "_action", "_alone", "_answers", "_function", "_mode", "_refs", "_resource", "exact",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -50,6 +53,7 @@ class FusedPlan:
         action: EntityUID,
         resource: EntityUID,
         on_forbid_error: OnForbidError = "deny",
+        exact: bool = False,
     ) -> None:
         self._function = _fused(entries)
         self._refs = tuple(e.ref for e in entries)
@@ -58,8 +62,8 @@ class FusedPlan:
         self._alone = tuple(combine(Buckets((ref,))) for ref in self._refs)
         self._answers: dict[tuple[int, ...], Access] = {}
         # Residuals no longer read the action or resource unless their scope could not be
-        # decided ahead; such plans are keyed by resource too (see `Planner.plan`).
-        self._action, self._resource = action, resource
+        # decided ahead; such `exact` plans are kept for that resource only (`Planner.plan`).
+        self._action, self._resource, self.exact = action, resource, exact
 
     @property
     def policy_ids(self) -> tuple[str, ...]:
@@ -124,7 +128,9 @@ def _in_turn(policies: Sequence[CompiledPolicy]) -> FusedFunction:
 
 
 class Planner:
-    """Builds the plan of a (slice, resource); equal residuals and equal plans are shared."""
+    """Builds the plan of a (slice, resource); equal residuals and equal plans are shared, and
+    a policy is specialised once per signature of what it reads of the resource
+    (`governance.access.signatures`), not once per resource."""
 
     def __init__(
         self,
@@ -135,8 +141,34 @@ class Planner:
         self._store, self._refs, self._mode = store, refs, on_forbid_error
         self._residuals: dict[object, pst.Template] = {}
         self._plans: dict[object, FusedPlan] = {}
+        # template id -> (template, what it reads); the template is held so its id stays its own
+        self._reads: dict[int, tuple[pst.Template, Reads]] = {}
+        # (template id, action, signature) -> residual (None: never applies there)
+        self._slice_reads: dict[int, tuple[Sequence[CompiledPolicy], Reads]] = {}
+        self._by_signature: dict[object, FusedPlan] = {}
+        self._specialised: dict[tuple[int, EntityUID, object], pst.Template | None] = {}
 
     def plan(
+        self, policies: Sequence[CompiledPolicy], action: EntityUID, resource: EntityUID
+    ) -> FusedPlan:
+        """The plan of `policies` on `action` and `resource`; resources the policies read alike
+        (equal signatures under all of them) share it without a policy being looked at."""
+        known = self._slice_reads.get(id(policies))
+        if known is None:
+            union = merge(self._reads_of(p.template) for p in policies)
+            known = self._slice_reads[id(policies)] = (policies, union)
+        try:
+            key = (id(policies), action, signature(known[1], resource, self._entity(resource)))
+            found = self._by_signature.get(key)
+        except TypeError:  # a value Python cannot hash: no sharing by signature
+            key, found = None, None
+        if found is None:
+            found = self._build(policies, action, resource)
+            if key is not None and not found.exact:
+                self._by_signature[key] = found
+        return found
+
+    def _build(
         self, policies: Sequence[CompiledPolicy], action: EntityUID, resource: EntityUID
     ) -> FusedPlan:
         entries: list[Entry] = []
@@ -152,14 +184,44 @@ class Planner:
         key = (tuple(id(e.residual) for e in entries), (action, resource) if exact else None)
         found = self._plans.get(key)
         if found is None:
-            found = self._plans[key] = FusedPlan(entries, action, resource, self._mode)
+            found = self._plans[key] = FusedPlan(entries, action, resource, self._mode, exact)
         return found
 
     def _residual(
         self, policy: CompiledPolicy, action: EntityUID, resource: EntityUID
     ) -> pst.Template | None:
-        """The policy specialised to the action and resource (None when it can never apply
-        there), interned; the original template when it cannot be specialised."""
+        """The policy specialised to the action and resource's signature (None when it can
+        never apply there), interned; the original template when it cannot be specialised."""
+        template = policy.template
+        try:
+            key = (
+                id(template), action,
+                signature(self._reads_of(template), resource, self._entity(resource)),
+            )  # fmt: skip
+            hash(key)
+        except TypeError:  # a value Python cannot hash: this resource is its own signature
+            key = (id(template), action, resource)
+        if key in self._specialised:
+            return self._specialised[key]
+        residual = self._specialise(policy, action, resource)
+        self._specialised[key] = residual
+        return residual
+
+    def _reads_of(self, template: pst.Template) -> Reads:
+        known = self._reads.get(id(template))
+        if known is None:
+            known = self._reads[id(template)] = (template, reads(template))
+        return known[1]
+
+    def _entity(self, resource: EntityUID) -> Entity | None:
+        try:
+            return self._store.get(resource)
+        except Exception:  # a resource whose data is not known ahead: no signature to take
+            return None
+
+    def _specialise(
+        self, policy: CompiledPolicy, action: EntityUID, resource: EntityUID
+    ) -> pst.Template | None:
         try:
             residual = specialise(policy.template, action, resource, self._store)
         except CompileError:

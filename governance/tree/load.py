@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -84,11 +85,12 @@ def _load_tree(root: Path, log: dict[Path, str]) -> tuple[PolicyTree | None, lis
     domains = _load_domains(root, problems)
     fixtures, fixtures_location = _load_fixtures(root, problems)
     # The org config and schema shape every layer's meaning, so they count as global content.
+    under = _files_under(log)
     global_layer.revision = _revision(
-        root, log, [root / "governance.yaml", root / "schema.cedarschema"], root / GLOBAL
+        root, log, [root / "governance.yaml", root / "schema.cedarschema"], under[root / GLOBAL]
     )
     for layer in domains.values():
-        layer.revision = _revision(root, log, [], layer.folder)
+        layer.revision = _revision(root, log, [], under[layer.folder])
     tree = PolicyTree(root, config, schema_text, global_layer, domains, fixtures, fixtures_location)
     validate_tree(tree, problems)
     return tree, sorted(problems)
@@ -297,11 +299,21 @@ def _locator(document: Any, display: str) -> Callable[[tuple[int | str, ...]], L
     return locate
 
 
-def _revision(root: Path, log: dict[Path, str], files: list[Path], folder: Path) -> str:
+def _files_under(log: dict[Path, str]) -> defaultdict[Path, list[Path]]:
+    """Each folder with the read files below it, in one pass (not one pass per layer)."""
+    under: defaultdict[Path, list[Path]] = defaultdict(list)
+    for path in log:
+        for folder in path.parents:
+            under[folder].append(path)
+    return under
+
+
+def _revision(root: Path, log: dict[Path, str], files: list[Path], in_folder: list[Path]) -> str:
     """Digest of the sorted (path, sha256) pairs of exactly the files of a layer that were read
-    and parsed: a file the loader never reads cannot change it, and the pairs are separated by
-    bytes no path contains, so two different sets never share a digest."""
-    chosen = {p for p in log if p in files or folder in p.parents}
+    and parsed (`files`, and those read `in_folder`): a file the loader never reads cannot
+    change it, and the pairs are separated by bytes no path contains, so two different sets
+    never share a digest."""
+    chosen = {p for p in files if p in log} | set(in_folder)
     pairs = sorted((p.relative_to(root).as_posix(), log[p]) for p in chosen)
     digest = hashlib.sha256()
     for name, sha in pairs:

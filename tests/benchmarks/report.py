@@ -68,6 +68,21 @@ def other_table(data: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def load_table(data: dict[str, Any]) -> str:
+    rows = [
+        "| policies | load | resident after load | peak | plan targets | distinct plans |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for bench in data["benchmarks"]:
+        info = bench["extra_info"]
+        if bench["group"] == "load" and "rss_mb" in info:
+            rows.append(
+                f"| {info['policies']:,} | {bench['stats']['median']:.2f} s | {info['rss_mb']} MB | "
+                f"{info['peak_mb']} MB | {info['plan_targets']:,} | {info['distinct_plans']:,} |"
+            )
+    return "\n".join(rows)
+
+
 def _us(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds * 1e6:,.1f} µs"
 
@@ -80,6 +95,8 @@ def main(path: str) -> None:
     print(decision_table(data))
     print()
     print(allowed_table(data))
+    print()
+    print(load_table(data))
     print()
     print(other_table(data))
 

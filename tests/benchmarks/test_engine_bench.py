@@ -19,21 +19,8 @@ import pytest
 from governance import Engine
 from governance.access.catalog_entities import catalog_entities, principal_entity
 from governance.access.request import from_authzen
-from tests.orggen import ACTIONS, PURPOSES, large_org, write_org
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "policies"
-SIZES = [10, 100, 1000, 10000]  # access policies, spread over policies/10 domains
-
-
-@pytest.fixture(scope="session")
-def orgs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("orgs")
-    found = {"example": EXAMPLE}
-    for size in SIZES:
-        found[str(size)] = write_org(
-            root / str(size), large_org(domains=max(1, size // 10), policies=size)
-        )
-    return found
+from tests.benchmarks.conftest import SIZES
+from tests.orggen import ACTIONS, PURPOSES
 
 
 def _requests(engine: Engine, count: int = 64, seed: int = 3) -> list[dict[str, Any]]:

@@ -1,0 +1,23 @@
+"""The generated organisations every benchmark module shares, written once per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.orggen import large_org, write_org
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "policies"
+SIZES = [10, 100, 1000, 10000]  # access policies, spread over policies/10 domains
+
+
+@pytest.fixture(scope="session")
+def orgs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("orgs")
+    found = {"example": EXAMPLE}
+    for size in SIZES:
+        found[str(size)] = write_org(
+            root / str(size), large_org(domains=max(1, size // 10), policies=size)
+        )
+    return found
