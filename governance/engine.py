@@ -135,7 +135,7 @@ class Engine:
         """Swap in a new tree; on failure the previous set stays active and ReloadError is raised."""
         with self._reload_lock:
             try:
-                snapshot = _load(path, self._snapshot.evaluator_name)
+                snapshot = _load(path, self._snapshot.evaluator_name, self._snapshot)
             except LoadError as exc:
                 raise ReloadError(exc.problems) from exc
             self._snapshot = snapshot
@@ -174,12 +174,14 @@ class Engine:
         return decision
 
 
-def _load(path: str | Path, evaluator: EvaluatorName) -> Snapshot:
+def _load(path: str | Path, evaluator: EvaluatorName, previous: Snapshot | None = None) -> Snapshot:
+    """The tree at `path` as a snapshot; what unchanged domains determine is taken from the
+    `previous` one (see `build_snapshot`)."""
     with collector_paused():  # reading the tree makes as many long-lived objects as building
         tree, problems = load_tree(path)
         if tree is None:
             raise LoadError(problems)
-        return build_snapshot(tree, problems, evaluator)
+        return build_snapshot(tree, problems, evaluator, previous)
 
 
 def _resolve(snapshot: Snapshot, request: AccessRequest) -> ProductView:

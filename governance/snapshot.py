@@ -9,14 +9,19 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
 from governance.access.answer import OnForbidError, PolicyRef
-from governance.access.catalog_entities import CATALOG_TYPES, catalog_entities
+from governance.access.catalog_entities import (
+    CATALOG_TYPES,
+    Catalog,
+    action_entities,
+    domain_entities,
+)
 from governance.access.cedar_evaluator import ReferenceEvaluator
 from governance.access.compiled_evaluator import CompiledEvaluator
-from governance.access.evaluator import AccessEvaluator, Plan, PlanKey, Resource
+from governance.access.evaluator import AccessEvaluator, Plan, PlanKey, Resource, Reuse
 from governance.access.request_schema import RequestSchema
 from governance.access.slices import SliceKey, build_slices
 from governance.cedar_bridge import pst
@@ -63,6 +68,11 @@ class Snapshot:
     evaluator_name: EvaluatorName
     plans: Mapping[PlanKey, Plan]  # every (slice, resource) a decision can evaluate
     request_schema: RequestSchema | None = None  # None only for a schema the reader cannot type
+    # What the next reload compares against: each domain's catalog entities, the entities each
+    # layer's policies name, and which domains this build made afresh (None: all of them).
+    catalog: Mapping[str, tuple[dict[str, Any], ...]] = field(default_factory=dict)
+    named: Mapping[str, frozenset[tuple[str, str]]] = field(default_factory=dict)
+    rebuilt: frozenset[str] | None = None
 
 
 @contextmanager
@@ -89,42 +99,123 @@ def settle_after_swap() -> None:
     gc.freeze()
 
 
-def build_snapshot(tree: PolicyTree, problems: list[Problem], evaluator: EvaluatorName) -> Snapshot:
-    """Refuses (LoadError) a tree with any error: a gateway never serves a half-valid set."""
+def build_snapshot(
+    tree: PolicyTree,
+    problems: list[Problem],
+    evaluator: EvaluatorName,
+    previous: Snapshot | None = None,
+) -> Snapshot:
+    """Refuses (LoadError) a tree with any error: a gateway never serves a half-valid set.
+
+    With the `previous` snapshot, what only unchanged domains determine is taken from it
+    (see docs/reload.md): a domain whose revision is the same keeps its catalog entities,
+    classification and product views, and keeps its slices and plans too unless its policies
+    name an entity of a changed domain. A change to the global layer (its policies, rules,
+    `governance.yaml` or the schema) rebuilds everything."""
     if any(p.severity == "error" for p in problems):
         raise LoadError(problems)
     with collector_paused():
-        return _build(tree, evaluator)
+        same = _unchanged_domains(previous, tree, evaluator)
+        return _build(tree, evaluator, None if same is None else previous, same or frozenset())
 
 
-def _build(tree: PolicyTree, evaluator: EvaluatorName) -> Snapshot:
+def _unchanged_domains(
+    previous: Snapshot | None, tree: PolicyTree, evaluator: EvaluatorName
+) -> frozenset[str] | None:
+    """Domains whose revision is the previous snapshot's; None when nothing carries over (no
+    previous snapshot, another evaluator, or a changed global layer, config or schema)."""
+    if previous is None or previous.evaluator_name != evaluator:
+        return None
+    old = previous.tree
+    if old.global_layer.revision != tree.global_layer.revision:
+        return None
+    return frozenset(
+        name for name, layer in tree.domains.items()
+        if name in old.domains and old.domains[name].revision == layer.revision
+    )  # fmt: skip
+
+
+def _kept_slices(
+    previous: Snapshot, parts: Mapping[str, tuple[dict[str, Any], ...]], same: frozenset[str]
+) -> frozenset[str]:
+    """The unchanged domains whose slices and plans carry over: partial evaluation folded what
+    a policy read of any entity it names, so naming an entity that changed (or appeared, or
+    went) rebuilds every slice the policy is in (a global policy: all of them)."""
+    touched: set[tuple[str, str]] = set()
+    for name in (set(parts) | set(previous.catalog)) - same:
+        before, after = _by_uid(previous.catalog.get(name, ())), _by_uid(parts.get(name, ()))
+        touched |= {u for u in before.keys() | after.keys() if before.get(u) != after.get(u)}
+    named = previous.named
+    if not touched.isdisjoint(named.get(GLOBAL, ())):
+        return frozenset()
+    return frozenset(d for d in same if touched.isdisjoint(named.get(d, ())))
+
+
+def _by_uid(entities: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], Mapping[str, Any]]:
+    return {(e["uid"]["type"], e["uid"]["id"]): e for e in entities}
+
+
+def _build(
+    tree: PolicyTree, evaluator: EvaluatorName, previous: Snapshot | None, same: frozenset[str]
+) -> Snapshot:
+    """The snapshot of `tree`; the parts of the `same` domains come from `previous`."""
     classifier, resolver, masking = Classifier(tree), RetentionResolver(tree), MaskingResolver(tree)
-    products = tree.products()
-    classification = {pid: classifier.classify(p) for pid, p in products.items()}
+    views: dict[str, ProductView] = {}
+    parts: dict[str, tuple[dict[str, Any], ...]] = {}
+    for name, layer in tree.domains.items():
+        if previous is not None and name in same:
+            parts[name] = previous.catalog[name]
+            views.update((p.id, previous.products[p.id]) for p in layer.products)
+            continue
+        products = {p.id: p for p in layer.products}
+        classification = {pid: classifier.classify(p) for pid, p in products.items()}
+        parts[name] = domain_entities(name, products, classification)
+        views.update(
+            (pid, _view(tree, p, classification[pid], resolver, masking))
+            for pid, p in products.items()
+        )
+    catalog = Catalog(parts, action_entities(tree.config.action_specs()))
     slices = build_slices(tree)
-    entities = catalog_entities(
-        list(tree.domains), products, classification, tree.config.action_specs()
-    )
     templates = {key: tuple(p.template for p in policies) for key, policies in slices.items()}
     refs = {
         p.full_id: PolicyRef(p.full_id, p.layer, p.effect, p.location, p.reason)
         for p in tree.policies()
     }
-    views = {
-        pid: _view(tree, p, classification[pid], resolver, masking) for pid, p in products.items()
-    }
-    access = _evaluator(evaluator, templates, entities, refs, tree.config.on_forbid_error)
-    plans = access.plans(_targets(views.values(), slices))
+    reuse = None
+    if previous is not None:
+        reuse = Reuse(previous.evaluator, same, _kept_slices(previous, parts, same))
+    access = _evaluator(evaluator, templates, catalog, refs, tree.config.on_forbid_error, reuse)
+    fresh = [v for v in views.values() if reuse is None or v.product.domain not in reuse.slices]
+    plans = access.plans(_targets(fresh, slices))
+    if previous is not None and reuse is not None:
+        plans.update((k, p) for k, p in previous.plans.items() if k[0][1] in reuse.slices)
     return Snapshot(
         tree=tree,
         products=views,
         actions=frozenset(a.name for a in tree.config.action_specs()),
-        waivers=WaiverBook(tree.global_layer.waivers, products),
+        waivers=WaiverBook(tree.global_layer.waivers, tree.products()),
         evaluator=access,
         evaluator_name=evaluator,
         plans=plans,
         request_schema=_request_schema(tree.schema_text),
+        catalog=parts,
+        named=_named(tree, previous, same),
+        rebuilt=None if reuse is None else frozenset(tree.domains) - reuse.slices,
     )
+
+
+def _named(
+    tree: PolicyTree, previous: Snapshot | None, same: frozenset[str]
+) -> dict[str, frozenset[tuple[str, str]]]:
+    """The entities each layer's policies name, kept for the next reload's staleness test."""
+    named = {}
+    for layer in tree.layers():
+        if previous is not None and (layer.is_global or layer.name in same):
+            named[layer.name] = previous.named[layer.name]
+        else:
+            templates = tuple(p.template for p in layer.policies)
+            named[layer.name] = frozenset((str(u.type), u.id) for u in pst.entity_uids(templates))
+    return named
 
 
 def _request_schema(text: str) -> RequestSchema | None:
@@ -179,9 +270,10 @@ def _view(
 def _evaluator(
     name: EvaluatorName,
     templates: Mapping[SliceKey, tuple[pst.Template, ...]],
-    entities: list[dict[str, Any]],
+    catalog: Catalog,
     refs: Mapping[str, PolicyRef],
     on_forbid_error: OnForbidError,
+    reuse: Reuse | None,
 ) -> AccessEvaluator:
     kind = CompiledEvaluator if name == "compiled" else ReferenceEvaluator
-    return kind(templates, entities, refs, on_forbid_error)
+    return kind(templates, catalog, refs, on_forbid_error, reuse)

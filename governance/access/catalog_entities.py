@@ -4,7 +4,7 @@ the action hierarchy, and the per-request principal."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from governance.access.request import AccessRequest
 from governance.rules.classification import ProductClassification
@@ -45,6 +45,30 @@ def catalog_entities(
         for a in actions
     ]
     return entities
+
+
+class Catalog(NamedTuple):
+    """The catalog entities by owning domain (its Domain, products and columns), and the
+    actions: a domain whose files did not change keeps its part on reload."""
+
+    domains: Mapping[str, tuple[Json, ...]]
+    actions: tuple[Json, ...]
+
+    def entities(self) -> list[Json]:
+        return [e for part in self.domains.values() for e in part] + list(self.actions)
+
+
+def domain_entities(
+    domain: str,
+    products: Mapping[str, Product],
+    classification: Mapping[str, ProductClassification],
+) -> tuple[Json, ...]:
+    """One domain's part of the catalog: its Domain entity, products and columns."""
+    return tuple(catalog_entities([domain], products, classification, []))
+
+
+def action_entities(actions: list[ActionSpec]) -> tuple[Json, ...]:
+    return tuple(catalog_entities([], {}, {}, actions))
 
 
 def _product_entity(product: Product, classification: ProductClassification) -> Json:

@@ -13,8 +13,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from governance.access.answer import Access, Buckets, OnForbidError, PolicyRef, combine
-from governance.access.catalog_entities import principal_entity, uid
-from governance.access.evaluator import BoundRequest, CedarRequest, Plan, PlanKey, Resource
+from governance.access.catalog_entities import Catalog, principal_entity, uid
+from governance.access.evaluator import (
+    BoundRequest,
+    CedarRequest,
+    Plan,
+    PlanKey,
+    Resource,
+    Reuse,
+)
 from governance.access.request import AccessRequest
 from governance.access.slices import SliceKey
 from governance.cedar_bridge import CedarEntities, CedarSlice, pst
@@ -26,7 +33,8 @@ Json = dict[str, Any]
 
 class CedarSlices:
     """Each (action, domain) slice as a pre-parsed cedarpy PolicySet, and each domain's
-    entities; waivers get their own reduced slice, parsed on first use."""
+    entities; waivers get their own reduced slice, parsed on first use. On reload, the
+    slices and entities of the `keep` domains are taken from `previous` as they are."""
 
     def __init__(
         self,
@@ -34,13 +42,23 @@ class CedarSlices:
         entities: list[Json],
         refs: Mapping[str, PolicyRef],
         on_forbid_error: OnForbidError = "deny",
+        previous: CedarSlices | None = None,
+        keep: frozenset[str] = frozenset(),
     ) -> None:
         self.refs = refs
         self.on_forbid_error: OnForbidError = on_forbid_error
         self._templates = {key: tuple(templates) for key, templates in slices.items()}
-        self._slices = {key: CedarSlice(templates) for key, templates in self._templates.items()}
+        if previous is None:
+            keep = frozenset()
+        self._slices: dict[SliceKey, CedarSlice] = {
+            key: previous._slices[key] if previous and key[1] in keep else CedarSlice(templates)
+            for key, templates in self._templates.items()
+        }
         self._reduced: dict[tuple[SliceKey, frozenset[str]], CedarSlice] = {}
-        self._entities = _entities_by_domain(self._templates, entities)
+        fresh = {key: t for key, t in self._templates.items() if key[1] not in keep}
+        self._entities = _entities_by_domain(fresh, entities)
+        if previous is not None:
+            self._entities.update((d, previous._entities[d]) for d in keep)
         self.domains = frozenset(domain for _, domain in self._templates)
 
     def __contains__(self, key: object) -> bool:
@@ -109,11 +127,16 @@ class ReferenceEvaluator:
     def __init__(
         self,
         slices: Mapping[SliceKey, Sequence[pst.Template]],
-        entities: list[Json],
+        catalog: Catalog,
         refs: Mapping[str, PolicyRef],
         on_forbid_error: OnForbidError = "deny",
+        reuse: Reuse | None = None,
     ) -> None:
-        self._slices = CedarSlices(slices, entities, refs, on_forbid_error)
+        previous = reuse.previous if reuse and type(reuse.previous) is ReferenceEvaluator else None
+        self._slices: CedarSlices = CedarSlices(
+            slices, catalog.entities(), refs, on_forbid_error,
+            previous._slices if previous else None, reuse.slices if reuse else frozenset(),
+        )  # fmt: skip
 
     def plans(self, targets: Iterable[PlanKey]) -> dict[PlanKey, Plan]:
         return {(key, resource): self._slices.plan(key, resource) for key, resource in targets}

@@ -16,15 +16,16 @@ from itertools import repeat
 from typing import Any, cast
 
 from governance.access.answer import OnForbidError, PolicyRef
-from governance.access.catalog_entities import CATALOG_TYPES
+from governance.access.catalog_entities import CATALOG_TYPES, Catalog
 from governance.access.cedar_evaluator import CedarSlices
-from governance.access.evaluator import BoundRequest, Plan, PlanKey
+from governance.access.evaluator import BoundRequest, Plan, PlanKey, Reuse
 from governance.access.plans import Planner
 from governance.access.request import AccessRequest, PlainValues
 from governance.access.slices import SliceKey
 from governance.cedar_bridge import pst
 from governance.compiler import (
     CompiledPolicy,
+    Entity,
     EntityStore,
     EntityUID,
     Record,
@@ -33,18 +34,30 @@ from governance.compiler import (
 from governance.compiler.jsonvalues import read_record
 from governance.compiler.partial import KnownStore
 from governance.errors import CompileError
+from governance.tree.layers import GLOBAL
 
 
 class CompiledEvaluator:
     def __init__(
         self,
         slices: Mapping[SliceKey, Sequence[pst.Template]],
-        entities: list[dict[str, Any]],
+        catalog: Catalog,
         refs: Mapping[str, PolicyRef],
         on_forbid_error: OnForbidError = "deny",
+        reuse: Reuse | None = None,
     ) -> None:
-        self._store = EntityStore.from_json(entities)
-        compiled, failed = _compile_all(slices)
+        previous = reuse.previous if reuse and type(reuse.previous) is CompiledEvaluator else None
+        if previous is None or reuse is None:
+            self._store = EntityStore.from_json(catalog.entities())
+            compiled, failed = _compile_all(slices, {})
+        else:
+            self._store = _updated_store(previous._store, catalog, reuse.catalog)
+            kept = {
+                pid: policy for pid, policy in previous._compiled.items()
+                if policy.id.partition("/")[0] in reuse.catalog | {GLOBAL}
+            }  # fmt: skip
+            compiled, failed = _compile_all(slices, kept)
+        self._compiled: dict[str, CompiledPolicy] = compiled
         self._fallback_ids = frozenset(failed)
         self._slices: dict[SliceKey, tuple[CompiledPolicy, ...]] = {}
         fallback: dict[SliceKey, Sequence[pst.Template]] = {}
@@ -53,6 +66,7 @@ class CompiledEvaluator:
                 fallback[key] = templates
             else:
                 self._slices[key] = tuple(compiled[t.id] for t in templates)
+        entities = catalog.entities() if fallback else []
         self._fallback = CedarSlices(fallback, entities, refs, on_forbid_error)
         # Catalog entities never change between requests; a principal never has their types.
         self._planner = Planner(KnownStore(self._store, CATALOG_TYPES), refs, on_forbid_error)
@@ -109,11 +123,35 @@ def _attributes(values: Mapping[str, Any]) -> Mapping[str, Any]:
     return read_record(values)
 
 
+def _updated_store(previous: EntityStore, catalog: Catalog, same: frozenset[str]) -> EntityStore:
+    """The catalog store with the entities of unchanged domains and the actions (the global
+    layer is unchanged too) taken from the previous store as they are, the others read anew."""
+    kept = [_kept(previous, item) for item in catalog.actions]
+    fresh: list[dict[str, Any]] = []
+    for name, part in catalog.domains.items():
+        if name in same:
+            kept.extend(_kept(previous, item) for item in part)
+        else:
+            fresh.extend(part)
+    read = EntityStore.from_json(fresh)  # closes within: a domain's entities name only its own
+    kept.extend(_kept(read, item) for item in fresh)
+    return EntityStore(kept)
+
+
+def _kept(store: EntityStore, item: Mapping[str, Any]) -> Entity:
+    entity = store.get(EntityUID(item["uid"]["type"], item["uid"]["id"]))
+    if entity is None:  # never: each entity of the catalog part was read into `store`
+        raise RuntimeError(f"entity {item['uid']} missing from the catalog store")
+    return entity
+
+
 def _compile_all(
     slices: Mapping[SliceKey, Sequence[pst.Template]],
+    kept: Mapping[str, CompiledPolicy],
 ) -> tuple[dict[str, CompiledPolicy], dict[str, str]]:
-    """Compile each distinct policy once (slices share the global layer's)."""
-    compiled: dict[str, CompiledPolicy] = {}
+    """Compile each distinct policy once (slices share the global layer's); `kept` are
+    policies compiled before whose text is unchanged."""
+    compiled: dict[str, CompiledPolicy] = dict(kept)
     failed: dict[str, str] = {}
     for templates in slices.values():
         for template in templates:

@@ -23,6 +23,16 @@ Resource = EntityUID  # (entity type, entity id), built once per product and col
 PlanKey = tuple[SliceKey, Resource]
 
 
+class Reuse(NamedTuple):
+    """What a rebuild on reload takes from the previous evaluator (when of the same kind):
+    `catalog` names the domains whose catalog entities are unchanged, `slices` those whose
+    slices are too (their policies, and every entity those policies name)."""
+
+    previous: object
+    catalog: frozenset[str]
+    slices: frozenset[str]
+
+
 class CedarRequest(NamedTuple):
     """A request as cedarpy takes it, with the entities of its domain and its principal."""
 

@@ -4,6 +4,7 @@ of a fresh process that loaded it (`make bench` reports both beside the organisa
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,10 +13,14 @@ from typing import Any
 import pytest
 
 from governance import Engine
+from governance.snapshot import build_snapshot
+from governance.tree.load import load_tree
 
 _MEASURE = """
 import json, resource, sys
 from governance import Engine
+from governance.snapshot import build_snapshot
+from governance.tree.load import load_tree
 engine = Engine.from_path(sys.argv[1], evaluator="compiled")
 pages = int(open("/proc/self/statm").read().split()[1])
 print(json.dumps({
@@ -50,3 +55,64 @@ def test_load(benchmark: Any, orgs: dict[str, Path], size: int) -> None:
         lambda: Engine.from_path(orgs[str(size)], evaluator="compiled"), rounds=1, iterations=1
     )
     assert len(engine.snapshot.plans) == memory["plan_targets"]
+
+
+def _edit_domain(root: Path, round_: int) -> None:
+    """A new policy in one domain: only that domain's revision changes."""
+    path = root / "domains" / "d007" / "access" / "extra.cedar"
+    path.write_text(
+        f'@id("extra")\npermit(principal in Group::"d007-g{round_ % 8}", action == '
+        'Action::"read", resource in Domain::"d007");\n'
+    )
+
+
+def _edit_global(root: Path, round_: int) -> None:
+    path = root / "global" / "access" / "extra.cedar"
+    path.write_text(f'@id("extra")\npermit(principal in Group::"g{round_}", action, resource);\n')
+
+
+EDITS = {"one domain": _edit_domain, "global layer": _edit_global}
+
+
+@pytest.mark.parametrize("edit", list(EDITS))
+@pytest.mark.parametrize("size", [1000, 10000])
+def test_reload(
+    benchmark: Any, orgs: dict[str, Path], tmp_path: Path, size: int, edit: str
+) -> None:
+    """Engine.reload after one domain changed (incremental: that domain's slices and plans
+    are rebuilt) or after the global layer changed (everything is)."""
+    root = tmp_path / "tree"
+    shutil.copytree(orgs[str(size)], root)
+    engine = Engine.from_path(root)
+    rounds = iter(range(1000))
+
+    def setup() -> tuple[tuple[()], dict[str, Any]]:
+        EDITS[edit](root, next(rounds))
+        return (), {}
+
+    benchmark.group = f"reload:{size}"
+    benchmark.extra_info.update(policies=size, edit=edit)
+    benchmark.pedantic(lambda: engine.reload(root), setup=setup, rounds=3 if size <= 1000 else 1)
+    expected = {"d007"} if edit == "one domain" else None
+    assert engine.snapshot.rebuilt == expected
+
+
+@pytest.mark.parametrize("edit", list(EDITS))
+@pytest.mark.parametrize("size", [1000, 10000])
+def test_rebuild_snapshot(
+    benchmark: Any, orgs: dict[str, Path], tmp_path: Path, size: int, edit: str
+) -> None:
+    """The snapshot part of a reload alone (the tree already read): what incremental saves."""
+    root = tmp_path / "tree"
+    shutil.copytree(orgs[str(size)], root)
+    previous = Engine.from_path(root).snapshot
+    EDITS[edit](root, 1)
+    tree, problems = load_tree(root)
+    assert tree is not None
+    benchmark.group = f"rebuild:{size}"
+    benchmark.extra_info.update(policies=size, edit=edit)
+    snapshot = benchmark.pedantic(
+        lambda: build_snapshot(tree, problems, "compiled", previous),
+        rounds=3 if size <= 1000 else 1,
+    )
+    assert snapshot.rebuilt == ({"d007"} if edit == "one domain" else None)
