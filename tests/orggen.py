@@ -191,3 +191,18 @@ def _domain_policy(
             f"unless {{ principal in {group} }};"
         )
     return f'@id("rule-{index}")\n@reason("generated rule {index}")\n{body}'
+
+
+def one_domain_org(policies: int, products: int = 5, seed: int = 11) -> OrgSpec:
+    """Every access policy in one domain, `big`: one grant per group (`big-g0` ... on read, a
+    few on other actions), beside the global guardrails. Without an index a decision here is
+    linear in the domain's policies."""
+    rng = random.Random(seed)
+    tables = {f"p{p}": rng.sample(COLUMN_NAMES, 5) for p in range(products)}
+    grants = [
+        f'@id("grant-{i}")\n@reason("group {i} reads the domain")\n'
+        f'permit(principal in Group::"big-g{i}", action == Action::"{ACTIONS[i % 3]}", '
+        'resource in Domain::"big");'
+        for i in range(max(1, policies - len(GLOBAL_GUARDRAILS)))
+    ]
+    return OrgSpec(list(GLOBAL_GUARDRAILS), {"big": DomainSpec(tables, grants)})

@@ -1,7 +1,8 @@
 """Differential test of the code that runs: fused plans built by the planner (partial
 evaluation to one action and resource, then one fused function) answer exactly as the same
 policies evaluated one by one, over the compiler's full strategies (every construct,
-extension calls, `like`, records, tags, errors), with waivers and both `on_forbid_error` rules."""
+extension calls, `like`, records, tags, errors), with waivers and both `on_forbid_error` rules,
+with and without the principal index (which must never change an answer)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 from governance.access.answer import Access, Buckets, PolicyRef, combine
 from governance.access.evaluator import BoundRequest
 from governance.access.plans import Planner
+from governance.access.principal_index import INDEX_FROM
 from governance.compiler import EntityStore, EntityUID, EvaluationError, compile_policy
 from governance.compiler.jsonvalues import read_record
 from governance.compiler.partial import KnownStore
@@ -72,6 +74,7 @@ def _shape(access: Access) -> tuple[Any, ...]:
     )
 
 
+@pytest.mark.parametrize("index_from", [INDEX_FROM, 1])  # 1: every plan indexed by principal
 @pytest.mark.parametrize("on_forbid_error", ["deny", "skip"])
 @settings(max_examples=150, deadline=None)
 @given(
@@ -84,6 +87,7 @@ def _shape(access: Access) -> tuple[Any, ...]:
     waive=st.sets(st.integers(0, 4), max_size=2),
 )
 def test_fused_plans_answer_as_the_policies_one_by_one(
+    index_from: int,
     on_forbid_error: Any,
     text: str,
     entities: list[Any],
@@ -102,7 +106,7 @@ def test_fused_plans_answer_as_the_policies_one_by_one(
         raise
     refs = {p.id: PolicyRef(p.id, "global", p.effect, Location("t"), "") for p in policies}
     removed = {f"policy{i}": f"waiver{i}" for i in waive if f"policy{i}" in refs}
-    planner = Planner(KnownStore(store, KNOWN), refs, on_forbid_error)
+    planner = Planner(KnownStore(store, KNOWN), refs, on_forbid_error, index_from)
     plan = planner.plan(policies, action, resource)
     bound = _StoreRequest(principal, context=record, catalog_get=store.get)
     planned = plan.evaluate(bound, removed)

@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 from governance.access.answer import Access, Buckets, OnForbidError, PolicyRef, combine
 from governance.access.evaluator import BoundRequest
+from governance.access.principal_index import INDEX_FROM, index_by_principal
 from governance.access.signatures import Reads, merge, reads, signature
 from governance.cedar_bridge import pst
 from governance.compiler import CompiledPolicy, Entity, EntityUID, EvaluationError, Record
@@ -54,8 +55,13 @@ class FusedPlan:
         resource: EntityUID,
         on_forbid_error: OnForbidError = "deny",
         exact: bool = False,
+        index_from: int = INDEX_FROM,
     ) -> None:
-        self._function = _fused(entries)
+        # Many policies naming their principal: only a request's candidates run (see
+        # `governance.access.principal_index`), so a decision stays flat inside a domain.
+        self._function = index_by_principal(
+            entries, _principal_scope, _fused, index_from
+        ) or _fused(entries)
         self._refs = tuple(e.ref for e in entries)
         self._mode: OnForbidError = on_forbid_error
         # The common answer, one satisfied policy and no error, built once per position.
@@ -99,6 +105,10 @@ class FusedPlan:
         return combine(buckets, removed, self._mode)
 
 
+def _principal_scope(entry: Entry) -> object:
+    return entry.residual.principal
+
+
 def _fused(entries: Sequence[Entry]) -> FusedFunction:
     """The residuals as one fused function; the compiled originals, one call each, if fusing
     fails (exact too: the plan passes them the real action and resource)."""
@@ -137,8 +147,10 @@ class Planner:
         store: KnownStore,
         refs: Mapping[str, PolicyRef],
         on_forbid_error: OnForbidError = "deny",
+        index_from: int = INDEX_FROM,
     ) -> None:
         self._store, self._refs, self._mode = store, refs, on_forbid_error
+        self._index_from = index_from
         self._residuals: dict[object, pst.Template] = {}
         self._plans: dict[object, FusedPlan] = {}
         # template id -> (template, what it reads); the template is held so its id stays its own
@@ -184,7 +196,9 @@ class Planner:
         key = (tuple(id(e.residual) for e in entries), (action, resource) if exact else None)
         found = self._plans.get(key)
         if found is None:
-            found = self._plans[key] = FusedPlan(entries, action, resource, self._mode, exact)
+            found = self._plans[key] = FusedPlan(
+                entries, action, resource, self._mode, exact, self._index_from
+            )
         return found
 
     def _residual(

@@ -19,7 +19,7 @@ import pytest
 from governance import Engine
 from governance.access.catalog_entities import catalog_entities, principal_entity
 from governance.access.request import from_authzen
-from tests.benchmarks.conftest import SIZES
+from tests.benchmarks.conftest import ONE_DOMAIN, SIZES
 from tests.orggen import ACTIONS, PURPOSES
 
 
@@ -139,3 +139,36 @@ def test_load_and_compile(benchmark: Any, orgs: dict[str, Path], size: int) -> N
     benchmark.pedantic(
         lambda: Engine.from_path(orgs[str(size)], evaluator="compiled"), rounds=1, iterations=1
     )
+
+
+_one_domain_engines: dict[int, Engine] = {}
+
+
+@pytest.mark.parametrize("size", ONE_DOMAIN)
+def test_engine_decide_one_domain(
+    benchmark: Any, one_domain_orgs: dict[int, Path], size: int
+) -> None:
+    """Full decisions with every policy in one domain (one grant per group): the principal
+    index keeps 1,000 and 10,000 policies near the 10-policy case."""
+    if size not in _one_domain_engines:
+        _one_domain_engines[size] = Engine.from_path(one_domain_orgs[size])
+    engine = _one_domain_engines[size]
+    rng = random.Random(5)
+    products = sorted(engine.snapshot.products)
+    groups = max(1, size - 4)
+    requests = [
+        {
+            "subject": {"type": "User", "id": f"user{i}", "properties": {
+                "groups": [f"big-g{rng.randrange(groups)}" for _ in range(2)],
+                "clearance": rng.randrange(4), "employment": "employee",
+            }},
+            "action": {"name": ACTIONS[i % 3]},
+            "resource": {"type": "DataProduct", "id": rng.choice(products)},
+            "context": {"purpose": rng.choice(PURPOSES)},
+        }
+        for i in range(64)
+    ]  # fmt: skip
+    assert all(not engine.decide(r).refusal for r in requests)
+    benchmark.group = "decide:one-domain"
+    benchmark.extra_info.update(policies=len(engine.snapshot.tree.policies()), evaluator="compiled")
+    benchmark(_cycle(engine.decide, requests))
