@@ -1,20 +1,25 @@
-"""The auditor verbs: `govern audit verify` and `govern audit query`."""
+"""The auditor verbs: `govern audit verify`, `summary`, `query` (and the demo's `simulate`)."""
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
+import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from governance.audit import verify_logs
+from governance.audit.skips import Skips
 
 
 @click.group()
 def audit() -> None:
-    """Work with decision logs: verify their tamper-evident chains."""
+    """Work with decision logs: verify, summarise, query, replay and export them."""
 
 
 def _public_key(path: Path | None) -> Ed25519PublicKey | None:
@@ -64,8 +69,74 @@ def query(logs: tuple[Path, ...], sql: str) -> None:
     click.echo("\t".join(columns))
     for row in rows:
         click.echo("\t".join("" if v is None else str(v) for v in row))
+    _report_skips(skips)
+
+
+LOGS = click.argument("logs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+
+
+@contextmanager
+def _progress(what: str, total: int | None = None) -> Iterator[Callable[[int], None] | None]:
+    """A rich progress bar on stderr when it is a terminal; otherwise no callback at all."""
+    if not sys.stderr.isatty() or os.environ.get("CI"):
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn()]  # fmt: skip
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(what, total=total)
+        yield lambda done: bar.update(task, completed=done)
+
+
+def _report_skips(skips: Skips) -> None:
     if skips.count:
-        click.echo(f"skipped {skips.count} unreadable lines: {'; '.join(skips.examples)}", err=True)
+        shown = "; ".join(skips.examples)
+        click.echo(f"skipped {skips.count} unreadable lines: {shown}", err=True)
+
+
+@audit.command()
+@LOGS
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)  # fmt: skip
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write a self-contained HTML report with charts to this file.")  # fmt: skip
+@click.option("--top", default=10, show_default=True, type=click.IntRange(1, 10_000),
+              help="Rows in the top-policies and top-denied-principals tables.")  # fmt: skip
+@click.option("--bucket", type=click.Choice(["auto", "hour", "day"]), default="auto",
+              show_default=True, help="Time bucket of the deny-rate table.")  # fmt: skip
+def summary(
+    logs: tuple[Path, ...], fmt: str, html_path: Path | None, top: int, bucket: str
+) -> None:
+    """Decisions by domain, product, action and effect, deny rate over time, top policies,
+    most-denied principals and refusals by reason code, over LOGS (files or directories)."""
+    import duckdb
+
+    from governance.audit.summary import summarise
+    from governance.report.audit import render_summary_html, render_summary_text
+
+    try:
+        with _progress("reading records") as progress:
+            result = summarise(logs, top=top, bucket=bucket, progress=progress)  # type: ignore[arg-type]
+    except duckdb.Error as exc:  # a disk full under the spill directory, say
+        raise click.ClickException(f"cannot summarise: {exc}") from exc
+    if fmt == "json":
+        click.echo(orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2).decode())
+    else:
+        click.echo(render_summary_text(result, color=_color()), nl=False)
+    if html_path is not None:
+        try:
+            html_path.write_text(render_summary_html(result), encoding="utf-8")
+        except OSError as exc:
+            raise click.ClickException(f"cannot write `{html_path}`: {exc}") from exc
+        click.echo(f"wrote {html_path}", err=True)
+    _report_skips(result.skips)
+
+
+def _color() -> bool:
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
 COMMANDS = [audit]
