@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from governance.errors import LoadError
-from governance.server.app import POLICIES_ENV, TOKEN_ENV
+from governance.server.runtime import OPTIONS_ENV, TOKEN_ENV, ServeOptions
 
 
 @click.command()
@@ -30,7 +30,7 @@ from governance.server.app import POLICIES_ENV, TOKEN_ENV
     help="environment variable holding the bearer token callers must send (unset: none required)",
 )
 def serve(policies: Path, host: str, port: int, workers: int, token_env: str) -> None:
-    """Serve decisions over HTTP: POST /access/v1/evaluation and /access/v1/evaluations."""
+    """Serve decisions over HTTP: AuthZEN 1.0 evaluation, batch and search endpoints."""
     import uvicorn
 
     from governance.engine import Engine
@@ -39,12 +39,12 @@ def serve(policies: Path, host: str, port: int, workers: int, token_env: str) ->
         Engine.from_path(policies)  # refuse to start on a tree with errors, before binding
     except LoadError as exc:
         raise click.ClickException(str(exc)) from None
-    os.environ[POLICIES_ENV] = str(policies.resolve())
+    os.environ[OPTIONS_ENV] = ServeOptions(policies=str(policies.resolve())).to_env()
     token = os.environ.get(token_env)
     if token:
         os.environ[TOKEN_ENV] = token
     uvicorn.run(
-        "governance.server.app:app_from_env",
+        "governance.server.runtime:app_from_env",
         factory=True,
         host=host,
         port=port,

@@ -6,6 +6,7 @@ Each stage appends to one problem list instead of raising, so a user sees every 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from fnmatch import fnmatchcase
 from typing import Any
 
 from governance.cedar_bridge import parse_schema, pst, validate_policies
@@ -117,6 +118,29 @@ def _check_waivers(tree: PolicyTree, problems: list[Problem]) -> None:
             problems.append(Problem(sourced.location, "unknown-domain", message))
 
 
+def _check_waiver_narrowing(tree: PolicyTree, problems: list[Problem]) -> None:
+    """A waiver's `actions` and `products` must name something real, or its narrowing is a typo
+    that silently waives nothing (or, left empty, everything); no narrowing at all is a warning."""
+    actions = {a.name for a in tree.config.action_specs()}
+    catalog = sorted(tree.products())
+    for sourced in tree.global_layer.waivers:
+        waiver = sourced.item
+        for action in waiver.actions:
+            if action not in actions:
+                message = f"waiver `{waiver.id}` names unknown action `{action}`"
+                problems.append(Problem(sourced.location, "unknown-action", message))
+        for pattern in waiver.products:
+            if not any(fnmatchcase(product, pattern) for product in catalog):
+                message = f"waiver `{waiver.id}`: `{pattern}` matches no product of the catalog"
+                problems.append(Problem(sourced.location, "unknown-product", message))
+        if not (waiver.principals or waiver.groups or waiver.products or waiver.actions):
+            message = (
+                f"waiver `{waiver.id}` has no `principals`, `groups`, `products` or `actions`: "
+                f"it lifts `{waiver.policy}` for every request of domain `{waiver.domain}`"
+            )
+            problems.append(Problem(sourced.location, "broad-waiver", message, "warning"))
+
+
 def _check_scope(tree: PolicyTree, problems: list[Problem]) -> None:
     """A domain policy naming another domain's entity is an error (docs/SEMANTICS.md §1): it would grant
     nothing there, and it signals a team reaching outside what it owns."""
@@ -183,6 +207,7 @@ STAGES: tuple[Callable[[PolicyTree, list[Problem]], None], ...] = (
     _check_products,
     _check_retention,
     _check_waivers,
+    _check_waiver_narrowing,
     _check_scope,
     _check_schema,
 )
