@@ -24,7 +24,7 @@ SCHEMA = pa.schema([
     ("kind", pa.string()), ("policies", pa.list_(pa.string())), ("masked_columns", pa.list_(pa.string())),
     ("classification", pa.string()), ("reason_code", pa.string()), ("eval_ns", pa.int64()),
     ("req_id", pa.int64()), ("requested_by", pa.string()), ("revisions", pa.string()),
-    ("input", pa.string()), ("file", pa.string()), ("line", pa.int64()),
+    ("input", pa.string()), ("result", pa.string()), ("file", pa.string()), ("line", pa.int64()),
 ])  # fmt: skip
 
 
@@ -56,6 +56,7 @@ def _row(record: dict[str, Any], file: str, line: int, wide: bool = True) -> dic
     if wide:
         row["revisions"] = orjson.dumps(record.get("revisions", {})).decode()
         row["input"] = orjson.dumps(record["input"]).decode()
+        row["result"] = orjson.dumps(result).decode()
     return row
 
 
@@ -89,7 +90,7 @@ def batches(
     paths: Iterable[str | Path], skips: Skips, size: int = 8192, schema: pa.Schema = SCHEMA
 ) -> pa.RecordBatchReader:
     """The records as a stream of Arrow batches of `size` rows: one batch in memory at a time."""
-    wide = "input" in schema.names or "revisions" in schema.names
+    wide = bool({"input", "result", "revisions"} & set(schema.names))
 
     def generate() -> Iterator[pa.RecordBatch]:
         chunk: list[dict[str, Any]] = []

@@ -163,8 +163,7 @@ def replay(
     grouped by domain and policy, newly granted access first."""
     from governance.audit.replay import Candidate
     from governance.audit.replay import replay as run_replay
-    from governance.errors import BundleError
-    from governance.errors import LoadError
+    from governance.errors import BundleError, LoadError
     from governance.report.audit import render_replay_text
 
     if (policies is None) == (bundles is None):
@@ -187,6 +186,29 @@ def replay(
     _report_skips(result.skips)
     if fail_on_grant and result.granted:
         sys.exit(1)
+
+
+@audit.command("export")
+@LOGS
+@click.option("--parquet", "target", required=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write date=/domain= partitioned Parquet files into.")  # fmt: skip
+@click.option("--overwrite", is_flag=True, help="Replace what the folder holds.")
+def export(logs: tuple[Path, ...], target: Path, overwrite: bool) -> None:
+    """Export the decision records of LOGS as Parquet partitioned by date and domain."""
+    import duckdb
+
+    from governance.audit.export import ExportError, export_parquet
+
+    try:
+        result = export_parquet(logs, target, overwrite=overwrite)
+    except ExportError as exc:
+        raise click.UsageError(str(exc)) from exc
+    except duckdb.Error as exc:
+        raise click.ClickException(f"cannot export: {exc}") from exc
+    partitions = len({p.parent for p in result.files})
+    click.echo(f"exported {result.records} records to {target} ({partitions} partitions)")
+    _report_skips(result.skips)
 
 
 def _color() -> bool:
