@@ -54,11 +54,12 @@ def export_parquet(
             f"COPY decisions TO '{target_sql}' "
             f"(FORMAT PARQUET, COMPRESSION ZSTD, PARTITION_BY (date, domain){mode})"
         )
-        written = connection.execute(
-            f"SELECT count(*) FROM read_parquet('{target_sql}/**/*.parquet')"
-        ).fetchone()
+        result.files = sorted(folder.rglob("*.parquet"))
+        if result.files:  # what is on disk, read back from the files' footers
+            written = connection.execute(
+                f"SELECT count(*) FROM read_parquet('{target_sql}/**/*.parquet')"
+            ).fetchone()
+            result.records = int(written[0]) if written else 0
     finally:
         connection.close()
-    result.records = int(written[0]) if written else 0
-    result.files = sorted(folder.rglob("*.parquet"))
     return result

@@ -18,12 +18,12 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeGuard
+from typing import Any, Literal
 
 import orjson
 
 from governance.audit.skips import Skips
-from governance.audit.verify import log_files, read_lines
+from governance.audit.verify import log_files, read_lines, record_problem, unreadable
 from governance.decision import Decision
 from governance.engine import Engine
 from governance.logs.chain import is_marker
@@ -247,11 +247,10 @@ class Replayer:
         """Re-decide one record; the reason it cannot be replayed, or None."""
         if not isinstance(record, dict):
             return "not a JSON object"
-        request, revisions = record.get("input"), record.get("revisions")
-        if not isinstance(request, dict) or not isinstance(record.get("result"), dict):
-            return "not a decision record (no `input` or `result` object)"
-        if not _is_revisions(revisions, record["result"]):
-            return "unknown revision: the record does not say which policy revisions decided it"
+        problem = record_problem(record)
+        if problem is not None:
+            return problem
+        request, revisions = record["input"], record["revisions"]
         try:
             before = Answer.of_record(record["result"])
             self._moment.now = _moment(record.get("timestamp"))
@@ -285,15 +284,6 @@ def _pointers(record: Mapping[str, Any]) -> list[str]:
         if isinstance(listed, list):
             found += [p for p in listed if isinstance(p, str)]
     return found
-
-
-def _is_revisions(revisions: Any, result: Mapping[str, Any]) -> TypeGuard[dict[str, str]]:
-    """A mapping of layer to revision; empty only for a request refused before any policy ran."""
-    if not isinstance(revisions, dict):
-        return False
-    if not revisions:
-        return result.get("reason_code") is not None
-    return all(isinstance(k, str) and isinstance(v, str) and v for k, v in revisions.items())
 
 
 def _revision_label(revisions: Mapping[str, str]) -> str:
@@ -330,7 +320,7 @@ def chunks(
                     yield path.name, chunk
                     chunk = []
         except (OSError, EOFError) as exc:
-            skips.add(f"{path.name}:{number + 1}: unreadable ({exc})")
+            skips.add(f"{path.name}:{number + 1}: {unreadable(exc)}")
         if chunk:
             yield path.name, chunk
         if number == 0:

@@ -14,7 +14,7 @@ import orjson
 import pyarrow as pa
 
 from governance.audit.skips import Skips
-from governance.audit.verify import log_files, read_lines
+from governance.audit.verify import log_files, read_lines, record_problem, unreadable
 from governance.logs.chain import is_marker
 
 SCHEMA = pa.schema([
@@ -69,21 +69,36 @@ def rows(paths: Iterable[str | Path], skips: Skips, wide: bool = True) -> Iterat
                 if not raw.endswith(b"\n"):
                     skips.add(f"{where}: truncated last line")
                     continue
-                try:
-                    record = orjson.loads(raw)
-                    if not isinstance(record, dict) or is_marker(record):
-                        if not isinstance(record, dict):
-                            skips.add(f"{where}: not a JSON object")
-                        continue
-                    yield _row(record, path.name, number, wide)
-                except orjson.JSONDecodeError:
-                    skips.add(f"{where}: not a JSON line")
-                except (KeyError, TypeError, AttributeError) as exc:
-                    skips.add(f"{where}: not a decision record ({exc!r})")
+                row, problem = _read(raw, path.name, number, wide)
+                if problem is not None:
+                    skips.add(f"{where}: {problem}")
+                elif row is not None:
+                    yield row
         except (OSError, EOFError) as exc:
-            skips.add(f"{path.name}:{number + 1}: unreadable ({exc})")
+            skips.add(f"{path.name}:{number + 1}: {unreadable(exc)}")
         if number == 0:
             skips.add(f"{path.name}:1: empty file")
+
+
+def _read(
+    raw: bytes, file: str, number: int, wide: bool
+) -> tuple[dict[str, Any] | None, str | None]:
+    """The row of one line, or why the line is skipped; (None, None) for a chain marker."""
+    try:
+        record = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None, "not a JSON line"
+    if not isinstance(record, dict):
+        return None, "not a JSON object"
+    if is_marker(record):
+        return None, None
+    problem = record_problem(record)
+    if problem is not None:
+        return None, problem
+    try:
+        return _row(record, file, number, wide), None
+    except (KeyError, TypeError, AttributeError) as exc:
+        return None, f"not a decision record ({exc!r})"
 
 
 def batches(
