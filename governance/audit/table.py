@@ -14,7 +14,7 @@ import orjson
 import pyarrow as pa
 
 from governance.audit.skips import Skips
-from governance.audit.verify import log_files, read_lines
+from governance.audit.verify import log_files, read_lines, record_problem, unreadable
 from governance.logs.chain import is_marker
 
 SCHEMA = pa.schema([
@@ -24,7 +24,7 @@ SCHEMA = pa.schema([
     ("kind", pa.string()), ("policies", pa.list_(pa.string())), ("masked_columns", pa.list_(pa.string())),
     ("classification", pa.string()), ("reason_code", pa.string()), ("eval_ns", pa.int64()),
     ("req_id", pa.int64()), ("requested_by", pa.string()), ("revisions", pa.string()),
-    ("input", pa.string()), ("file", pa.string()), ("line", pa.int64()),
+    ("input", pa.string()), ("result", pa.string()), ("file", pa.string()), ("line", pa.int64()),
 ])  # fmt: skip
 
 
@@ -56,6 +56,7 @@ def _row(record: dict[str, Any], file: str, line: int, wide: bool = True) -> dic
     if wide:
         row["revisions"] = orjson.dumps(record.get("revisions", {})).decode()
         row["input"] = orjson.dumps(record["input"]).decode()
+        row["result"] = orjson.dumps(result).decode()
     return row
 
 
@@ -68,28 +69,43 @@ def rows(paths: Iterable[str | Path], skips: Skips, wide: bool = True) -> Iterat
                 if not raw.endswith(b"\n"):
                     skips.add(f"{where}: truncated last line")
                     continue
-                try:
-                    record = orjson.loads(raw)
-                    if not isinstance(record, dict) or is_marker(record):
-                        if not isinstance(record, dict):
-                            skips.add(f"{where}: not a JSON object")
-                        continue
-                    yield _row(record, path.name, number, wide)
-                except orjson.JSONDecodeError:
-                    skips.add(f"{where}: not a JSON line")
-                except (KeyError, TypeError, AttributeError) as exc:
-                    skips.add(f"{where}: not a decision record ({exc!r})")
+                row, problem = _read(raw, path.name, number, wide)
+                if problem is not None:
+                    skips.add(f"{where}: {problem}")
+                elif row is not None:
+                    yield row
         except (OSError, EOFError) as exc:
-            skips.add(f"{path.name}:{number + 1}: unreadable ({exc})")
+            skips.add(f"{path.name}:{number + 1}: {unreadable(exc)}")
         if number == 0:
             skips.add(f"{path.name}:1: empty file")
+
+
+def _read(
+    raw: bytes, file: str, number: int, wide: bool
+) -> tuple[dict[str, Any] | None, str | None]:
+    """The row of one line, or why the line is skipped; (None, None) for a chain marker."""
+    try:
+        record = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None, "not a JSON line"
+    if not isinstance(record, dict):
+        return None, "not a JSON object"
+    if is_marker(record):
+        return None, None
+    problem = record_problem(record)
+    if problem is not None:
+        return None, problem
+    try:
+        return _row(record, file, number, wide), None
+    except (KeyError, TypeError, AttributeError) as exc:
+        return None, f"not a decision record ({exc!r})"
 
 
 def batches(
     paths: Iterable[str | Path], skips: Skips, size: int = 8192, schema: pa.Schema = SCHEMA
 ) -> pa.RecordBatchReader:
     """The records as a stream of Arrow batches of `size` rows: one batch in memory at a time."""
-    wide = "input" in schema.names or "revisions" in schema.names
+    wide = bool({"input", "result", "revisions"} & set(schema.names))
 
     def generate() -> Iterator[pa.RecordBatch]:
         chunk: list[dict[str, Any]] = []

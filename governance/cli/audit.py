@@ -135,6 +135,82 @@ def summary(
     _report_skips(result.skips)
 
 
+@audit.command()
+@LOGS
+@click.option("--policies", "policies", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Candidate policy tree to re-decide every logged request against.")  # fmt: skip
+@click.option("--bundles", "bundles", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Candidate signed bundles (a folder) instead of a tree; needs --trust.")  # fmt: skip
+@click.option("--trust", "trust", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Trust file the bundles are verified against.")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)  # fmt: skip
+@click.option("--jobs", type=click.IntRange(min=1), help="Worker processes (default: every core).")
+@click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Requests listed per policy in text output (JSON lists every flip).")  # fmt: skip
+@click.option("--fail-on-grant", is_flag=True, help="Exit 1 if any access would be newly granted.")
+def replay(
+    logs: tuple[Path, ...],
+    policies: Path | None,
+    bundles: Path | None,
+    trust: Path | None,
+    fmt: str,
+    jobs: int | None,
+    limit: int,
+    fail_on_grant: bool,
+) -> None:
+    """Re-decide every request logged in LOGS against candidate policies; report every flip
+    grouped by domain and policy, newly granted access first."""
+    from governance.audit.replay import Candidate
+    from governance.audit.replay import replay as run_replay
+    from governance.errors import BundleError, LoadError
+    from governance.report.audit import render_replay_text
+
+    if (policies is None) == (bundles is None):
+        raise click.UsageError("give exactly one of --policies and --bundles")
+    if bundles is not None and trust is None:
+        raise click.UsageError("--bundles needs --trust")
+    candidate = Candidate(policies, bundles, trust)
+    try:
+        with _progress("replaying lines") as progress:
+            result = run_replay(logs, candidate, jobs=jobs, progress=progress)
+    except LoadError as exc:
+        raise click.ClickException(f"cannot load the candidate policies: {exc}") from exc
+    except BundleError as exc:
+        raise click.ClickException(f"cannot load the candidate bundles: {exc}") from exc
+    if fmt == "json":
+        click.echo(orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2).decode())
+    else:
+        against = str(policies or bundles)
+        click.echo(render_replay_text(result, against=against, limit=limit), nl=False)
+    _report_skips(result.skips)
+    if fail_on_grant and result.granted:
+        sys.exit(1)
+
+
+@audit.command("export")
+@LOGS
+@click.option("--parquet", "target", required=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write date=/domain= partitioned Parquet files into.")  # fmt: skip
+@click.option("--overwrite", is_flag=True, help="Replace what the folder holds.")
+def export(logs: tuple[Path, ...], target: Path, overwrite: bool) -> None:
+    """Export the decision records of LOGS as Parquet partitioned by date and domain."""
+    import duckdb
+
+    from governance.audit.export import ExportError, export_parquet
+
+    try:
+        result = export_parquet(logs, target, overwrite=overwrite)
+    except ExportError as exc:
+        raise click.UsageError(str(exc)) from exc
+    except duckdb.Error as exc:
+        raise click.ClickException(f"cannot export: {exc}") from exc
+    partitions = len({p.parent for p in result.files})
+    click.echo(f"exported {result.records} records to {target} ({partitions} partitions)")
+    _report_skips(result.skips)
+
+
 def _color() -> bool:
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 

@@ -1,4 +1,4 @@
-"""Renderers for `govern audit summary`: rich text tables, and a self-contained HTML page of plotly charts."""
+"""Renderers for `govern audit`: summary tables (rich), a self-contained HTML page of plotly charts, replay flips."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import html
 import io
 from typing import Any
 
+from governance.audit.replay import ReplayResult
 from governance.audit.summary import Row, Summary, Table
 
 _ALLOWED, _DENIED = "#2e7d32", "#c62828"
@@ -27,7 +28,9 @@ def render_summary_text(summary: Summary, *, color: bool = False, width: int = 1
         for name in ("decisions", "allowed", "denied", "deny rate"):
             grid.add_column(name, justify="right")
         for row in table.rows:
-            grid.add_row(Text(row.key), *_cells(row))  # Text: markup in the data stays text
+            grid.add_row(
+                Text(printable(row.key)), *_cells(row)
+            )  # Text: markup in the data stays text
         console.print(grid)
     if summary.skips.count:
         console.print(_skipped(summary), highlight=False, markup=False)
@@ -150,3 +153,50 @@ td + td {{ text-align: right; }}
 </body>
 </html>
 """
+
+
+_CHANGE_TITLES = {
+    "granted": "newly granted access",
+    "unmasked": "columns newly visible",
+    "revoked": "access revoked",
+    "masked": "columns newly masked",
+}
+
+
+def render_replay_text(result: ReplayResult, *, against: str, limit: int = 10) -> str:
+    """Flips grouped by change, domain and policy, newly granted access first; `limit`
+    requests are listed per policy (the JSON output lists every one)."""
+    granted = len(result.granted)
+    lines = [
+        f"replayed {result.replayed:,} logged decisions against {printable(against)}: "
+        f"{len(result.flips):,} flips ({granted:,} newly granting access)"
+    ]
+    for change, domains in result.grouped().items():
+        lines.append(f"\n{change.upper()}: {_CHANGE_TITLES[change]}")
+        for domain, policies in domains.items():
+            lines.append(f"  {printable(domain)}")
+            for policy, flips in policies.items():
+                lines.append(f"    {printable(policy)}: {len(flips):,} request(s)")
+                for flip in flips[:limit]:
+                    columns = f" columns {', '.join(flip.columns)}" if flip.columns else ""
+                    lines.append(
+                        f"      {printable(flip.label() + columns)}  "
+                        f"[{flip.file}:{flip.line} {printable(flip.timestamp)}]"
+                    )
+                if len(flips) > limit:
+                    lines.append(f"      ... and {len(flips) - limit:,} more")
+    if result.masked_inputs:
+        lines.append(
+            f"\nnote: {result.masked_inputs:,} requests were logged with erased or pseudonymised "
+            "input and were replayed as logged"
+        )
+    lines.append("\nlogged under:")
+    lines += [f"  {count:,}  {printable(label)}" for label, count in result.revisions.most_common()]
+    return "\n".join(lines) + "\n"
+
+
+def printable(text: str) -> str:
+    """Text from a log, safe for a terminal: control characters (escape sequences) shown escaped."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
