@@ -18,13 +18,16 @@ from starlette.routing import Route
 from governance.decision import Decision
 from governance.engine import Engine
 from governance.server.authzen import BadRequest, Decide, evaluate_batch, evaluate_one
+from governance.server.directory import Directory, Principals
 from governance.server.search import search_actions, search_resources, search_subjects
+from governance.server.trino import TrinoPlugin
+from governance.server.trino_config import TrinoConfig
 
 Handler = Callable[[Request], Awaitable[Response]]
 Work = Callable[[Any, Decide], dict[str, Any]]
-Principals = Mapping[str, Mapping[str, Any]]
 
 
+TRINO_BASE = "/v1/data/govern/trino"  # OPA's data API shape, which the plugin's URIs name
 MAX_BODY_BYTES = 1_048_576
 MAX_BATCH = 1000
 
@@ -48,6 +51,7 @@ def create_app(
     token: str | None = None,
     limits: Limits = Limits(),
     principals: Principals | None = None,
+    trino: TrinoConfig | None = None,
     on_shutdown: Sequence[Callable[[], None]] = (),
 ) -> Starlette:
     """`token`, when set, is required as `Authorization: Bearer <token>` on decision endpoints.
@@ -93,11 +97,8 @@ def create_app(
 
         return endpoint
 
-    def known_principals() -> Principals:
-        if principals is not None:
-            return principals
-        found = engine.snapshot.tree.fixtures.principals
-        return {name: p.model_dump() for name, p in found.items()}
+    directory = Directory(engine, principals)
+    plugin = TrinoPlugin(engine, trino or TrinoConfig(), directory)
 
     def evaluations(body: Any, decide: Decide) -> dict[str, Any]:
         return evaluate_batch(body, decide, limits.max_batch)
@@ -109,7 +110,7 @@ def create_app(
         return search_actions(body, engine.snapshot, decide)
 
     def subjects(body: Any, decide: Decide) -> dict[str, Any]:
-        return search_subjects(body, known_principals(), decide)
+        return search_subjects(body, directory.all(), decide)
 
     async def configuration(request: Request) -> Response:
         base = str(request.base_url).rstrip("/")
@@ -139,6 +140,15 @@ def create_app(
         Route("/access/v1/search/resource", guarded(resources), methods=["POST"]),
         Route("/access/v1/search/action", guarded(actions), methods=["POST"]),
         Route("/access/v1/search/subject", guarded(subjects), methods=["POST"]),
+        Route(f"{TRINO_BASE}/allow", guarded(plugin.allow), methods=["POST"]),
+        Route(f"{TRINO_BASE}/batch", guarded(plugin.batch), methods=["POST"]),
+        Route(f"{TRINO_BASE}/columnMask", guarded(plugin.column_mask), methods=["POST"]),
+        Route(
+            f"{TRINO_BASE}/batchColumnMasks",
+            guarded(plugin.batch_column_masks),
+            methods=["POST"],
+        ),
+        Route(f"{TRINO_BASE}/rowFilters", guarded(plugin.row_filters), methods=["POST"]),
         Route("/.well-known/authzen-configuration", configuration, methods=["GET"]),
         Route("/health", health, methods=["GET"]),
         Route("/ready", ready, methods=["GET"]),

@@ -10,6 +10,7 @@ from starlette.applications import Starlette
 
 from governance.engine import Engine
 from governance.server.app import MAX_BATCH, MAX_BODY_BYTES, Limits, create_app
+from governance.server.trino_config import TrinoConfig, TrinoConfigError, load_trino_config
 
 OPTIONS_ENV = "GOVERN_SERVE_OPTIONS"
 TOKEN_ENV = "GOVERN_SERVE_TOKEN"
@@ -21,6 +22,7 @@ class ServeOptions:
     in a fresh process that calls `app_from_env`)."""
 
     policies: str = "policies"
+    trino: str | None = None  # trino.yaml; None: the documented defaults
     max_body_bytes: int = MAX_BODY_BYTES
     max_batch: int = MAX_BATCH
 
@@ -35,7 +37,24 @@ class ServeOptions:
 def build_app(options: ServeOptions, token: str | None) -> Starlette:
     engine = Engine.from_path(options.policies)
     limits = Limits(options.max_body_bytes, options.max_batch)
-    return create_app(engine, token=token, limits=limits)
+    trino = trino_settings(options, engine)
+    return create_app(engine, token=token, limits=limits, trino=trino)
+
+
+def trino_settings(options: ServeOptions, engine: Engine) -> TrinoConfig:
+    """trino.yaml, checked against the served policies: every action it names exists and
+    every product it maps to is in the catalog (TrinoConfigError otherwise)."""
+    config = TrinoConfig() if options.trino is None else load_trino_config(options.trino)
+    snapshot = engine.snapshot
+    for operation, action in sorted(config.actions.items()):
+        if action not in snapshot.actions:
+            raise TrinoConfigError(f"trino config: `{operation}` maps to unknown action `{action}`")
+    for pattern, target in config.tables:
+        if target.product not in snapshot.products:
+            raise TrinoConfigError(
+                f"trino config: `{pattern}` maps to unknown product `{target.product}`"
+            )
+    return config
 
 
 def app_from_env() -> Starlette:
