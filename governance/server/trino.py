@@ -36,8 +36,11 @@ class Caller:
 
 
 class TrinoPlugin:
-    def __init__(self, engine: Engine, config: TrinoConfig, directory: Directory) -> None:
+    def __init__(
+        self, engine: Engine, config: TrinoConfig, directory: Directory, max_batch: int
+    ) -> None:
         self._engine = engine
+        self._max_batch = max_batch
         self._config = config
         self._directory = directory
         self._tables = TableMap(config, engine.snapshot)
@@ -55,8 +58,7 @@ class TrinoPlugin:
         sends one table with its columns; the indices are then the columns'."""
         caller, action = self._read(body)
         operation, items = action["operation"], action.get("filterResources")
-        if not isinstance(items, list):
-            raise BadRequest("`input.action.filterResources` must be an array")
+        items = self._filter_resources(items)
         if operation == "FilterColumns" and len(items) == 1:
             table = _object(items[0], "filterResources[0]").get("table")
             if isinstance(table, dict) and isinstance(table.get("columns"), list):
@@ -81,9 +83,7 @@ class TrinoPlugin:
     def batch_column_masks(self, body: Any, decide: Decide) -> dict[str, Any]:
         """`opa.policy.batch-column-masking-uri`: `{index, viewExpression}` for masked columns."""
         caller, action = self._read(body)
-        items = action.get("filterResources")
-        if not isinstance(items, list):
-            raise BadRequest("`input.action.filterResources` must be an array")
+        items = self._filter_resources(action.get("filterResources"))
         columns = [
             _column(
                 _object(item, f"filterResources[{i}]").get("column"), f"filterResources[{i}].column"
@@ -105,6 +105,15 @@ class TrinoPlugin:
         return {"result": []}
 
     # --- reading ---------------------------------------------------------------------------
+
+    def _filter_resources(self, items: Any) -> list[Any]:
+        if not isinstance(items, list):
+            raise BadRequest("`input.action.filterResources` must be an array")
+        if len(items) > self._max_batch:
+            raise BadRequest(
+                f"`filterResources` holds {len(items)} items, more than the limit {self._max_batch}"
+            )
+        return items
 
     def _read(self, body: Any) -> tuple[Caller, dict[str, Any]]:
         if not isinstance(body, dict):
