@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -17,22 +17,19 @@ from starlette.routing import Route
 
 from governance.decision import Decision
 from governance.engine import Engine
+from governance.server import metrics
 from governance.server.authzen import BadRequest, Decide, evaluate_batch, evaluate_one
+from governance.server.directory import Directory, Principals
+from governance.server.limits import DEFAULT_LIMITS, Limits
 from governance.server.search import search_actions, search_resources, search_subjects
+from governance.server.trino import TrinoPlugin
+from governance.server.trino_config import TrinoConfig
 
 Handler = Callable[[Request], Awaitable[Response]]
 Work = Callable[[Any, Decide], dict[str, Any]]
-Principals = Mapping[str, Mapping[str, Any]]
 
 
-MAX_BODY_BYTES = 1_048_576
-MAX_BATCH = 1000
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    max_body_bytes: int = MAX_BODY_BYTES
-    max_batch: int = MAX_BATCH
+TRINO_BASE = "/v1/data/govern/trino"  # OPA's data API shape, which the plugin's URIs name
 
 
 class JSON(Response):
@@ -46,8 +43,9 @@ def create_app(
     engine: Engine,
     *,
     token: str | None = None,
-    limits: Limits = Limits(),
+    limits: Limits = DEFAULT_LIMITS,
     principals: Principals | None = None,
+    trino: TrinoConfig | None = None,
     on_shutdown: Sequence[Callable[[], None]] = (),
 ) -> Starlette:
     """`token`, when set, is required as `Authorization: Bearer <token>` on decision endpoints.
@@ -75,29 +73,43 @@ def create_app(
         except orjson.JSONDecodeError as exc:
             raise BadRequest(f"the request body is not JSON: {exc}") from None
 
-    def guarded(work: Work) -> Handler:
+    def guarded(name: str, work: Work) -> Handler:
+        allowed = metrics.DECISIONS.labels(name, "allow")
+        denied = metrics.DECISIONS.labels(name, "deny")
+        latency = metrics.REQUESTS.labels(name)
+        refused = metrics.BAD_REQUESTS.labels(name)
+
         async def endpoint(request: Request) -> Response:
+            started = time.perf_counter()
             request_id = request.headers.get("x-request-id") or str(uuid.uuid4())
             headers = {"X-Request-ID": request_id[:200]}
             if token is not None and not _authorised(request, token):
+                refused.inc()
                 return JSON({"error": "a valid bearer token is required"}, 401, headers)
             caller = request.client.host if request.client else ""
+            tally = [0, 0]  # allowed, denied: counted once per request, not per decision
 
             def decide(body: Mapping[str, Any]) -> Decision:
-                return engine.decide(body, requested_by=caller)
+                decision = engine.decide(body, requested_by=caller)
+                tally[not decision.allowed] += 1
+                return decision
 
             try:
-                return JSON(work(await body_of(request), decide), 200, headers)
+                response = JSON(work(await body_of(request), decide), 200, headers)
             except BadRequest as exc:
-                return JSON({"error": str(exc)}, 400, headers)
+                refused.inc()
+                response = JSON({"error": str(exc)}, 400, headers)
+            if tally[0]:
+                allowed.inc(tally[0])
+            if tally[1]:
+                denied.inc(tally[1])
+            latency.observe(time.perf_counter() - started)
+            return response
 
         return endpoint
 
-    def known_principals() -> Principals:
-        if principals is not None:
-            return principals
-        found = engine.snapshot.tree.fixtures.principals
-        return {name: p.model_dump() for name, p in found.items()}
+    directory = Directory(engine, principals)
+    plugin = TrinoPlugin(engine, trino or TrinoConfig(), directory, limits.max_batch)
 
     def evaluations(body: Any, decide: Decide) -> dict[str, Any]:
         return evaluate_batch(body, decide, limits.max_batch)
@@ -109,7 +121,7 @@ def create_app(
         return search_actions(body, engine.snapshot, decide)
 
     def subjects(body: Any, decide: Decide) -> dict[str, Any]:
-        return search_subjects(body, known_principals(), decide)
+        return search_subjects(body, directory.all(), decide)
 
     async def configuration(request: Request) -> Response:
         base = str(request.base_url).rstrip("/")
@@ -129,19 +141,49 @@ def create_app(
         return JSON({"status": "ok"})
 
     async def ready(request: Request) -> Response:
+        """Ready once the engine holds a verified policy set (it cannot exist otherwise);
+        with bundles, their status: a refused newer bundle leaves the last good set serving."""
         snapshot = engine.snapshot
-        revisions = {"global": snapshot.tree.global_layer.revision}
-        return JSON({"status": "ready", "revisions": revisions})
+        answer: dict[str, Any] = {
+            "status": "ready",
+            "revisions": {"global": snapshot.tree.global_layer.revision},
+        }
+        if engine.bundles is not None:
+            answer["bundles"] = engine.bundles.status.to_dict()
+        return JSON(answer)
+
+    async def prometheus(request: Request) -> Response:
+        return Response(metrics.exposition(), media_type=metrics.CONTENT_TYPE)
 
     routes = [
-        Route("/access/v1/evaluation", guarded(evaluate_one), methods=["POST"]),
-        Route("/access/v1/evaluations", guarded(evaluations), methods=["POST"]),
-        Route("/access/v1/search/resource", guarded(resources), methods=["POST"]),
-        Route("/access/v1/search/action", guarded(actions), methods=["POST"]),
-        Route("/access/v1/search/subject", guarded(subjects), methods=["POST"]),
+        Route("/access/v1/evaluation", guarded("evaluation", evaluate_one), methods=["POST"]),
+        Route("/access/v1/evaluations", guarded("evaluations", evaluations), methods=["POST"]),
+        Route(
+            "/access/v1/search/resource", guarded("search_resource", resources), methods=["POST"]
+        ),
+        Route("/access/v1/search/action", guarded("search_action", actions), methods=["POST"]),
+        Route("/access/v1/search/subject", guarded("search_subject", subjects), methods=["POST"]),
+        Route(f"{TRINO_BASE}/allow", guarded("trino_allow", plugin.allow), methods=["POST"]),
+        Route(f"{TRINO_BASE}/batch", guarded("trino_batch", plugin.batch), methods=["POST"]),
+        Route(
+            f"{TRINO_BASE}/columnMask",
+            guarded("trino_column_mask", plugin.column_mask),
+            methods=["POST"],
+        ),
+        Route(
+            f"{TRINO_BASE}/batchColumnMasks",
+            guarded("trino_batch_column_masks", plugin.batch_column_masks),
+            methods=["POST"],
+        ),
+        Route(
+            f"{TRINO_BASE}/rowFilters",
+            guarded("trino_row_filters", plugin.row_filters),
+            methods=["POST"],
+        ),
         Route("/.well-known/authzen-configuration", configuration, methods=["GET"]),
         Route("/health", health, methods=["GET"]),
         Route("/ready", ready, methods=["GET"]),
+        Route("/metrics", prometheus, methods=["GET"]),
     ]
 
     @contextlib.asynccontextmanager

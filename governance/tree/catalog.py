@@ -39,6 +39,7 @@ class Product:
     location: Location
     retention_promise: Duration | None = None
     retention_location: Location | None = None
+    physical_names: tuple[tuple[str, str], ...] = ()  # (table, ODCS physicalName) pairs
 
     def column(self, key: str) -> Column | None:
         for column in self.columns:
@@ -86,6 +87,9 @@ def product_from_descriptor(
         location=location,
         retention_promise=promise,
         retention_location=locate(("slaProperties",)) if promise else None,
+        physical_names=tuple(
+            (table.name, table.physicalName) for table in descriptor.schema_ if table.physicalName
+        ),
     )
 
 

@@ -258,6 +258,7 @@ class OdcsProperty(Lenient):
 
 class OdcsSchemaObject(Lenient):
     name: str
+    physicalName: str | None = None
     classification: str | None = None
     tags: StrList = []
     properties: list[OdcsProperty] = []
