@@ -51,10 +51,13 @@ Locate = Callable[[tuple[int | str, ...]], Location]
 
 
 def product_from_descriptor(
-    descriptor: ProductDescriptor, locate: Locate, problems: list[Problem]
+    descriptor: ProductDescriptor, locate: Locate, problems: list[Problem], domain: str, stem: str
 ) -> Product:
-    """Flatten an ODCS contract into a product: its columns keyed as requests name them."""
+    """Flatten an ODCS contract of `domain` (its folder) into a product: its columns keyed as
+    requests name them. `stem` is the file's name without suffix, which names the product when
+    the contract's own `id` is not a govern product id (ODCS ids are often UUIDs)."""
     location = locate(())
+    product_id = _product_id(descriptor.id, domain, stem, locate(("id",)), problems)
     flat = [
         (table.name, name, prop, locate(path))
         for t, table in enumerate(descriptor.schema_)
@@ -65,7 +68,7 @@ def product_from_descriptor(
         Column(
             key=f"{table}.{name}" if name in shared else name,
             table=table,
-            product=descriptor.id,
+            product=product_id,
             logical_type=prop.logicalType,
             tags=tuple(prop.tags),
             declared=prop.classification,
@@ -75,9 +78,9 @@ def product_from_descriptor(
     )
     promise = _retention_promise(descriptor, locate(("slaProperties",)), problems)
     return Product(
-        id=descriptor.id,
-        name=descriptor.name or descriptor.id,
-        domain=descriptor.domain,
+        id=product_id,
+        name=descriptor.name or product_id,
+        domain=domain,
         status=descriptor.status,
         purpose=descriptor.purpose,
         tags=tuple(descriptor.tags),
@@ -87,6 +90,25 @@ def product_from_descriptor(
         retention_promise=promise,
         retention_location=locate(("slaProperties",)) if promise else None,
     )
+
+
+def _product_id(
+    declared: str, domain: str, stem: str, location: Location, problems: list[Problem]
+) -> str:
+    """`<domain>.<name>` as the contract says it, or from the file name for an `id` that is no
+    product id at all (no `.`: a UUID or a bare name). A dotted id of another domain would claim
+    a name in that domain's namespace, and a `/` would make `product/column` ids ambiguous."""
+    if "/" in declared:
+        message = f"product id `{declared}` contains `/`, which separates product and column ids"
+        problems.append(Problem(location, "bad-product-id", message))
+    elif declared.startswith(f"{domain}.") and len(declared) > len(domain) + 1:
+        return declared
+    elif "." in declared:
+        message = f"product id `{declared}` must begin with its domain: `{domain}.<name>`"
+        problems.append(Problem(location, "bad-product-id", message))
+    else:
+        return f"{domain}.{stem}"
+    return declared
 
 
 def _flatten(

@@ -278,7 +278,7 @@ class OdcsSlaProperty(Lenient):
 class ProductDescriptor(Lenient):
     id: str = Field(min_length=1)
     name: str = ""
-    domain: str
+    domain: str | None = None  # optional in ODCS: the folder says which domain
     status: str = "active"
     dataProduct: str = ""
     description: OdcsDescription | str = OdcsDescription()
