@@ -248,12 +248,18 @@ class DomainConfig(Strict):
 # --- products/*.yaml (ODCS v3 data contracts) --------------------------------------------------
 
 
-class OdcsProperty(Lenient):
-    name: str
+class OdcsItems(Lenient):
+    """What an array property holds: scalars, or objects with properties of their own."""
+
     logicalType: str = ""
     classification: str | None = None
     tags: StrList = []
     properties: list[OdcsProperty] = []
+    items: OdcsItems | None = None
+
+
+class OdcsProperty(OdcsItems):
+    name: str
 
 
 class OdcsSchemaObject(Lenient):

@@ -35,6 +35,7 @@ def _check_levels(tree: PolicyTree, problems: list[Problem]) -> None:
                 )
             )
 
+    seen: set[Location] = set()  # a table's declaration is inherited by each of its columns
     for layer in tree.layers():
         for rule in layer.classification:
             check(rule.item.level, rule.location, f"rule `{rule.item.id}`")
@@ -49,6 +50,10 @@ def _check_levels(tree: PolicyTree, problems: list[Problem]) -> None:
             check(product.declared, product.location, f"product `{product.id}`")
             for column in product.columns:
                 check(column.declared, column.location, f"column `{column.key}`")
+                for level, location in column.inherited:
+                    if location not in seen:
+                        seen.add(location)
+                        check(level, location, f"table or property above `{column.key}`")
 
 
 def _check_unique_ids(tree: PolicyTree, problems: list[Problem]) -> None:
