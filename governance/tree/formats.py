@@ -248,12 +248,18 @@ class DomainConfig(Strict):
 # --- products/*.yaml (ODCS v3 data contracts) --------------------------------------------------
 
 
-class OdcsProperty(Lenient):
-    name: str
+class OdcsItems(Lenient):
+    """What an array property holds: scalars, or objects with properties of their own."""
+
     logicalType: str = ""
     classification: str | None = None
     tags: StrList = []
     properties: list[OdcsProperty] = []
+    items: OdcsItems | None = None
+
+
+class OdcsProperty(OdcsItems):
+    name: str
 
 
 class OdcsSchemaObject(Lenient):
@@ -279,7 +285,7 @@ class OdcsSlaProperty(Lenient):
 class ProductDescriptor(Lenient):
     id: str = Field(min_length=1)
     name: str = ""
-    domain: str
+    domain: str | None = None  # optional in ODCS: the folder says which domain
     status: str = "active"
     dataProduct: str = ""
     description: OdcsDescription | str = OdcsDescription()

@@ -216,7 +216,13 @@ def _load_domain_files(folder: Path, layer: Layer, problems: list[Problem]) -> N
         descriptor = validate_model(document, ProductDescriptor, display_path(path), problems)
         if descriptor is not None:
             locate = _locator(document, display_path(path))
-            layer.products.append(product_from_descriptor(descriptor, locate, problems))
+            if descriptor.domain is not None and descriptor.domain != layer.name:
+                message = (
+                    f"the contract says domain `{descriptor.domain}` but lives in `{layer.name}`"
+                )
+                problems.append(Problem(locate(("domain",)), "domain-mismatch", message))
+            product = product_from_descriptor(descriptor, locate, problems, layer.name, path.stem)
+            layer.products.append(product)
 
 
 def _load_fixtures(root: Path, problems: list[Problem]) -> tuple[FixturesFile, Location | None]:
