@@ -60,8 +60,12 @@ class Snapshot:
     request_schema: RequestSchema | None = None  # None only for a schema the reader cannot type
 
 
-def build_snapshot(tree: PolicyTree, problems: list[Problem], evaluator: EvaluatorName) -> Snapshot:
-    """Refuses (LoadError) a tree with any error: a gateway never serves a half-valid set."""
+def build_snapshot(
+    tree: PolicyTree, problems: list[Problem], evaluator: EvaluatorName, *, prepare: bool = True
+) -> Snapshot:
+    """Refuses (LoadError) a tree with any error: a gateway never serves a half-valid set.
+    `prepare=False` leaves each plan to be built on first use: for one-shot commands (`govern
+    check`) that decide a small part of the catalog, not for servers."""
     if any(p.severity == "error" for p in problems):
         raise LoadError(problems)
     classifier, resolver, masking = Classifier(tree), RetentionResolver(tree), MaskingResolver(tree)
@@ -80,7 +84,8 @@ def build_snapshot(tree: PolicyTree, problems: list[Problem], evaluator: Evaluat
         pid: _view(tree, p, classification[pid], resolver, masking) for pid, p in products.items()
     }
     access = _evaluator(evaluator, templates, entities, refs, tree.config.on_forbid_error)
-    access.prepare(_targets(views.values(), slices))
+    if prepare:
+        access.prepare(_targets(views.values(), slices))
     return Snapshot(
         tree=tree,
         products=views,

@@ -179,7 +179,7 @@ def _snapshot(
     tree: PolicyTree, problems: list[Problem], evaluator: EvaluatorName
 ) -> Snapshot | None:
     try:
-        return build_snapshot(tree, problems, evaluator)
+        return build_snapshot(tree, problems, evaluator, prepare=False)
     except LoadError:
         return None
 

@@ -268,7 +268,7 @@ def _engine(side: str, path: Path, evaluator: EvaluatorName, now: dt.datetime) -
     tree, problems = load_tree(path)
     if tree is None or any(p.severity == "error" for p in problems):
         raise SideLoadError(side, problems)
-    return Engine(build_snapshot(tree, problems, evaluator), clock=lambda: now)
+    return Engine(build_snapshot(tree, problems, evaluator, prepare=False), clock=lambda: now)
 
 
 def _personas(fixtures: Path | None, base: PolicyTree, candidate: PolicyTree) -> dict[str, Persona]:

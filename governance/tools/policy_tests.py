@@ -116,7 +116,7 @@ def run_tests(path: str | Path, evaluator: EvaluatorName = "compiled") -> TestRe
     tree, problems = load_tree(path)
     if tree is None or any(p.severity == "error" for p in problems):
         return TestReport([], Coverage(), problems, loaded=False)
-    return run_tests_on(Engine(build_snapshot(tree, problems, evaluator)), problems)
+    return run_tests_on(Engine(build_snapshot(tree, problems, evaluator, prepare=False)), problems)
 
 
 def run_tests_on(engine: Engine, problems: list[Problem]) -> TestReport:
