@@ -16,7 +16,7 @@ from governance.engine import Engine
 from governance.errors import Location, Problem
 from governance.snapshot import EvaluatorName, build_snapshot
 from governance.tree.durations import parse_duration
-from governance.tree.formats import Persona
+from governance.tree.formats import Persona, plain_json
 from governance.tree.layers import PolicyTree
 from governance.tree.load import display_path, load_tree, validate_model
 from governance.tree.located_yaml import load_yaml, position_of
@@ -179,7 +179,8 @@ def _run_case(
 def build_request(request: Mapping[str, Any], personas: Mapping[str, Persona]) -> dict[str, Any]:
     """An AuthZEN request from the short form (`principal`, `product`) or as given."""
     if "subject" in request:
-        return dict(request)
+        given: dict[str, Any] = plain_json(dict(request))
+        return given
     short = ShortRequest.model_validate(request)
     persona = short.principal
     if isinstance(persona, str):
@@ -193,7 +194,7 @@ def build_request(request: Mapping[str, Any], personas: Mapping[str, Persona]) -
         "subject": {"type": persona.type, "id": persona.id, "properties": dict(persona.properties)},
         "action": {"name": short.action},
         "resource": resource,
-        "context": short.context,
+        "context": plain_json(short.context),
     }
 
 
