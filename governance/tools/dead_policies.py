@@ -31,6 +31,7 @@ from governance.engine import Engine
 from governance.errors import CompileError, Problem
 from governance.snapshot import Snapshot
 from governance.tools.decision_space import SpaceRequest, context_values, request_key, space
+from governance.tools.progress import Progress, no_progress
 from governance.tree.cedar_files import SourcePolicy
 from governance.tree.formats import Persona
 
@@ -53,7 +54,13 @@ class DeadPolicy:
         return Problem(self.policy.location, "dead-policy", message, "warning")
 
 
-def dead_policies(engine: Engine, today: dt.date, *, exact_only: bool = False) -> list[DeadPolicy]:
+def dead_policies(
+    engine: Engine,
+    today: dt.date,
+    *,
+    exact_only: bool = False,
+    progress: Progress = no_progress,
+) -> list[DeadPolicy]:
     """Every domain permit a global guardrail overrides wherever it would grant.
 
     Each permit is run alone over its part of the decision space by the compiled evaluator
@@ -67,7 +74,8 @@ def dead_policies(engine: Engine, today: dt.date, *, exact_only: bool = False) -
     ancestry = action_ancestry(tree)
     contexts = context_values(tree.config.context)
     found = []
-    for layer in tree.domains.values():
+    for done, layer in enumerate(tree.domains.values()):
+        progress("dead-policy analysis", done, len(tree.domains))
         products = [p.id for p in layer.products]
         for policy in layer.policies:
             if policy.effect != "permit" or not products:

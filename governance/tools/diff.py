@@ -33,6 +33,7 @@ from governance.tools.decision_space import (
     space,
 )
 from governance.tools.policy_tests import TestFile, build_request
+from governance.tools.progress import Progress, no_progress
 from governance.tree.formats import FixturesFile, Persona
 from governance.tree.layers import PolicyTree
 from governance.tree.load import display_path, load_tree, read_model, validate_model
@@ -148,6 +149,7 @@ def run_diff(
     evaluator: EvaluatorName = "compiled",
     now: dt.datetime | None = None,
     repo: Path | None = None,
+    progress: Progress = no_progress,
 ) -> DiffResult:
     started = time.perf_counter()
     moment = now or dt.datetime.now(dt.UTC)
@@ -161,7 +163,9 @@ def run_diff(
         requests = decision_space(before.snapshot.tree, after.snapshot.tree, personas)
         same = unchanged_domains(before.snapshot.tree, after.snapshot.tree)
         flips, unchanged = [], 0
-        for request in requests:
+        for done, request in enumerate(requests):
+            if not done % 1024:
+                progress("deciding both sides", done, len(requests))
             if _in_unchanged_domain(request.product, before, after, same):
                 unchanged += 1
                 continue

@@ -15,6 +15,7 @@ from governance.decision import Decision
 from governance.engine import Engine
 from governance.errors import Location, Problem
 from governance.snapshot import EvaluatorName, build_snapshot
+from governance.tools.progress import Progress, no_progress
 from governance.tree.durations import parse_duration
 from governance.tree.formats import Persona, plain_json
 from governance.tree.layers import PolicyTree
@@ -111,23 +112,29 @@ class TestReport:
         )
 
 
-def run_tests(path: str | Path, evaluator: EvaluatorName = "compiled") -> TestReport:
+def run_tests(
+    path: str | Path, evaluator: EvaluatorName = "compiled", progress: Progress = no_progress
+) -> TestReport:
     """Run every layer's tests; a tree that does not load reports its problems and runs nothing."""
     tree, problems = load_tree(path)
     if tree is None or any(p.severity == "error" for p in problems):
         return TestReport([], Coverage(), problems, loaded=False)
-    return run_tests_on(Engine(build_snapshot(tree, problems, evaluator, prepare=False)), problems)
+    engine = Engine(build_snapshot(tree, problems, evaluator, prepare=False))
+    return run_tests_on(engine, problems, progress)
 
 
-def run_tests_on(engine: Engine, problems: list[Problem]) -> TestReport:
+def run_tests_on(
+    engine: Engine, problems: list[Problem], progress: Progress = no_progress
+) -> TestReport:
     """Run every layer's tests on an engine already built from its tree (`govern check` builds
     one snapshot for everything it runs); problems of the test files join `problems`."""
     tree = engine.snapshot.tree
     coverage = _coverage_universe(tree)
     results: list[CaseResult] = []
-    for layer in tree.layers():
-        for test_path in layer.tests:
-            results += _run_file(engine, tree, layer.name, test_path, problems, coverage)
+    files = [(layer.name, path) for layer in tree.layers() for path in layer.tests]
+    for done, (layer, test_path) in enumerate(files):
+        progress("policy tests", done, len(files))
+        results += _run_file(engine, tree, layer, test_path, problems, coverage)
     return TestReport(results, coverage, problems)
 
 
