@@ -297,7 +297,11 @@ def _revision(root: Path, log: dict[Path, str], files: list[Path], folder: Path)
     """Digest of the sorted (path, sha256) pairs of exactly the files of a layer that were read
     and parsed: a file the loader never reads cannot change it, and the pairs are separated by
     bytes no path contains, so two different sets never share a digest."""
-    chosen = {p for p in log if p in files or folder in p.parents}
+    # `folder in p.parents` compared as parts tuples: the same test, without building a Path
+    # for each parent of every file read, once per layer.
+    inside, depth = folder.parts, len(folder.parts)
+    listed = set(files)
+    chosen = {p for p in log if p in listed or (len(p.parts) > depth and p.parts[:depth] == inside)}
     pairs = sorted((p.relative_to(root).as_posix(), log[p]) for p in chosen)
     digest = hashlib.sha256()
     for name, sha in pairs:
