@@ -21,7 +21,7 @@ from sqlglot.optimizer.scope import traverse_scope
 from governance.gateway.relations import Relation, sqlglot_schema
 
 # Statement and expression kinds a read query may never contain, whatever they are nested in.
-_FORBIDDEN_NODES: tuple[type[Any], ...] = (
+FORBIDDEN_NODES: tuple[type[Any], ...] = (
     exp.DDL, exp.DML, exp.Command, exp.Copy, exp.Attach, exp.Detach, exp.Pragma, exp.Set,
     exp.Use, exp.Transaction, exp.Commit, exp.Rollback, exp.Into,
 )  # fmt: skip
@@ -101,8 +101,14 @@ class QueryPlan:
 
 def plan(sql: str, catalog: Mapping[tuple[str, str], Relation]) -> QueryPlan:
     """Refuses (Refused) anything but exactly one read query over catalog tables."""
-    tree = _one_query(sql)
+    return plan_query(one_query(sql), catalog)
+
+
+def plan_query(tree: exp.Query, catalog: Mapping[tuple[str, str], Relation]) -> QueryPlan:
     _refuse_forbidden(tree)
+    tree = tree.copy()
+    name_outputs(tree)
+    type_bare_nulls(tree)
     schema = sqlglot_schema(catalog)
     try:
         qualified = qualify(
@@ -116,7 +122,8 @@ def plan(sql: str, catalog: Mapping[tuple[str, str], Relation]) -> QueryPlan:
     return QueryPlan(qualified, _reads(qualified, catalog), catalog)
 
 
-def _one_query(sql: str) -> exp.Query:
+def one_query(sql: str) -> exp.Query:
+    """The one read statement `sql` holds, parsed; Refused for anything else."""
     try:
         statements = [s for s in sqlglot.parse(sql, read="postgres") if s is not None]
     except (ParseError, SqlglotError) as exc:
@@ -130,9 +137,50 @@ def _one_query(sql: str) -> exp.Query:
     return statement
 
 
+def name_outputs(tree: exp.Query) -> None:
+    """PostgreSQL's names for the outer query's unaliased expressions (`count(*)` is `count`,
+    `1 + 1` is `?column?`), set as aliases so sqlglot's qualifier does not name them `_col_0`."""
+    select = tree
+    while isinstance(select, exp.SetOperation):
+        select = select.this
+    if not isinstance(select, exp.Select):
+        return
+    for projection in list(select.expressions):
+        if isinstance(projection, (exp.Alias, exp.Column, exp.Star)) or projection.is_star:
+            continue
+        if isinstance(projection, exp.Subquery) and projection.alias:
+            continue
+        projection.replace(exp.alias_(projection.copy(), _output_name(projection), quoted=True))
+
+
+def type_bare_nulls(tree: exp.Query) -> None:
+    """`SELECT NULL AS x`: DuckDB types the column NULL, which has no PostgreSQL type to send;
+    PostgreSQL calls it text."""
+    for select in tree.find_all(exp.Select):
+        for projection in select.expressions:
+            value = projection.this if isinstance(projection, exp.Alias) else projection
+            if isinstance(value, exp.Null):
+                value.replace(exp.cast(exp.null(), "VARCHAR"))
+
+
+def _output_name(node: exp.Expr) -> str:
+    if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Func):
+        node = node.expression
+    if isinstance(node, exp.Cast):
+        inner = node.this
+        return inner.name if isinstance(inner, exp.Column) else _output_name(inner)
+    if isinstance(node, exp.Anonymous):
+        return node.name.lower()
+    if isinstance(node, (exp.CurrentVersion, exp.Version)):
+        return "version"
+    if isinstance(node, exp.Func):
+        return node.sql_name().lower()
+    return "?column?"
+
+
 def _refuse_forbidden(tree: exp.Query) -> None:
     for node in tree.walk():
-        if isinstance(node, _FORBIDDEN_NODES):
+        if isinstance(node, FORBIDDEN_NODES):
             raise Refused(f"{type(node).__name__.upper()} is not allowed in a query", "42501")
         if isinstance(node, exp.Table) and not isinstance(node.this, exp.Identifier):
             raise Refused(
