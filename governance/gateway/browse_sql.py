@@ -24,7 +24,13 @@ from governance.gateway.browse_catalog import (
     SHADOW_SCHEMA,
     TABLES,
 )
-from governance.gateway.policy_sql import FORBIDDEN_NODES, Refused, name_outputs, type_bare_nulls
+from governance.gateway.policy_sql import (
+    FORBIDDEN_NODES,
+    UNSAFE_FUNCTIONS,
+    Refused,
+    name_outputs,
+    type_bare_nulls,
+)
 
 SERVER_VERSION = "16.0 (govern gateway)"
 _CATALOG_SCHEMAS = (PG_CATALOG, INFORMATION_SCHEMA)
@@ -109,7 +115,7 @@ def rewrite(tree: exp.Query) -> CatalogQuery:
         node.replace(_cast(node))
     for node in list(tree.find_all(exp.Func)):
         _rewrite_function(node)
-    return CatalogQuery(_qualified(tree).sql(dialect="duckdb"))
+    return CatalogQuery(_qualified(tree).sql(dialect="duckdb", comments=False))
 
 
 def _qualified(tree: exp.Expr) -> exp.Expr:
@@ -257,9 +263,9 @@ def _rewrite_function(node: exp.Func) -> None:
     elif isinstance(node, exp.Anonymous):
         name = node.name.lower()
         if name not in FUNCTIONS:
-            raise Refused(f"function `{node.name}` is not available in catalog queries", "42883")
+            raise Refused(f"function `{node.name}` is not allowed", "42883")
         target.replace(_macro(name, *node.expressions))
-    elif type(node).__name__.startswith("Read"):
+    elif type(node).__name__.startswith("Read") or isinstance(node, UNSAFE_FUNCTIONS):
         raise Refused(f"function `{node.sql_name()}` is not allowed", "42501")
     elif qualified:
         target.replace(node)  # pg_catalog.array_to_string(...): DuckDB has it unqualified

@@ -96,7 +96,8 @@ class QueryPlan:
                     this=subquery, alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True))
                 )
             )
-        return tree.sql(dialect="duckdb")
+        # Comments are dropped: DuckDB runs exactly the statement that was checked.
+        return tree.sql(dialect="duckdb", comments=False)
 
 
 def plan(sql: str, catalog: Mapping[tuple[str, str], Relation]) -> QueryPlan:
@@ -119,7 +120,23 @@ def plan_query(tree: exp.Query, catalog: Mapping[tuple[str, str], Relation]) -> 
         raise Refused(f"cannot resolve the query against the catalog: {exc}", "42703") from exc
     if not isinstance(qualified, exp.Query):
         raise Refused("only read queries (SELECT) are allowed", "42501")
-    return QueryPlan(qualified, _reads(qualified, catalog), catalog)
+    reads = _reads(qualified, catalog)
+    _refuse_unplanned_tables(qualified, catalog)
+    return QueryPlan(qualified, reads, catalog)
+
+
+def _refuse_unplanned_tables(tree: exp.Query, catalog: Mapping[tuple[str, str], Relation]) -> None:
+    """Every table left in the query is a catalog relation (rendered as its masked subquery)
+    or a CTE: a table the scope walk did not see would reach DuckDB as written, unmasked, and
+    DuckDB matches even quoted names without regard to case."""
+    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+    for table in tree.find_all(exp.Table):
+        key = _catalog_key(table)
+        if key is not None and key in catalog:
+            continue
+        if not table.db and not table.catalog and table.name in ctes:
+            continue
+        raise Refused(f"relation `{table.sql('postgres')}` does not exist", "42P01")
 
 
 def one_query(sql: str) -> exp.Query:
@@ -192,10 +209,18 @@ def _refuse_forbidden(tree: exp.Query) -> None:
             raise Refused(f"function `{_function_name(node)}` is not allowed", "42501")
 
 
+# Functions sqlglot knows that a query may still not call: DuckDB's star-likes (`COLUMNS(*)`,
+# `COLUMNS('regex')`) pick columns at run time, after the columns read were decided; the
+# others reach files or secrets.
+UNSAFE_FUNCTIONS: tuple[type[Any], ...] = (exp.Columns, exp.ToFile, exp.Secret)
+
+
 def _known_function(node: exp.Func) -> bool:
     """Anonymous functions are whatever DuckDB has under that name, file readers included
     (read_text, read_blob, glob...): only functions sqlglot knows pass, and none that read files."""
-    return not isinstance(node, exp.Anonymous) and not type(node).__name__.startswith("Read")
+    return not isinstance(node, (exp.Anonymous, *UNSAFE_FUNCTIONS)) and not type(
+        node
+    ).__name__.startswith("Read")
 
 
 def _function_name(node: exp.Func) -> str:
