@@ -121,6 +121,8 @@ def _one_line_connection_errors() -> None:
     bv.handlers[:] = [handler]
     bv.setLevel(logging.ERROR)
     bv.propagate = False
+    # sqlglot warns about syntax it drops (`FOR UPDATE`), quoting the client's SQL: not for stderr
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 
 def _interrupt(_signum: int, _frame: object) -> None:

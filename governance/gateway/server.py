@@ -20,10 +20,13 @@ from buenavista.postgres import (  # type: ignore[import-untyped]
 )
 
 from governance.engine import Engine
+from governance.gateway.browse_catalog import CatalogCache
+from governance.gateway.browse_sql import SERVER_VERSION, CatalogQuery
 from governance.gateway.identity import Principal
-from governance.gateway.policy_sql import QueryPlan, Refused, plan
+from governance.gateway.policy_sql import QueryPlan, Refused
 from governance.gateway.relations import Relation, relations
 from governance.gateway.session import GatewaySession
+from governance.gateway.statement import plan_statement
 from governance.gateway.tokens import TokenKey, TokenRefused
 
 
@@ -41,22 +44,25 @@ class GatewayConnection(Connection):  # type: ignore[misc]
         self.engine, self.users, self.token_key = engine, users, token_key
         self.catalog = relations(engine.snapshot)
         self.missing: list[str] = []
+        self.browsing = CatalogCache()
         self.db = _locked_database(self.catalog, data, self.missing)
         purposes = engine.snapshot.tree.config.context.get("purpose", [])
         self.purposes = frozenset(str(p) for p in purposes)
         # Plans depend only on the SQL text and the catalog, so clients repeating a query (BI
         # dashboards, prepared statements) pay parsing and qualifying once; decisions never cache.
         catalog = self.catalog
-        self.plan: Callable[[str], QueryPlan] = functools.lru_cache(maxsize=2048)(
-            lambda sql: plan(sql, catalog)
+        self.plan: Callable[[str], QueryPlan | CatalogQuery] = functools.lru_cache(maxsize=2048)(
+            lambda sql: plan_statement(sql, catalog)
         )
 
     def new_session(self) -> GatewaySession:
-        return GatewaySession(self.db.cursor(), self.engine, self.catalog, self.purposes, self.plan)
+        return GatewaySession(
+            self.db.cursor(), self.engine, self.catalog, self.purposes, self.plan, self.browsing
+        )
 
     def parameters(self) -> dict[str, str]:
         return {
-            "server_version": "16.0 (govern gateway)",
+            "server_version": SERVER_VERSION,
             "server_encoding": "UTF8",
             "client_encoding": "UTF8",
             "DateStyle": "ISO, MDY",
