@@ -63,9 +63,7 @@ class Snapshot:
     request_schema: RequestSchema | None = None  # None only for a schema the reader cannot type
 
 
-def build_snapshot(
-    tree: PolicyTree, problems: list[Problem], evaluator: EvaluatorName
-) -> Snapshot:
+def build_snapshot(tree: PolicyTree, problems: list[Problem], evaluator: EvaluatorName) -> Snapshot:
     """Refuses (LoadError) a tree with any error: a gateway never serves a half-valid set."""
     if any(p.severity == "error" for p in problems):
         raise LoadError(problems)
