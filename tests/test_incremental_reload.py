@@ -89,13 +89,15 @@ EDITS: dict[str, tuple[Callable[[Path], None], set[str] | None]] = {
         ),
         {"d003"},
     ),
-    "a domain's product": (lambda r: _add_column(r, "d004", "p1", "email"), {"d004"}),
+    "a domain's product": (lambda r: _add_column(r, "d004", "p1", "work_email"), {"d004"}),
     "a product a global policy reads": (
         lambda r: _retag(r, "d000", "p0"),
         {f"d00{i}" for i in range(DOMAINS)},  # every plan, though only d000's views
     ),
     "a column of the product a global policy reads": (
-        lambda r: _add_column(r, "d000", "p0", "salary"),  # the product's entity stays the same
+        lambda r: _add_column(
+            r, "d000", "p0", "base_salary"
+        ),  # the product's entity stays the same
         {"d000"},
     ),
     "a new domain": (_new_domain, {"zz"}),
@@ -171,7 +173,7 @@ def test_unchanged_domains_keep_their_plans_and_views(original: Path, tmp_path: 
     shutil.copytree(original, root)
     engine = Engine.from_path(root)
     before = engine.snapshot
-    _add_column(root, "d004", "p1", "email")
+    _add_column(root, "d004", "p1", "work_email")
     engine.reload(root)
     after = engine.snapshot
     for key, plan in after.plans.items():
