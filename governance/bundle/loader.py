@@ -69,6 +69,7 @@ class BundleLoader:
         self.state_dir = Path(state_dir) if state_dir is not None else None
         self.on_activate: Activate | None = None
         self._active: dict[str, VerifiedBundle] = {}
+        self._built: Snapshot | None = None  # the active set's snapshot: unchanged layers reuse it
         self._lock = threading.Lock()
         self._status = BundleStatus(self.source.describe())
 
@@ -94,7 +95,7 @@ class BundleLoader:
             if not persisted:
                 combined = check_set([self._verify(f) for f in fetched], {})
                 snapshot = self._build(combined)
-                self._commit(combined)
+                self._commit(combined, snapshot)
                 return snapshot
             changes, refused = self._candidates(fetched, persisted)
             errors += refused
@@ -104,7 +105,7 @@ class BundleLoader:
             except BundleRejected as exc:
                 errors.append(exc)
                 combined, snapshot, fell_back = persisted, self._build(persisted), True
-            self._commit(combined, from_persisted=fell_back and bool(errors))
+            self._commit(combined, snapshot, from_persisted=fell_back and bool(errors))
             self._record(errors)
             return snapshot
 
@@ -127,7 +128,7 @@ class BundleLoader:
                     errors.append(exc)
                     changes = {}
                 else:
-                    self._commit(combined)
+                    self._commit(combined, snapshot)
                     if self.on_activate is not None:
                         self.on_activate(snapshot)
             self._record(errors)
@@ -175,15 +176,17 @@ class BundleLoader:
 
     def _build(self, combined: Mapping[str, VerifiedBundle]) -> Snapshot:
         check_schemas(combined)
-        return materialize(combined, self.evaluator)
+        return materialize(combined, self.evaluator, self._built)
 
     def _commit(
         self,
         combined: Mapping[str, VerifiedBundle],
+        snapshot: Snapshot,
         *,
         from_persisted: bool = False,
     ) -> None:
         """Record `combined` as the active set (the caller swaps the engine's snapshot)."""
+        self._built = snapshot
         now = _now()
         layers = {}
         for layer, bundle in combined.items():

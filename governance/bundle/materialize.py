@@ -14,9 +14,14 @@ from governance.snapshot import EvaluatorName, Snapshot, build_snapshot
 from governance.tree.load import displayed_as, load_tree
 
 
-def materialize(bundles: Mapping[str, VerifiedBundle], evaluator: EvaluatorName) -> Snapshot:
+def materialize(
+    bundles: Mapping[str, VerifiedBundle],
+    evaluator: EvaluatorName,
+    previous: Snapshot | None = None,
+) -> Snapshot:
     """Write the files into a private temporary tree, load it, and drop the folder: the
-    snapshot holds everything a decision needs in memory."""
+    snapshot holds everything a decision needs in memory. Layers whose revision equals the
+    `previous` snapshot's are reused from it (see docs/reload.md)."""
     with tempfile.TemporaryDirectory(prefix="govern-bundles-") as folder:
         root = Path(folder)
         for bundle in bundles.values():
@@ -27,7 +32,7 @@ def materialize(bundles: Mapping[str, VerifiedBundle], evaluator: EvaluatorName)
         try:
             if tree is None:
                 raise LoadError(problems)
-            return build_snapshot(tree, problems, evaluator)
+            return build_snapshot(tree, problems, evaluator, previous)
         except LoadError as exc:
             names = ", ".join(sorted(b.name for b in bundles.values()))
             shown = "; ".join(str(p).replace(folder + os.sep, "") for p in exc.errors[:3])

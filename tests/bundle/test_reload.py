@@ -169,3 +169,32 @@ def test_decisions_from_bundles_name_their_files_inside_the_bundle():
     sources = [p["source"] for p in decision["access"]["policies"]]
     sources += [s["source"] for s in decision["classification"]["sources"]]
     assert sources and all(s.startswith(("bundle:global/", "bundle:domains/")) for s in sources)
+
+
+def test_a_newer_domain_bundle_reloads_that_domain_alone(served, trust, keys, tmp_path):
+    """Polling in one newer domain bundle rebuilds that domain's plans only, and decides as a
+    fresh load of the same bundles does."""
+    engine = Engine.from_bundles(served, trust=trust)
+    assert engine.bundles is not None
+    tree = tmp_path / "tree"
+    shutil.copytree(POLICIES, tree)
+    policies = tree / "domains" / "people" / "access" / "extra.cedar"
+    policies.write_text(
+        '@id("extra")\n@reason("test")\n'
+        'permit(principal in Group::"people-analysts", action == Action::"read", '
+        'resource in Domain::"people");\n'
+    )
+    build_bundles(tree, served, keys)
+    assert engine.bundles.poll().activated == ("people",)
+    assert engine.snapshot.rebuilt == {"people"}
+    fresh = Engine.from_bundles(served, trust=trust)
+    for product in sorted(fresh.snapshot.products):
+        for groups in ([], ["people-analysts"], ["sales-analysts"]):
+            request = {
+                "subject": {"type": "User", "id": "u", "properties": {"groups": groups}},
+                "action": {"name": "read"},
+                "resource": {"type": "DataProduct", "id": product},
+                "context": {"purpose": "analytics"},
+            }
+            got, want = engine.decide(request).to_dict(), fresh.decide(request).to_dict()
+            assert (got["access"], got["masks"]) == (want["access"], want["masks"])
