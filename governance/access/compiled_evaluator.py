@@ -68,13 +68,15 @@ class CompiledEvaluator:
                 self._slices[key] = tuple(compiled[t.id] for t in templates)
         entities = catalog.entities() if fallback else []
         self._fallback = CedarSlices(fallback, entities, refs, on_forbid_error)
-        # Catalog entities never change between requests; a principal never has their types.
-        self._planner = Planner(KnownStore(self._store, CATALOG_TYPES), refs, on_forbid_error)
+        self._refs, self._mode = refs, on_forbid_error
 
     def fallback_policies(self) -> frozenset[str]:
         return self._fallback_ids
 
     def plans(self, targets: Iterable[PlanKey]) -> dict[PlanKey, Plan]:
+        """The plan table; the planner and its caches live only while it is built."""
+        # Catalog entities never change between requests; a principal never has their types.
+        planner = Planner(KnownStore(self._store, CATALOG_TYPES), self._refs, self._mode)
         table: dict[PlanKey, Plan] = {}
         actions: dict[str, EntityUID] = {}
         for key, resource in targets:
@@ -85,7 +87,7 @@ class CompiledEvaluator:
             action = actions.get(key[0])
             if action is None:
                 action = actions[key[0]] = EntityUID("Action", key[0])
-            table[key, resource] = self._planner.plan(policies, action, resource)
+            table[key, resource] = planner.plan(policies, action, resource)
         return table
 
     def bind(self, request: AccessRequest, domain: str) -> BoundRequest:
