@@ -10,7 +10,8 @@ import pytest
 
 from governance import Engine
 from governance.logs import BackgroundLog, FileSink, RecordBuilder
-from tests.benchmarks.test_engine_bench import EXAMPLE, _requests
+from tests.benchmarks.conftest import EXAMPLE
+from tests.benchmarks.test_engine_bench import _requests
 
 
 @pytest.fixture(scope="module")
