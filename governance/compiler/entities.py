@@ -17,7 +17,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
 
-from governance.compiler.jsonvalues import read_record, read_uid, read_value
+from governance.compiler.jsonvalues import read_json_uid, read_record, read_value
 from governance.compiler.schema import Schema, SchemaInput, load_schema
 from governance.compiler.values import EMPTY_RECORD, EntityUID
 
@@ -173,7 +173,7 @@ class OverlayStore:
 def _read_entity(item: object, schema: Schema | None) -> Entity:
     if not isinstance(item, Mapping) or "uid" not in item:
         raise ValueError(f"malformed entity `{item!r}`")
-    uid = read_uid(item["uid"])
+    uid = read_json_uid(item["uid"])
     if "attrs" not in item or "parents" not in item:
         raise ValueError(f"entity `{uid}` needs `attrs` and `parents`")
     decl = schema.entities.get(uid.type) if schema is not None else None
@@ -186,4 +186,4 @@ def _read_entity(item: object, schema: Schema | None) -> Entity:
         raise ValueError(f"entity `{uid}`: `tags` must be an object")
     tag_type = decl.tags if decl is not None else None
     tags = {str(k): read_value(v, tag_type) for k, v in raw_tags.items()}
-    return Entity(uid, attrs, [read_uid(parent) for parent in parents], tags)
+    return Entity(uid, attrs, [read_json_uid(parent) for parent in parents], tags)

@@ -10,11 +10,11 @@ Malformed input raises ``ValueError`` (cedarpy refuses such input as a whole).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 from governance.compiler.errors import EvaluationError
 from governance.compiler.extensions import CONSTRUCTORS, FUNCTIONS
+from governance.compiler.literals import UnescapeError, escape_debug, name_problem, unescape
 from governance.compiler.schema import (
     EntityType,
     ExtensionType,
@@ -28,25 +28,47 @@ from governance.compiler.values import LONG_MAX, LONG_MIN, CedarSet, EntityUID, 
 def read_uid(data: object) -> EntityUID:
     """An entity uid from ``{"type", "id"}``, ``{"__entity": {...}}`` or ``Type::"id"`` text."""
     if isinstance(data, str):
-        return _parse_uid_text(data)
+        return parse_uid_text(data)
     if isinstance(data, Mapping):
         inner = data.get("__entity", data)
         if isinstance(inner, Mapping):
             kind, ident = inner.get("type"), inner.get("id")
             if isinstance(kind, str) and isinstance(ident, str):
-                return EntityUID(kind, ident)
+                return _checked_uid(kind, ident)
     raise ValueError(f"not an entity uid: `{data!r}`")
 
 
-_UID_TEXT = re.compile(r'\s*((?:[_a-zA-Z][_a-zA-Z0-9]*::)*[_a-zA-Z][_a-zA-Z0-9]*)::"(.*)"\s*', re.S)
+def read_json_uid(data: object) -> EntityUID:
+    """An entity uid in Cedar's JSON entity format: ``{"type", "id"}`` or its ``__entity``
+    escape (Cedar refuses uid text there)."""
+    if isinstance(data, str):
+        raise ValueError(f"an entity uid in JSON is an object, not the text `{data}`")
+    return read_uid(data)
 
 
-def _parse_uid_text(text: str) -> EntityUID:
-    match = _UID_TEXT.fullmatch(text)
-    if match is None:
+def _checked_uid(kind: str, ident: str) -> EntityUID:
+    problem = name_problem(kind)
+    if problem is not None:
+        raise ValueError(f"bad entity type: {problem}")
+    return EntityUID(kind, ident)
+
+
+def parse_uid_text(text: str) -> EntityUID:
+    """``Type::"id"`` text, accepted exactly when Cedar accepts it: by Cedar's grammar, and
+    only in normalised form (no spaces or comments, the id escaped as Cedar prints it)."""
+    quote = text.find('"')
+    if quote < 3 or not text.endswith('"') or len(text) < quote + 2:
         raise ValueError(f"not an entity uid: `{text}`")
-    ident = match.group(2).encode("latin-1", "backslashreplace").decode("unicode_escape")
-    return EntityUID(match.group(1).replace(" ", ""), ident)
+    if text[quote - 2 : quote] != "::":
+        raise ValueError(f"not an entity uid: `{text}`")
+    body = text[quote + 1 : -1]
+    try:
+        ident = unescape(body)
+    except UnescapeError as error:
+        raise ValueError(f"not an entity uid: `{text}`: {error}") from None
+    if escape_debug(ident) != body:
+        raise ValueError(f'entity uid `{text}` is not normalised: write `"{escape_debug(ident)}"`')
+    return _checked_uid(text[: quote - 2], ident)
 
 
 def read_value(data: object, expected: SchemaType | None = None) -> object:
@@ -83,7 +105,7 @@ def _read_escape(data: Mapping[str, object]) -> object:
     if isinstance(inner, Mapping):
         kind, ident = inner.get("type"), inner.get("id")
         if isinstance(kind, str) and isinstance(ident, str):
-            return EntityUID(kind, ident)
+            return _checked_uid(kind, ident)
     inner = data.get("__extn")
     if (
         isinstance(inner, Mapping)
@@ -108,7 +130,7 @@ _UNTYPED = object()
 def _read_typed(data: object, expected: SchemaType) -> object:
     """The value read as `expected` says, or `_UNTYPED` to read it the schemaless way."""
     if isinstance(expected, EntityType) and isinstance(data, Mapping):
-        return read_uid(data)
+        return read_json_uid(data)
     if isinstance(expected, ExtensionType):
         if isinstance(data, str):
             return _construct(expected.name, [data])

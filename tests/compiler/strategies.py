@@ -9,19 +9,21 @@ entity data holds, so type errors, missing attributes and missing entities all o
 from __future__ import annotations
 
 import functools
-import json
 from typing import Any
 
 from hypothesis import strategies as st
 
+from governance.compiler.literals import escape_debug
+
 LONG_MAX = 2**63 - 1
 LONG_MIN = -(2**63)
 
-USERS = ["alice", "bob", "carol"]
+USERS = ["alice", "bob", 'q"\0\u200b']  # ids, names and strings include escape-heavy ones
 GROUPS = ["admins", "staff", "all"]
 DOCS = ["d1", "d2"]
 ACTIONS = ["read", "write", "any"]
-ATTRS = ["a", "b", "n", "s", "flag", "owner", "tags", "ip", "when", "amount"]
+ATTRS = ["a", "b", "n", "s", "flag", "owner", "tags", "ip", "when", "amount", "x\0'y", "😀"]
+STRINGS = ["", "x", "alice", "a*b", "abc", "ab\nc", "\0", 'q"\0\u200b', "é\u0301", "\\*"]
 TAGS = ["t1", "t2"]
 
 ENTITY_TYPES = {"User": USERS, "Group": GROUPS, "Doc": DOCS}
@@ -32,7 +34,7 @@ def uid(kind: str, ident: str) -> dict[str, str]:
 
 
 def uid_text(kind: str, ident: str) -> str:
-    return f'{kind}::"{ident}"'
+    return f'{kind}::"{escape_debug(ident)}"'
 
 
 entity_refs = st.sampled_from(
@@ -125,7 +127,7 @@ json_longs = st.one_of(
 json_scalars = st.one_of(
     st.booleans(),
     json_longs,
-    st.sampled_from(["", "x", "alice", "a*b", "abc", "ab\nc"]),
+    st.sampled_from(STRINGS),
     entity_refs.map(lambda ref: {"__entity": uid(*ref)}),
     # the first six strings of each list are valid; an invalid one makes cedarpy refuse
     # the whole entity set, which the compiled side must do too
@@ -183,10 +185,15 @@ def entity_lists(draw: st.DrawFn) -> list[dict[str, Any]]:
     return entities
 
 
+def _uid_texts() -> st.SearchStrategy[str]:
+    """Uid text as Cedar prints it (text Cedar refuses is drawn in `test_literals`)."""
+    return entity_refs.map(lambda ref: uid_text(*ref))
+
+
 @st.composite
 def requests(draw: st.DrawFn) -> dict[str, Any]:
     return {
-        "principal": uid(*draw(entity_refs)),
+        "principal": draw(st.one_of(entity_refs.map(lambda r: uid(*r)), _uid_texts())),
         "action": uid(*draw(action_refs)),
         "resource": uid(*draw(entity_refs)),
         "context": draw(json_records),
@@ -197,7 +204,28 @@ def requests(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def _quote(text: str) -> str:
-    return json.dumps(text)
+    """A Cedar string literal for `text`, as Cedar prints it."""
+    return f'"{escape_debug(text)}"'
+
+
+def _spelled(text: str) -> st.SearchStrategy[str]:
+    """Cedar string literals for `text`: as printed, or every character as `\\u{...}`,
+    with `\\x` and `\\u{...}` for ASCII (all mean the same string)."""
+
+    def escaped(char: str, style: int) -> str:
+        if style == 1 or (style == 2 and ord(char) > 0x7F):
+            return f"\\u{{{ord(char):x}}}"
+        if style == 2:
+            return f"\\x{ord(char):02x}"
+        return escape_debug(char)
+
+    return st.sampled_from([0, 1, 2]).map(
+        lambda style: '"' + "".join(escaped(c, style) for c in text) + '"'
+    )
+
+
+def _is_ident(name: str) -> bool:
+    return name.isascii() and name.isidentifier()
 
 
 def _lit_entity() -> st.SearchStrategy[str]:
@@ -265,7 +293,7 @@ def _leaves(want: str) -> st.SearchStrategy[str]:
     longs = st.one_of(st.integers(-3, 5), st.sampled_from([LONG_MAX, LONG_MIN, 2**62])).map(
         lambda n: f"({n})" if n < 0 else str(n)
     )
-    strings = st.sampled_from(["", "x", "alice", "a*b", "abc", "ab\nc"]).map(_quote)
+    strings = st.sampled_from(STRINGS).flatmap(_spelled)
     exts = st.sampled_from(list(EXT_STRINGS)).flatmap(
         lambda fn: st.sampled_from(EXT_STRINGS[fn]).map(lambda arg: f"{fn}({_quote(arg)})")
     )
@@ -286,14 +314,17 @@ def _leaves(want: str) -> st.SearchStrategy[str]:
 def _attribute(depth: int) -> st.SearchStrategy[str]:
     base = st.one_of(st.sampled_from(VARS), expressions(depth - 1, "entity"))
     return st.one_of(
-        st.tuples(base, _attr_name()).map(lambda t: f"({t[0]}).{t[1]}"),
-        st.tuples(base, _attr_name()).map(lambda t: f"({t[0]})[{_quote(t[1])}]"),
+        st.tuples(base, _attr_name().filter(_is_ident)).map(lambda t: f"({t[0]}).{t[1]}"),
+        st.tuples(base, _attr_name().flatmap(_spelled)).map(lambda t: f"({t[0]})[{t[1]}]"),
         st.tuples(base, st.sampled_from(TAGS)).map(lambda t: f"({t[0]}).getTag({_quote(t[1])})"),
     )
 
 
 def _pattern() -> st.SearchStrategy[str]:
-    pieces = st.lists(st.sampled_from(["a", "b", "*", "\\*", "x", "\\n"]), max_size=4)
+    escapes = ["\\x2a", "\\u{2a}", "\\0", "\\\\", "\\u{1F600}", "\\'", '\\"', "\\x61"]
+    pieces = st.lists(
+        st.sampled_from(["a", "b", "*", "\\*", "x", "\\n", "é", *escapes]), max_size=4
+    )
     return pieces.map(lambda ps: '"' + "".join(ps) + '"')
 
 
@@ -314,9 +345,10 @@ def _bool_forms(sub: Any) -> list[st.SearchStrategy[str]]:
         st.tuples(sub("entity"), st.one_of(sub("entity"), sub("set"))).map(
             lambda t: f"({t[0]} in {t[1]})"
         ),
-        st.tuples(sub("any"), st.lists(_attr_name(), min_size=1, max_size=3)).map(
+        st.tuples(sub("any"), st.lists(_attr_name().filter(_is_ident), min_size=1, max_size=3)).map(
             lambda t: f"({t[0]} has {'.'.join(t[1])})"
         ),
+        st.tuples(sub("any"), _attr_name().flatmap(_spelled)).map(lambda t: f"({t[0]} has {t[1]})"),
         st.tuples(sub("any"), _pattern()).map(lambda t: f"({t[0]} like {t[1]})"),
         st.tuples(sub("any"), st.sampled_from([*ENTITY_TYPES, "Action"])).map(
             lambda t: f"({t[0]} is {t[1]})"
