@@ -46,6 +46,7 @@ class CompiledEvaluator:
         self._store = EntityStore.from_json(entities)
         compiled, failed = _compile_all(slices)
         self._fallback_ids = frozenset(failed)
+        self._fallback_reasons = failed
         self._slices: dict[SliceKey, tuple[CompiledPolicy, ...]] = {}
         fallback: dict[SliceKey, Sequence[pst.Template]] = {}
         for key, templates in slices.items():
@@ -59,6 +60,9 @@ class CompiledEvaluator:
 
     def fallback_policies(self) -> frozenset[str]:
         return self._fallback_ids
+
+    def fallback_reasons(self) -> Mapping[str, str]:
+        return self._fallback_reasons
 
     def plans(self, targets: Iterable[PlanKey]) -> dict[PlanKey, Plan]:
         table: dict[PlanKey, Plan] = {}

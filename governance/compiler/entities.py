@@ -17,7 +17,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
 
-from governance.compiler.jsonvalues import read_json_uid, read_record, read_value
+from governance.compiler.jsonvalues import read_json_uid, read_record, read_value, write_value
 from governance.compiler.schema import Schema, SchemaInput, load_schema
 from governance.compiler.values import EMPTY_RECORD, EntityUID
 
@@ -87,7 +87,7 @@ def _close(
 class EntityStore:
     """An immutable set of entities with precomputed transitive ancestors."""
 
-    __slots__ = ("_entities", "get")
+    __slots__ = ("__weakref__", "_entities", "get")
 
     def __init__(self, entities: Iterable[Entity] = ()) -> None:
         table: dict[EntityUID, Entity] = {}
@@ -130,6 +130,10 @@ class EntityStore:
         the overlay, so overlay entities should be leaves (such as a request's principal)."""
         return OverlayStore(self, entities)
 
+    def to_json(self) -> list[dict[str, object]]:
+        """The entities in Cedar's JSON entity format (what cedarpy reads back)."""
+        return [entity_json(entity) for entity in self._entities.values()]
+
     def __len__(self) -> int:
         return len(self._entities)
 
@@ -140,7 +144,7 @@ class EntityStore:
 class OverlayStore:
     """A small dict of request-specific entities looked up before a base store."""
 
-    __slots__ = ("_base_get", "_local")
+    __slots__ = ("__weakref__", "_base", "_base_get", "_local")
 
     def __init__(self, base: Store, entities: Iterable[Entity]) -> None:
         local = {entity.uid: entity for entity in entities}
@@ -156,7 +160,16 @@ class OverlayStore:
                         ancestors |= found.ancestors
                 entity.ancestors = frozenset(ancestors)
         self._local = local
+        self._base = base
         self._base_get = base.get
+
+    def to_json(self) -> list[dict[str, object]]:
+        """The entities seen through the overlay, in Cedar's JSON entity format."""
+        to_json = getattr(self._base, "to_json", None)
+        if to_json is None:
+            raise TypeError(f"the base store `{self._base!r}` cannot be written as JSON")
+        base = [item for item in to_json() if read_json_uid(item["uid"]) not in self._local]
+        return base + [entity_json(entity) for entity in self._local.values()]
 
     def get(self, uid: EntityUID) -> Entity | None:
         entity = self._local.get(uid)
@@ -187,3 +200,13 @@ def _read_entity(item: object, schema: Schema | None) -> Entity:
     tag_type = decl.tags if decl is not None else None
     tags = {str(k): read_value(v, tag_type) for k, v in raw_tags.items()}
     return Entity(uid, attrs, [read_json_uid(parent) for parent in parents], tags)
+
+
+def entity_json(entity: Entity) -> dict[str, object]:
+    """One entity in Cedar's JSON entity format."""
+    return {
+        "uid": {"type": entity.uid.type, "id": entity.uid.id},
+        "attrs": write_value(entity.attrs),
+        "parents": [{"type": uid.type, "id": uid.id} for uid in entity.parents],
+        "tags": write_value(entity.tags),
+    }

@@ -466,3 +466,39 @@ FUNCTIONS: dict[str, Callable[..., object]] = {
     "toTime": to_time,
 }
 """Extension functions a JSON ``__extn`` escape may name, with their Cedar names."""
+
+
+# --- writing values back as Cedar's JSON escapes (for evaluation by cedarpy) -------------
+
+
+def _decimal_text(value: Decimal) -> str:
+    sign = "-" if value.value < 0 else ""
+    whole, frac = divmod(abs(value.value), 10_000)
+    return f"{sign}{whole}.{frac:04d}"
+
+
+def _ip_text(value: IPAddr) -> str:
+    if value.v6:
+        groups = [f"{value.addr >> shift & 0xFFFF:x}" for shift in range(112, -16, -16)]
+        return f"{':'.join(groups)}/{value.prefix}"
+    octets = [str(value.addr >> shift & 0xFF) for shift in (24, 16, 8, 0)]
+    return f"{'.'.join(octets)}/{value.prefix}"
+
+
+def _escape(fn: str, arg: str) -> dict[str, object]:
+    return {"__extn": {"fn": fn, "arg": arg}}
+
+
+def extension_json(value: object) -> dict[str, object]:
+    """An extension value as the ``__extn`` escape Cedar reads back to the same value (a
+    datetime as an offset from the epoch, since not every instant has a datetime string)."""
+    if type(value) is Decimal:
+        return _escape("decimal", _decimal_text(value))
+    if type(value) is IPAddr:
+        return _escape("ip", _ip_text(value))
+    if type(value) is Duration:
+        return _escape("duration", f"{value.ms}ms")
+    if type(value) is Datetime:
+        epoch = _escape("datetime", "1970-01-01")
+        return {"__extn": {"fn": "offset", "args": [epoch, _escape("duration", f"{value.ms}ms")]}}
+    raise TypeError(f"not an extension value: `{value!r}`")

@@ -1,4 +1,5 @@
-"""Reading Cedar's JSON value format into runtime values, with or without a schema.
+"""Reading Cedar's JSON value format into runtime values, with or without a schema, and
+writing runtime values back in it.
 
 Without a schema (as Cedar does): JSON objects are records unless they are an explicit
 ``{"__entity": {"type", "id"}}`` or ``{"__extn": {"fn", "arg" | "args"}}`` escape. With a
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from governance.compiler.errors import EvaluationError
-from governance.compiler.extensions import CONSTRUCTORS, FUNCTIONS
+from governance.compiler.extensions import CONSTRUCTORS, FUNCTIONS, extension_json
 from governance.compiler.literals import UnescapeError, escape_debug, name_problem, unescape
 from governance.compiler.schema import (
     EntityType,
@@ -180,3 +181,22 @@ def _call(name: str, args: list[object]) -> object:
         return function(*args)
     except (EvaluationError, TypeError) as error:
         raise ValueError(f"bad extension value `{name}`: {error}") from None
+
+
+def write_value(value: object) -> object:
+    """A runtime value as Cedar's JSON, which Cedar reads back (without a schema) to an equal
+    value: entities and extension values as escapes."""
+    kind = type(value)
+    if kind is bool or kind is int or kind is str:
+        return value
+    if kind is EntityUID:
+        return write_uid(value)  # type: ignore[arg-type]
+    if kind is CedarSet:
+        return [write_value(item) for item in value]  # type: ignore[attr-defined]
+    if isinstance(value, Mapping):
+        return {str(name): write_value(item) for name, item in value.items()}
+    return extension_json(value)
+
+
+def write_uid(uid: EntityUID) -> dict[str, object]:
+    return {"__entity": {"type": uid.type, "id": uid.id}}
