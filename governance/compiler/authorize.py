@@ -26,12 +26,13 @@ from cedarpy import pst
 from governance.compiler.compile import CompiledPolicy, compile_policy
 from governance.compiler.entities import Store
 from governance.compiler.errors import EvaluationError
+from governance.compiler.extensions import Unknown
 from governance.compiler.fallback import FallbackPolicies
 from governance.compiler.index import AllPolicies, PolicyIndex, PolicySource
-from governance.compiler.jsonvalues import read_record, read_uid
+from governance.compiler.jsonvalues import has_unknown, read_record, read_uid
 from governance.compiler.schema import Schema, SchemaInput, load_schema
 from governance.compiler.statements import parse_accepted, split_statements
-from governance.compiler.values import EMPTY_RECORD, EntityUID, Record
+from governance.compiler.values import EMPTY_RECORD, CedarSet, EntityUID, Record
 from governance.errors import CompileError, Location
 
 Decision = Literal["Allow", "Deny"]
@@ -114,7 +115,9 @@ class AuthorizationResult:
 
     __slots__ = ("buckets", "decision", "errors", "reasons")
 
-    def __init__(self, buckets: Buckets) -> None:
+    def __init__(self, buckets: Buckets, open_forbid: bool = False) -> None:
+        """`open_forbid`: a forbid's answer was left open by an ``unknown(...)`` value; cedarpy
+        then allows (if a permit holds) without naming a reason."""
         self.buckets = buckets
         self.errors = frozenset(buckets.errored)
         if buckets.satisfied_forbids:
@@ -122,7 +125,7 @@ class AuthorizationResult:
             self.reasons = frozenset(buckets.satisfied_forbids)
         elif buckets.satisfied_permits:
             self.decision = "Allow"
-            self.reasons = frozenset(buckets.satisfied_permits)
+            self.reasons = frozenset() if open_forbid else frozenset(buckets.satisfied_permits)
         else:
             self.decision = "Deny"
             self.reasons = frozenset()
@@ -149,13 +152,14 @@ class CompiledPolicySet:
     """Compiled static policies with their index and its unindexed twin, and the policies
     left to cedarpy (``fallback_reasons`` says why each one), merged into the same buckets."""
 
-    __slots__ = ("fallback", "index", "policies", "schema", "unindexed")
+    __slots__ = ("_text", "_whole", "fallback", "index", "policies", "schema", "unindexed")
 
     def __init__(
         self,
         policies: Sequence[CompiledPolicy],
         schema: Schema | None = None,
         fallback: FallbackPolicies | None = None,
+        text: str | None = None,
     ) -> None:
         self.policies = tuple(policies)
         self.unindexed = AllPolicies(self.policies)
@@ -164,6 +168,8 @@ class CompiledPolicySet:
         )
         self.schema = schema
         self.fallback = fallback
+        self._text = text  # the source, for requests only cedarpy can answer
+        self._whole: FallbackPolicies | None = None
 
     @property
     def fallback_reasons(self) -> Mapping[str, str]:
@@ -175,9 +181,16 @@ class CompiledPolicySet:
     ) -> AuthorizationResult:
         if not isinstance(request, Request):
             request = Request.from_json(request, self.schema)
+        if getattr(store, "unknowns", False) or _holds_unknown(request.context):
+            # Cedar's partial evaluation decides what an unknown(...) value makes of a policy
+            forbids, permits, errored, open_forbid = self._everything().evaluate(
+                request.principal, request.action, request.resource, request.context, store
+            )
+            buckets = Buckets(tuple(forbids), tuple(permits), tuple(errored))
+            return AuthorizationResult(buckets, open_forbid)
         buckets = evaluate(self.index if indexed else self.unindexed, request, store)
         if self.fallback is not None:
-            forbids, permits, errored = self.fallback.evaluate(
+            forbids, permits, errored, open_forbid = self.fallback.evaluate(
                 request.principal, request.action, request.resource, request.context, store
             )
             buckets = Buckets(
@@ -185,7 +198,18 @@ class CompiledPolicySet:
                 buckets.satisfied_permits + tuple(permits),
                 buckets.errored + tuple(errored),
             )
+            return AuthorizationResult(buckets, open_forbid)
         return AuthorizationResult(buckets)
+
+    def _everything(self) -> FallbackPolicies:
+        """Every static policy, for cedarpy (built on the first request that needs it)."""
+        if self._whole is None:
+            if self._text is None:
+                raise ValueError("unknown(...) values need the policy text (compile_policies)")
+            est = json.loads(cedarpy.policies_to_json_str(self._text))
+            reason = "the request or its entities hold unknown(...) values"
+            self._whole = _fallback(self._text, est, dict.fromkeys(est["staticPolicies"], reason))
+        return self._whole
 
     def __len__(self) -> int:
         return len(self.policies)
@@ -211,15 +235,23 @@ def compile_policies(policies_text: str, schema: SchemaInput = None) -> Compiled
         except CompileError as error:
             reasons[policy_id] = str(error)
     if not reasons:
-        return CompiledPolicySet(compiled, loaded)
-    return CompiledPolicySet(compiled, loaded, _fallback(policies_text, parsed, reasons))
+        return CompiledPolicySet(compiled, loaded, text=policies_text)
+    est = json.loads(
+        parsed if isinstance(parsed, str) else cedarpy.policies_to_json_str(policies_text)
+    )
+    fallback = _fallback(policies_text, est, reasons)
+    return CompiledPolicySet(compiled, loaded, fallback, policies_text)
 
 
-def _fallback(
-    text: str, parsed: pst.PolicySet | str, reasons: Mapping[str, str]
-) -> FallbackPolicies:
+_DEEP = frozenset({Unknown, CedarSet, Record})
+
+
+def _holds_unknown(context: Record) -> bool:
+    return any(type(value) in _DEEP and has_unknown(value) for value in context.values())
+
+
+def _fallback(text: str, est: Mapping[str, Any], reasons: Mapping[str, str]) -> FallbackPolicies:
     """The policies of `reasons` for cedarpy, each as its own statement of `text`."""
-    est = json.loads(parsed if isinstance(parsed, str) else cedarpy.policies_to_json_str(text))
     by_id = _statements(text, est)
     chosen = {p: (str(est["staticPolicies"][p]["effect"]), by_id[p]) for p in reasons}
     return FallbackPolicies(chosen, reasons)

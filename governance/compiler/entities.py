@@ -17,7 +17,13 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
 
-from governance.compiler.jsonvalues import read_json_uid, read_record, read_value, write_value
+from governance.compiler.jsonvalues import (
+    has_unknown,
+    read_json_uid,
+    read_record,
+    read_value,
+    write_value,
+)
 from governance.compiler.schema import Schema, SchemaInput, load_schema
 from governance.compiler.values import EMPTY_RECORD, EntityUID
 
@@ -87,7 +93,7 @@ def _close(
 class EntityStore:
     """An immutable set of entities with precomputed transitive ancestors."""
 
-    __slots__ = ("__weakref__", "_entities", "get")
+    __slots__ = ("__weakref__", "_entities", "get", "unknowns")
 
     def __init__(self, entities: Iterable[Entity] = ()) -> None:
         table: dict[EntityUID, Entity] = {}
@@ -97,6 +103,8 @@ class EntityStore:
             table[entity.uid] = entity
         _close(table, lambda _uid: None)
         self._entities = table
+        self.unknowns = any(map(_holds_unknown, table.values()))
+        """Does some entity hold an ``unknown(...)`` value (which only cedarpy evaluates)?"""
         self.get: Callable[[EntityUID], Entity | None] = table.get
 
     @classmethod
@@ -144,7 +152,7 @@ class EntityStore:
 class OverlayStore:
     """A small dict of request-specific entities looked up before a base store."""
 
-    __slots__ = ("__weakref__", "_base", "_base_get", "_local")
+    __slots__ = ("__weakref__", "_base", "_base_get", "_local", "unknowns")
 
     def __init__(self, base: Store, entities: Iterable[Entity]) -> None:
         local = {entity.uid: entity for entity in entities}
@@ -162,6 +170,7 @@ class OverlayStore:
         self._local = local
         self._base = base
         self._base_get = base.get
+        self.unknowns = getattr(base, "unknowns", False) or any(map(_holds_unknown, local.values()))
 
     def to_json(self) -> list[dict[str, object]]:
         """The entities seen through the overlay, in Cedar's JSON entity format."""
@@ -200,6 +209,10 @@ def _read_entity(item: object, schema: Schema | None) -> Entity:
     tag_type = decl.tags if decl is not None else None
     tags = {str(k): read_value(v, tag_type) for k, v in raw_tags.items()}
     return Entity(uid, attrs, [read_json_uid(parent) for parent in parents], tags)
+
+
+def _holds_unknown(entity: Entity) -> bool:
+    return has_unknown(entity.attrs) or has_unknown(entity.tags)
 
 
 def entity_json(entity: Entity) -> dict[str, object]:

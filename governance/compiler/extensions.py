@@ -455,17 +455,54 @@ CONSTRUCTORS: dict[str, Callable[[str], object]] = {
 }
 """String parsers by constructor name (``ipaddr`` is the type name schemas use for ``ip``)."""
 
+
+class Unknown:
+    """Cedar's ``unknown("name")``: a value left for partial evaluation. Cedar accepts it in
+    entity data and contexts; any policy whose answer depends on it is reported as errored.
+    Compiled policies never evaluate one: the standalone API hands requests that hold one to
+    cedarpy (see :mod:`governance.compiler.fallback`)."""
+
+    __slots__ = ("name",)
+    type_name = "unknown"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f'unknown("{self.name}")'
+
+
+def construct_unknown(value: object) -> Unknown:
+    return Unknown(_string_arg(value))
+
+
 FUNCTIONS: dict[str, Callable[..., object]] = {
     "decimal": construct_decimal,
     "ip": construct_ip,
     "datetime": construct_datetime,
     "duration": construct_duration,
+    "unknown": construct_unknown,
+    "lessThan": decimal_lt,
+    "lessThanOrEqual": decimal_le,
+    "greaterThan": decimal_gt,
+    "greaterThanOrEqual": decimal_ge,
+    "isIpv4": is_ipv4,
+    "isIpv6": is_ipv6,
+    "isLoopback": is_loopback,
+    "isMulticast": is_multicast,
+    "isInRange": is_in_range,
     "offset": offset,
     "durationSince": duration_since,
     "toDate": to_date,
     "toTime": to_time,
+    "toMilliseconds": to_milliseconds,
+    "toSeconds": to_seconds,
+    "toMinutes": to_minutes,
+    "toHours": to_hours,
+    "toDays": to_days,
 }
-"""Extension functions a JSON ``__extn`` escape may name, with their Cedar names."""
+"""Every extension function of Cedar 4, by its Cedar name: what a JSON ``__extn`` escape may
+call (Cedar evaluates any of them there, constructors or not; ``unknown`` included)."""
 
 
 # --- writing values back as Cedar's JSON escapes (for evaluation by cedarpy) -------------

@@ -23,6 +23,7 @@ from governance.compiler.values import EntityUID, Record
 
 _ERRORED = re.compile(r"error while evaluating policy `policy([0-9]+)`")
 _POSITIONAL = re.compile(r"policy([0-9]+)")
+_RESIDUAL = "the expression contains unknown(s)"
 
 
 class FallbackPolicies:
@@ -53,8 +54,9 @@ class FallbackPolicies:
         resource: EntityUID,
         context: Record,
         store: Store,
-    ) -> tuple[list[str], list[str], list[str]]:
-        """The satisfied forbids, satisfied permits and errored policies, as Cedar sorts them.
+    ) -> tuple[list[str], list[str], list[str], bool]:
+        """The satisfied forbids, satisfied permits and errored policies, as Cedar sorts them,
+        and whether a forbid's answer was left open by an ``unknown(...)`` value.
 
         Raises ``ValueError`` when cedarpy refuses the request or the entities as a whole."""
         request = {
@@ -66,6 +68,7 @@ class FallbackPolicies:
         entities = self._cedar_entities(store)
         satisfied: dict[str, list[str]] = {"forbid": [], "permit": []}
         errored: list[str] = []
+        open_forbid = False
         for effect, policies, ids in self._sets:
             result = cedarpy.is_authorized(request, policies, entities)
             errors = list(result.diagnostics.errors)
@@ -73,7 +76,8 @@ class FallbackPolicies:
                 raise ValueError(f"cedarpy refused the request: {'; '.join(errors)}")
             errored += [ids[_position(message)] for message in errors]
             satisfied[effect] += [ids[_position(reason)] for reason in result.diagnostics.reasons]
-        return satisfied["forbid"], satisfied["permit"], errored
+            open_forbid |= effect == "forbid" and any(_RESIDUAL in message for message in errors)
+        return satisfied["forbid"], satisfied["permit"], errored, open_forbid
 
     def _cedar_entities(self, store: Store) -> cedarpy.Entities:
         handle = self._entities.get(store)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from governance.compiler.errors import EvaluationError
-from governance.compiler.extensions import CONSTRUCTORS, FUNCTIONS, extension_json
+from governance.compiler.extensions import CONSTRUCTORS, FUNCTIONS, Unknown, extension_json
 from governance.compiler.literals import UnescapeError, escape_debug, name_problem, unescape
 from governance.compiler.schema import (
     EntityType,
@@ -86,11 +86,28 @@ def read_value(data: object, expected: SchemaType | None = None) -> object:
         return CedarSet.of(read_value(item) for item in data)
     if isinstance(data, Mapping):
         if len(data) == 1:
+            unknown = _read_unknown(data.get("__extn"))
+            if unknown is not None:
+                return unknown
             escaped = _read_escape(data)
             if escaped is not _UNTYPED:
                 return escaped
         return Record({str(k): read_value(v) for k, v in data.items()})
     raise ValueError(f"unsupported JSON value `{data!r}`")
+
+
+def _read_unknown(escape: object) -> Unknown | None:
+    """cedarpy's ``unknown(name)`` escape, as cedarpy reads it in a context (found by
+    probing): named by ``arg``, or else by the first of ``args``. (In entity data cedarpy also
+    takes it from an object with keys beside ``__extn``; here that object is a record.)"""
+    if not isinstance(escape, Mapping) or escape.get("fn") != "unknown":
+        return None
+    if "arg" in escape:
+        name = escape["arg"]
+    else:
+        args = escape.get("args")
+        name = args[0] if isinstance(args, list) and args else None
+    return Unknown(name) if isinstance(name, str) else None
 
 
 def _read_escape(data: Mapping[str, object]) -> object:
@@ -100,7 +117,8 @@ def _read_escape(data: Mapping[str, object]) -> object:
     just a record; a well-formed ``__extn`` naming an unknown function or a bad argument is
     an error, and so is the retired ``__expr`` escape.
     """
-    if "__expr" in data:
+    if isinstance(data.get("__expr"), str):
+        # Cedar refuses the retired escape; any other `__expr` value is a plain record.
         raise ValueError("the `__expr` escape is no longer supported")
     inner = data.get("__entity")
     if isinstance(inner, Mapping):
@@ -191,6 +209,8 @@ def write_value(value: object) -> object:
         return value
     if kind is EntityUID:
         return write_uid(value)  # type: ignore[arg-type]
+    if kind is Unknown:
+        return {"__extn": {"fn": "unknown", "arg": value.name}}  # type: ignore[attr-defined]
     if kind is CedarSet:
         return [write_value(item) for item in value]  # type: ignore[attr-defined]
     if isinstance(value, Mapping):
@@ -200,3 +220,15 @@ def write_value(value: object) -> object:
 
 def write_uid(uid: EntityUID) -> dict[str, object]:
     return {"__entity": {"type": uid.type, "id": uid.id}}
+
+
+def has_unknown(value: object) -> bool:
+    """Does the value hold an ``unknown(...)`` anywhere (inside sets and records too)?"""
+    kind = type(value)
+    if kind is Unknown:
+        return True
+    if kind is CedarSet:
+        return any(map(has_unknown, value))  # type: ignore[call-overload]
+    if isinstance(value, Mapping):
+        return any(map(has_unknown, value.values()))
+    return False

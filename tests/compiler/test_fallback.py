@@ -37,7 +37,7 @@ AWKWARD = [
 
 
 @given(
-    st.lists(st.one_of(policies(), st.sampled_from(AWKWARD)), min_size=1, max_size=5),
+    st.lists(st.one_of(policies(typed=True), st.sampled_from(AWKWARD)), min_size=1, max_size=5),
     entity_lists(),
     requests(),
 )
