@@ -247,6 +247,8 @@ _DEEP = frozenset({Unknown, CedarSet, Record})
 
 
 def _holds_unknown(context: Record) -> bool:
+    if not context or _DEEP.isdisjoint(map(type, context.values())):
+        return False  # the common case, decided in C
     return any(type(value) in _DEEP and has_unknown(value) for value in context.values())
 
 

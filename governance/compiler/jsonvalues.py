@@ -34,6 +34,8 @@ def read_uid(data: object) -> EntityUID:
         inner = data.get("__entity", data)
         if isinstance(inner, Mapping):
             kind, ident = inner.get("type"), inner.get("id")
+            if type(kind) is str and kind in _NAMES and type(ident) is str:
+                return _new_uid(EntityUID, (kind, ident))
             if isinstance(kind, str) and isinstance(ident, str):
                 return _checked_uid(kind, ident)
     raise ValueError(f"not an entity uid: `{data!r}`")
@@ -47,10 +49,18 @@ def read_json_uid(data: object) -> EntityUID:
     return read_uid(data)
 
 
+_NAMES: set[str] = set()  # type names already found valid (requests repeat a few)
+_MAX_NAMES = 4096
+_new_uid = tuple.__new__  # skips NamedTuple's Python-level __new__
+
+
 def _checked_uid(kind: str, ident: str) -> EntityUID:
-    problem = name_problem(kind)
-    if problem is not None:
-        raise ValueError(f"bad entity type: {problem}")
+    if kind not in _NAMES:
+        problem = name_problem(kind)
+        if problem is not None:
+            raise ValueError(f"bad entity type: {problem}")
+        if len(_NAMES) < _MAX_NAMES:
+            _NAMES.add(kind)
     return EntityUID(kind, ident)
 
 
