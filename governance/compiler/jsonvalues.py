@@ -28,6 +28,10 @@ from governance.compiler.values import LONG_MAX, LONG_MIN, CedarSet, EntityUID, 
 
 def read_uid(data: object) -> EntityUID:
     """An entity uid from ``{"type", "id"}``, ``{"__entity": {...}}`` or ``Type::"id"`` text."""
+    if type(data) is dict and "__entity" not in data:  # the common case, without ABC checks
+        kind, ident = data.get("type"), data.get("id")
+        if type(kind) is str and type(ident) is str and kind in _NAMES:
+            return _new_uid(EntityUID, (kind, ident))
     if isinstance(data, str):
         return parse_uid_text(data)
     if isinstance(data, Mapping):
