@@ -78,7 +78,7 @@ def _shape(access: Access) -> tuple[Any, ...]:
 @pytest.mark.parametrize("on_forbid_error", ["deny", "skip"])
 @settings(max_examples=150, deadline=None)
 @given(
-    text=policy_sets(max_policies=5),
+    text=policy_sets(max_policies=5, typed=True),
     entities=entity_lists(),
     principal=principals,
     action=actions,

@@ -149,6 +149,9 @@ class ReferenceEvaluator:
     def fallback_policies(self) -> frozenset[str]:
         return frozenset()
 
+    def fallback_reasons(self) -> Mapping[str, str]:
+        return {}
+
 
 def _entities_by_domain(
     templates: Mapping[SliceKey, Sequence[pst.Template]], entities: list[Json]

@@ -59,6 +59,7 @@ class CompiledEvaluator:
             compiled, failed = _compile_all(slices, kept)
         self._compiled: dict[str, CompiledPolicy] = compiled
         self._fallback_ids = frozenset(failed)
+        self._fallback_reasons = failed
         self._slices: dict[SliceKey, tuple[CompiledPolicy, ...]] = {}
         fallback: dict[SliceKey, Sequence[pst.Template]] = {}
         for key, templates in slices.items():
@@ -72,6 +73,9 @@ class CompiledEvaluator:
 
     def fallback_policies(self) -> frozenset[str]:
         return self._fallback_ids
+
+    def fallback_reasons(self) -> Mapping[str, str]:
+        return self._fallback_reasons
 
     def plans(self, targets: Iterable[PlanKey]) -> dict[PlanKey, Plan]:
         """The plan table; the planner and its caches live only while it is built."""

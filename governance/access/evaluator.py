@@ -101,3 +101,7 @@ class AccessEvaluator(Protocol):
     def fallback_policies(self) -> frozenset[str]:
         """Policies this evaluator hands to cedarpy because it cannot run them itself."""
         ...
+
+    def fallback_reasons(self) -> Mapping[str, str]:
+        """Why each of the fallback policies cannot be run by this evaluator itself."""
+        ...

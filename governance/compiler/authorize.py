@@ -18,16 +18,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
+
+import cedarpy
+from cedarpy import pst
 
 from governance.compiler.compile import CompiledPolicy, compile_policy
 from governance.compiler.entities import Store
 from governance.compiler.errors import EvaluationError
+from governance.compiler.extensions import Unknown
+from governance.compiler.fallback import FallbackPolicies
 from governance.compiler.index import AllPolicies, PolicyIndex, PolicySource
-from governance.compiler.jsonvalues import read_record, read_uid
+from governance.compiler.jsonvalues import has_unknown, read_record, read_uid
 from governance.compiler.schema import Schema, SchemaInput, load_schema
-from governance.compiler.statements import parse_located
-from governance.compiler.values import EMPTY_RECORD, EntityUID, Record
+from governance.compiler.statements import parse_accepted, split_statements
+from governance.compiler.values import EMPTY_RECORD, CedarSet, EntityUID, Record
 from governance.errors import CompileError, Location
 
 Decision = Literal["Allow", "Deny"]
@@ -110,7 +115,9 @@ class AuthorizationResult:
 
     __slots__ = ("buckets", "decision", "errors", "reasons")
 
-    def __init__(self, buckets: Buckets) -> None:
+    def __init__(self, buckets: Buckets, open_forbid: bool = False) -> None:
+        """`open_forbid`: a forbid's answer was left open by an ``unknown(...)`` value; cedarpy
+        then allows (if a permit holds) without naming a reason."""
         self.buckets = buckets
         self.errors = frozenset(buckets.errored)
         if buckets.satisfied_forbids:
@@ -118,7 +125,7 @@ class AuthorizationResult:
             self.reasons = frozenset(buckets.satisfied_forbids)
         elif buckets.satisfied_permits:
             self.decision = "Allow"
-            self.reasons = frozenset(buckets.satisfied_permits)
+            self.reasons = frozenset() if open_forbid else frozenset(buckets.satisfied_permits)
         else:
             self.decision = "Deny"
             self.reasons = frozenset()
@@ -142,26 +149,67 @@ _INDEX_FROM = 8  # below this many policies, probing an index costs more than ev
 
 
 class CompiledPolicySet:
-    """Compiled static policies with their index and its unindexed twin."""
+    """Compiled static policies with their index and its unindexed twin, and the policies
+    left to cedarpy (``fallback_reasons`` says why each one), merged into the same buckets."""
 
-    __slots__ = ("index", "policies", "schema", "unindexed")
+    __slots__ = ("_text", "_whole", "fallback", "index", "policies", "schema", "unindexed")
 
-    def __init__(self, policies: Sequence[CompiledPolicy], schema: Schema | None = None) -> None:
+    def __init__(
+        self,
+        policies: Sequence[CompiledPolicy],
+        schema: Schema | None = None,
+        fallback: FallbackPolicies | None = None,
+        text: str | None = None,
+    ) -> None:
         self.policies = tuple(policies)
         self.unindexed = AllPolicies(self.policies)
         self.index: PolicySource = (
             PolicyIndex(self.policies) if len(self.policies) >= _INDEX_FROM else self.unindexed
         )
         self.schema = schema
+        self.fallback = fallback
+        self._text = text  # the source, for requests only cedarpy can answer
+        self._whole: FallbackPolicies | None = None
+
+    @property
+    def fallback_reasons(self) -> Mapping[str, str]:
+        """Why each policy evaluated by cedarpy is not compiled, by policy id."""
+        return self.fallback.reasons if self.fallback is not None else {}
 
     def authorize(
         self, request: Mapping[str, object] | Request, store: Store, *, indexed: bool = True
     ) -> AuthorizationResult:
         if not isinstance(request, Request):
             request = Request.from_json(request, self.schema)
-        return AuthorizationResult(
-            evaluate(self.index if indexed else self.unindexed, request, store)
-        )
+        if getattr(store, "unknowns", False) or _holds_unknown(request.context):
+            # Cedar's partial evaluation decides what an unknown(...) value makes of a policy
+            forbids, permits, errored, open_forbid = self._everything().evaluate(
+                request.principal, request.action, request.resource, request.context, store
+            )
+            buckets = Buckets(tuple(forbids), tuple(permits), tuple(errored))
+            return AuthorizationResult(buckets, open_forbid)
+        buckets = evaluate(self.index if indexed else self.unindexed, request, store)
+        if self.fallback is not None:
+            forbids, permits, errored, open_forbid = self.fallback.evaluate(
+                request.principal, request.action, request.resource, request.context, store
+            )
+            buckets = Buckets(
+                buckets.satisfied_forbids + tuple(forbids),
+                buckets.satisfied_permits + tuple(permits),
+                buckets.errored + tuple(errored),
+            )
+            return AuthorizationResult(buckets, open_forbid)
+        return AuthorizationResult(buckets)
+
+    def _everything(self) -> FallbackPolicies:
+        """Every static policy, for cedarpy (built on the first request that needs it)."""
+        if self._whole is None:
+            if self._text is None:
+                raise ValueError("unknown(...) values need the policy text (compile_policies)")
+            est = json.loads(cedarpy.policies_to_json_str(self._text))
+            reason = "the request or its entities hold unknown(...) values"
+            self._whole = _fallback(self._text, est, dict.fromkeys(est["staticPolicies"], reason))
+        return self._whole
 
     def __len__(self) -> int:
         return len(self.policies)
@@ -170,23 +218,71 @@ class CompiledPolicySet:
 def compile_policies(policies_text: str, schema: SchemaInput = None) -> CompiledPolicySet:
     """Parse (with cedarpy) and compile every static policy, keeping Cedar's positional ids.
 
-    Raises :class:`CompileError` with a ``location`` for text Cedar rejects (policy or schema),
-    and without one naming the policies that cannot be compiled, whose evaluation the caller
-    must leave to cedarpy.
+    Any text Cedar accepts gives Cedar's answers: a policy cedarpy's typed AST cannot hold or
+    the compiler cannot compile is evaluated by cedarpy (see :mod:`.fallback`). Raises
+    :class:`CompileError` with a ``location`` only for text Cedar rejects (policy or schema).
     """
-    parsed = parse_located(policies_text)
+    parsed = parse_accepted(policies_text)
     try:
         loaded = load_schema(schema)
     except ValueError as error:
         raise CompileError(str(error), Location("<schema>")) from None
+    templates, reasons = _templates(policies_text, parsed)
     compiled: list[CompiledPolicy] = []
-    failed: list[str] = []
-    for policy_id, template in parsed.static_policies.items():
+    for policy_id, template in templates.items():
         try:
             compiled.append(compile_policy(template, policy_id))
         except CompileError as error:
-            failed.append(f"{policy_id}: {error}")
-    if failed or parsed.template_links:
-        detail = "; ".join(failed) or "template-linked policies"
-        raise CompileError(f"cannot compile: {detail}")
-    return CompiledPolicySet(compiled, loaded)
+            reasons[policy_id] = str(error)
+    if not reasons:
+        return CompiledPolicySet(compiled, loaded, text=policies_text)
+    est = json.loads(
+        parsed if isinstance(parsed, str) else cedarpy.policies_to_json_str(policies_text)
+    )
+    fallback = _fallback(policies_text, est, reasons)
+    return CompiledPolicySet(compiled, loaded, fallback, policies_text)
+
+
+_DEEP = frozenset({Unknown, CedarSet, Record})
+
+
+def _holds_unknown(context: Record) -> bool:
+    if not context or _DEEP.isdisjoint(map(type, context.values())):
+        return False  # the common case, decided in C
+    return any(type(value) in _DEEP and has_unknown(value) for value in context.values())
+
+
+def _fallback(text: str, est: Mapping[str, Any], reasons: Mapping[str, str]) -> FallbackPolicies:
+    """The policies of `reasons` for cedarpy, each as its own statement of `text`."""
+    by_id = _statements(text, est)
+    chosen = {p: (str(est["staticPolicies"][p]["effect"]), by_id[p]) for p in reasons}
+    return FallbackPolicies(chosen, reasons)
+
+
+def _statements(text: str, est: Mapping[str, Any]) -> dict[str, str]:
+    """Each policy's (or template's) own text by its positional id."""
+    statements = split_statements(text)
+    if len(statements) != len(est["staticPolicies"]) + len(est["templates"]):
+        raise CompileError("cannot match the policies to their statements in the text")
+    # Cedar numbers policies and templates together, in the order of the text.
+    return {f"policy{i}": statement.text for i, statement in enumerate(statements)}
+
+
+def _templates(
+    text: str, parsed: pst.PolicySet | str
+) -> tuple[dict[str, pst.Template], dict[str, str]]:
+    """Each static policy's typed template, and why for those cedarpy's typed AST refuses
+    (only when the set as a whole could not be given as typed nodes: then one by one)."""
+    if not isinstance(parsed, str):
+        return dict(parsed.static_policies), {}
+    est = json.loads(parsed)
+    templates: dict[str, pst.Template] = {}
+    reasons: dict[str, str] = {}
+    for policy_id, statement in _statements(text, est).items():
+        if policy_id not in est["staticPolicies"]:
+            continue  # a template: never evaluated unless linked
+        try:
+            templates[policy_id] = cedarpy.policies_to_pst(statement).static_policies["policy0"]
+        except ValueError as error:
+            reasons[policy_id] = f"cedarpy's typed AST cannot represent it: {error}"
+    return templates, reasons

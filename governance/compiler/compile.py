@@ -27,7 +27,7 @@ from typing import Any, Literal, cast
 from cedarpy import pst
 
 from governance.compiler import extensions as ext
-from governance.compiler import runtime
+from governance.compiler import runtime, wildcards
 from governance.compiler.errors import EvaluationError
 from governance.compiler.values import CedarSet, EntityUID, Record, cedar_eq
 from governance.errors import CompileError
@@ -526,32 +526,26 @@ def _kind_of(value: object) -> _Kind:
 def _like_code(
     atom: str, pattern: tuple[pst.PatternElem, ...], const: Callable[[object], str]
 ) -> str:
-    """Python code for `atom like pattern`, using str methods for the common shapes."""
-    pieces: list[str | None] = []  # None stands for a wildcard
-    for elem in pattern:
-        if isinstance(elem, pst.Wildcard):
-            if not pieces or pieces[-1] is not None:
-                pieces.append(None)
-        elif pieces and pieces[-1] is not None:
-            pieces[-1] += elem.value
-        else:
-            pieces.append(elem.value)
-    literals = [p for p in pieces if p is not None]
-    if not pieces:
+    """Python code for `atom like pattern`: str methods for the common shapes, else the
+    linear-time matcher of :mod:`governance.compiler.wildcards` (never a regex)."""
+    elements = [None if isinstance(e, pst.Wildcard) else e.value for e in pattern]
+    parts = wildcards.pieces(elements)
+    if not parts:
         return f"{atom} == ''"
-    if pieces == [None]:
+    if parts == [None]:
         return "True"
-    if len(pieces) == 1:
-        return f"{atom} == {const(pieces[0])}"
-    if len(pieces) == 2:
-        method = "startswith" if pieces[1] is None else "endswith"
-        return f"{atom}.{method}({const(literals[0])})"
-    if len(pieces) == 3 and pieces[0] is None and pieces[2] is None:
-        return f"{const(pieces[1])} in {atom}"
-    import re
-
-    regex = "".join(".*" if p is None else re.escape(p) for p in pieces)
-    return f"{const(re.compile(regex, re.DOTALL).fullmatch)}({atom}) is not None"
+    if len(parts) == 1:
+        return f"{atom} == {const(parts[0])}"
+    if len(parts) == 2:
+        method = "startswith" if parts[1] is None else "endswith"
+        literal = parts[0] if parts[1] is None else parts[1]
+        return f"{atom}.{method}({const(literal)})"
+    if len(parts) == 3 and parts[0] is None and parts[2] is None:
+        return f"{const(parts[1])} in {atom}"
+    split = wildcards.split(elements)
+    assert split is not None
+    head, middles, tail = split
+    return f"_like({atom}, {const(head)}, {const(middles)}, {const(tail)})"
 
 
 _SHAPES: dict[str, Callable[..., Any]] = {}

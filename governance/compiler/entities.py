@@ -17,7 +17,13 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
 
-from governance.compiler.jsonvalues import read_record, read_uid, read_value
+from governance.compiler.jsonvalues import (
+    has_unknown,
+    read_json_uid,
+    read_record,
+    read_value,
+    write_value,
+)
 from governance.compiler.schema import Schema, SchemaInput, load_schema
 from governance.compiler.values import EMPTY_RECORD, EntityUID
 
@@ -87,7 +93,7 @@ def _close(
 class EntityStore:
     """An immutable set of entities with precomputed transitive ancestors."""
 
-    __slots__ = ("_entities", "get")
+    __slots__ = ("__weakref__", "_entities", "get", "unknowns")
 
     def __init__(self, entities: Iterable[Entity] = ()) -> None:
         table: dict[EntityUID, Entity] = {}
@@ -97,6 +103,8 @@ class EntityStore:
             table[entity.uid] = entity
         _close(table, lambda _uid: None)
         self._entities = table
+        self.unknowns = any(map(_holds_unknown, table.values()))
+        """Does some entity hold an ``unknown(...)`` value (which only cedarpy evaluates)?"""
         self.get: Callable[[EntityUID], Entity | None] = table.get
 
     @classmethod
@@ -130,6 +138,10 @@ class EntityStore:
         the overlay, so overlay entities should be leaves (such as a request's principal)."""
         return OverlayStore(self, entities)
 
+    def to_json(self) -> list[dict[str, object]]:
+        """The entities in Cedar's JSON entity format (what cedarpy reads back)."""
+        return [entity_json(entity) for entity in self._entities.values()]
+
     def __len__(self) -> int:
         return len(self._entities)
 
@@ -140,7 +152,7 @@ class EntityStore:
 class OverlayStore:
     """A small dict of request-specific entities looked up before a base store."""
 
-    __slots__ = ("_base_get", "_local")
+    __slots__ = ("__weakref__", "_base", "_base_get", "_local", "unknowns")
 
     def __init__(self, base: Store, entities: Iterable[Entity]) -> None:
         local = {entity.uid: entity for entity in entities}
@@ -156,7 +168,17 @@ class OverlayStore:
                         ancestors |= found.ancestors
                 entity.ancestors = frozenset(ancestors)
         self._local = local
+        self._base = base
         self._base_get = base.get
+        self.unknowns = getattr(base, "unknowns", False) or any(map(_holds_unknown, local.values()))
+
+    def to_json(self) -> list[dict[str, object]]:
+        """The entities seen through the overlay, in Cedar's JSON entity format."""
+        to_json = getattr(self._base, "to_json", None)
+        if to_json is None:
+            raise TypeError(f"the base store `{self._base!r}` cannot be written as JSON")
+        base = [item for item in to_json() if read_json_uid(item["uid"]) not in self._local]
+        return base + [entity_json(entity) for entity in self._local.values()]
 
     def get(self, uid: EntityUID) -> Entity | None:
         entity = self._local.get(uid)
@@ -173,7 +195,7 @@ class OverlayStore:
 def _read_entity(item: object, schema: Schema | None) -> Entity:
     if not isinstance(item, Mapping) or "uid" not in item:
         raise ValueError(f"malformed entity `{item!r}`")
-    uid = read_uid(item["uid"])
+    uid = read_json_uid(item["uid"])
     if "attrs" not in item or "parents" not in item:
         raise ValueError(f"entity `{uid}` needs `attrs` and `parents`")
     decl = schema.entities.get(uid.type) if schema is not None else None
@@ -186,4 +208,18 @@ def _read_entity(item: object, schema: Schema | None) -> Entity:
         raise ValueError(f"entity `{uid}`: `tags` must be an object")
     tag_type = decl.tags if decl is not None else None
     tags = {str(k): read_value(v, tag_type) for k, v in raw_tags.items()}
-    return Entity(uid, attrs, [read_uid(parent) for parent in parents], tags)
+    return Entity(uid, attrs, [read_json_uid(parent) for parent in parents], tags)
+
+
+def _holds_unknown(entity: Entity) -> bool:
+    return has_unknown(entity.attrs) or has_unknown(entity.tags)
+
+
+def entity_json(entity: Entity) -> dict[str, object]:
+    """One entity in Cedar's JSON entity format."""
+    return {
+        "uid": {"type": entity.uid.type, "id": entity.uid.id},
+        "attrs": write_value(entity.attrs),
+        "parents": [{"type": uid.type, "id": uid.id} for uid in entity.parents],
+        "tags": write_value(entity.tags),
+    }

@@ -455,14 +455,87 @@ CONSTRUCTORS: dict[str, Callable[[str], object]] = {
 }
 """String parsers by constructor name (``ipaddr`` is the type name schemas use for ``ip``)."""
 
+
+class Unknown:
+    """Cedar's ``unknown("name")``: a value left for partial evaluation. Cedar accepts it in
+    entity data and contexts; any policy whose answer depends on it is reported as errored.
+    Compiled policies never evaluate one: the standalone API hands requests that hold one to
+    cedarpy (see :mod:`governance.compiler.fallback`)."""
+
+    __slots__ = ("name",)
+    type_name = "unknown"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f'unknown("{self.name}")'
+
+
+def construct_unknown(value: object) -> Unknown:
+    return Unknown(_string_arg(value))
+
+
 FUNCTIONS: dict[str, Callable[..., object]] = {
     "decimal": construct_decimal,
     "ip": construct_ip,
     "datetime": construct_datetime,
     "duration": construct_duration,
+    "unknown": construct_unknown,
+    "lessThan": decimal_lt,
+    "lessThanOrEqual": decimal_le,
+    "greaterThan": decimal_gt,
+    "greaterThanOrEqual": decimal_ge,
+    "isIpv4": is_ipv4,
+    "isIpv6": is_ipv6,
+    "isLoopback": is_loopback,
+    "isMulticast": is_multicast,
+    "isInRange": is_in_range,
     "offset": offset,
     "durationSince": duration_since,
     "toDate": to_date,
     "toTime": to_time,
+    "toMilliseconds": to_milliseconds,
+    "toSeconds": to_seconds,
+    "toMinutes": to_minutes,
+    "toHours": to_hours,
+    "toDays": to_days,
 }
-"""Extension functions a JSON ``__extn`` escape may name, with their Cedar names."""
+"""Every extension function of Cedar 4, by its Cedar name: what a JSON ``__extn`` escape may
+call (Cedar evaluates any of them there, constructors or not; ``unknown`` included)."""
+
+
+# --- writing values back as Cedar's JSON escapes (for evaluation by cedarpy) -------------
+
+
+def _decimal_text(value: Decimal) -> str:
+    sign = "-" if value.value < 0 else ""
+    whole, frac = divmod(abs(value.value), 10_000)
+    return f"{sign}{whole}.{frac:04d}"
+
+
+def _ip_text(value: IPAddr) -> str:
+    if value.v6:
+        groups = [f"{value.addr >> shift & 0xFFFF:x}" for shift in range(112, -16, -16)]
+        return f"{':'.join(groups)}/{value.prefix}"
+    octets = [str(value.addr >> shift & 0xFF) for shift in (24, 16, 8, 0)]
+    return f"{'.'.join(octets)}/{value.prefix}"
+
+
+def _escape(fn: str, arg: str) -> dict[str, object]:
+    return {"__extn": {"fn": fn, "arg": arg}}
+
+
+def extension_json(value: object) -> dict[str, object]:
+    """An extension value as the ``__extn`` escape Cedar reads back to the same value (a
+    datetime as an offset from the epoch, since not every instant has a datetime string)."""
+    if type(value) is Decimal:
+        return _escape("decimal", _decimal_text(value))
+    if type(value) is IPAddr:
+        return _escape("ip", _ip_text(value))
+    if type(value) is Duration:
+        return _escape("duration", f"{value.ms}ms")
+    if type(value) is Datetime:
+        epoch = _escape("datetime", "1970-01-01")
+        return {"__extn": {"fn": "offset", "args": [epoch, _escape("duration", f"{value.ms}ms")]}}
+    raise TypeError(f"not an extension value: `{value!r}`")

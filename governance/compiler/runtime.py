@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import NoReturn
 
 from governance.compiler import extensions as ext
+from governance.compiler import wildcards
 from governance.compiler.entities import Store
 from governance.compiler.errors import EvaluationError
 from governance.compiler.values import (
@@ -215,6 +216,7 @@ _HELPERS: dict[str, Callable[..., object] | object] = {
     "_has_tag": has_tag,
     "_get_tag": get_tag,
     "_make_set": make_set,
+    "_like": wildcards.matches,
     "_less": less,
     "_less_eq": less_eq,
     "_decimal": ext.construct_decimal,

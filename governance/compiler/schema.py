@@ -16,6 +16,7 @@ from typing import Union
 
 import cedarpy
 
+from governance.compiler.literals import unescape
 from governance.compiler.values import EntityUID
 
 # --- resolved types ----------------------------------------------------------------------
@@ -117,8 +118,7 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
 
 
 def _unquote(token: str) -> str:
-    decoded: str = json.loads(token) if "\\u{" not in token else token[1:-1]
-    return decoded
+    return unescape(token[1:-1])
 
 
 # --- unresolved type syntax ------------------------------------------------------------

@@ -4,7 +4,7 @@ line and column it starts on; the nesting guard; and parsing that locates what C
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import cedarpy
@@ -83,23 +83,45 @@ def _statement(text: str, start: int, end: int) -> Statement:
 def parse_located(text: str, source: str = "<policies>") -> pst.PolicySet:
     """Cedar text as typed nodes; text Cedar rejects (or nesting its parser cannot take) is a
     CompileError located at the statement that fails, never a bare ValueError."""
+    _refuse_deep(text, source)
+    try:
+        return cedarpy.policies_to_pst(text)
+    except ValueError as whole:
+        message, where = _first_failure(text, str(whole), cedarpy.policies_to_pst)
+        raise CompileError(message, Location(source, *where)) from None
+
+
+def parse_accepted(text: str, source: str = "<policies>") -> pst.PolicySet | str:
+    """Cedar text as typed nodes or, when cedarpy's typed AST cannot hold a policy Cedar
+    accepts (a wrong-arity extension call, which Cedar evaluates to an error), the text's JSON
+    (EST) form. Only text Cedar itself rejects is a located CompileError."""
+    _refuse_deep(text, source)
+    try:
+        return cedarpy.policies_to_pst(text)
+    except ValueError:
+        pass
+    try:
+        return cedarpy.policies_to_json_str(text)
+    except ValueError as whole:
+        message, where = _first_failure(text, str(whole), cedarpy.policies_to_json_str)
+        raise CompileError(message, Location(source, *where)) from None
+
+
+def _refuse_deep(text: str, source: str) -> None:
     deep = too_deep(text)
     if deep is not None:
         message = f"nesting deeper than {MAX_NESTING} levels of brackets"
         raise CompileError(message, Location(source, *deep))
-    try:
-        return cedarpy.policies_to_pst(text)
-    except ValueError as whole:
-        message, where = _first_failure(text, str(whole))
-        raise CompileError(message, Location(source, *where)) from None
 
 
-def _first_failure(text: str, message: str) -> tuple[str, tuple[int, int]]:
+def _first_failure(
+    text: str, message: str, parse: Callable[[str], object]
+) -> tuple[str, tuple[int, int]]:
     """Cedar's messages carry no position: the first statement refused on its own locates
     the error (and its own message is the more precise one)."""
     for statement in split_statements(text):
         try:
-            cedarpy.policies_to_pst(statement.text)
+            parse(statement.text)
         except ValueError as error:
             return str(error), (statement.line, statement.column)
     return message, (1, 1)

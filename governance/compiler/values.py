@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
+from governance.compiler.literals import escape_debug
+
 LONG_MIN = -(2**63)
 LONG_MAX = 2**63 - 1
 
@@ -32,8 +34,7 @@ class EntityUID(NamedTuple):
     id: str
 
     def __str__(self) -> str:
-        escaped = self.id.replace("\\", "\\\\").replace('"', '\\"')
-        return f'{self.type}::"{escaped}"'
+        return f'{self.type}::"{escape_debug(self.id)}"'
 
 
 class _BoolKey:

@@ -196,11 +196,13 @@ def _evaluated(
     engine = Engine(snapshot, clock=lambda: noon)
     found = [dead.problem() for dead in dead_policies(engine, options.today, progress=progress)]
     refs = {p.full_id: p for p in snapshot.tree.policies()}
+    reasons = snapshot.evaluator.fallback_reasons()
     for policy_id in sorted(snapshot.evaluator.fallback_policies()):
         policy = refs.get(policy_id)
         location = policy.location if policy else Location(display_path(snapshot.tree.root))
         message = (
-            f"`{policy_id}` is evaluated by cedarpy, not the compiled evaluator (slower decisions)"
+            f"`{policy_id}` is evaluated by cedarpy, not the compiled evaluator (slower "
+            f"decisions): {reasons.get(policy_id, 'no reason recorded')}"
         )
         found.append(Problem(location, "compiler-fallback", message, "warning"))
     return found

@@ -9,19 +9,21 @@ entity data holds, so type errors, missing attributes and missing entities all o
 from __future__ import annotations
 
 import functools
-import json
 from typing import Any
 
 from hypothesis import strategies as st
 
+from governance.compiler.literals import escape_debug
+
 LONG_MAX = 2**63 - 1
 LONG_MIN = -(2**63)
 
-USERS = ["alice", "bob", "carol"]
+USERS = ["alice", "bob", 'q"\0\u200b']  # ids, names and strings include escape-heavy ones
 GROUPS = ["admins", "staff", "all"]
 DOCS = ["d1", "d2"]
 ACTIONS = ["read", "write", "any"]
-ATTRS = ["a", "b", "n", "s", "flag", "owner", "tags", "ip", "when", "amount"]
+ATTRS = ["a", "b", "n", "s", "flag", "owner", "tags", "ip", "when", "amount", "x\0'y", "😀"]
+STRINGS = ["", "x", "alice", "a*b", "abc", "ab\nc", "\0", 'q"\0\u200b', "é\u0301", "\\*"]
 TAGS = ["t1", "t2"]
 
 ENTITY_TYPES = {"User": USERS, "Group": GROUPS, "Doc": DOCS}
@@ -32,7 +34,7 @@ def uid(kind: str, ident: str) -> dict[str, str]:
 
 
 def uid_text(kind: str, ident: str) -> str:
-    return f'{kind}::"{ident}"'
+    return f'{kind}::"{escape_debug(ident)}"'
 
 
 entity_refs = st.sampled_from(
@@ -122,10 +124,51 @@ EXT_STRINGS = {"decimal": DECIMALS, "ip": IPS, "datetime": DATETIMES, "duration"
 json_longs = st.one_of(
     st.integers(-3, 5), st.sampled_from([LONG_MAX, LONG_MIN, LONG_MAX - 1, 2**62, -(2**62)])
 )
+
+
+def _x(fn: str, *args: Any) -> dict[str, Any]:
+    """An `__extn` escape: one argument as `arg`, otherwise `args`."""
+    return {
+        "__extn": {"fn": fn, "arg": args[0]} if len(args) == 1 else {"fn": fn, "args": list(args)}
+    }
+
+
+_IP, _NET = _x("ip", "10.1.2.3"), _x("ip", "10.0.0.0/8")
+_DEC, _DAY, _HOUR = _x("decimal", "1.5"), _x("datetime", "2024-01-01"), _x("duration", "1h")
+# Cedar evaluates any extension function in an escape, not only constructors.
+EXTN_CALLS = [
+    *[_x(fn, _IP) for fn in ["isIpv4", "isIpv6", "isLoopback", "isMulticast"]],
+    _x("isInRange", _IP, _NET),
+    *[_x(fn, _DEC, _DEC) for fn in ["lessThan", "lessThanOrEqual", "greaterThan"]],
+    _x("greaterThanOrEqual", _DEC, _x("decimal", "-2.0")),
+    *[_x(fn, _HOUR) for fn in ["toMilliseconds", "toSeconds", "toMinutes", "toHours", "toDays"]],
+    _x("offset", _DAY, _HOUR),
+    _x("durationSince", _DAY, _x("datetime", "2023-12-31")),
+    _x("toDate", _x("datetime", "2024-01-01T10:00:00Z")),
+    _x("toTime", _x("datetime", "2024-01-01T10:00:00Z")),
+    {"__expr": 1},  # only a string `__expr` is refused: this is a record
+]
+# Refused as a whole by cedarpy: wrong argument types and counts, unknown functions.
+EXTN_INVALID = [
+    _x("isIpv4", "10.1.2.3"),
+    _x("isIpv4", _IP, _IP),
+    _x("isInRange", _IP),
+    _x("toHours", _IP),
+    _x("lessThan", _DEC, _IP),
+    _x("decimal", "1.5", "2.5"),
+    _x("decimal", 1),
+    _x("offset", _HOUR, _HOUR),
+    _x("nosuch", "1"),
+    _x("ipaddr", "10.1.2.3"),
+    {"__expr": "1"},
+]
+# cedarpy's unknown(...) values (rare: a request holding one is answered by cedarpy alone)
+UNKNOWNS = [_x("unknown", "u"), _x("unknown", "w", "z")]
+
 json_scalars = st.one_of(
     st.booleans(),
     json_longs,
-    st.sampled_from(["", "x", "alice", "a*b", "abc", "ab\nc"]),
+    st.sampled_from(STRINGS),
     entity_refs.map(lambda ref: {"__entity": uid(*ref)}),
     # the first six strings of each list are valid; an invalid one makes cedarpy refuse
     # the whole entity set, which the compiled side must do too
@@ -134,6 +177,13 @@ json_scalars = st.one_of(
             lambda arg: {"__extn": {"fn": fn, "arg": arg}}
         )
     ),
+    st.sampled_from(EXTN_CALLS),
+)
+# with cedarpy's unknown(...) values now and then (a request holding one is answered by
+# cedarpy alone, so only the standalone API's differential tests draw them)
+json_scalars_with_unknowns = st.one_of(
+    json_scalars,
+    st.integers(0, 30).flatmap(lambda n: st.sampled_from(UNKNOWNS if n == 0 else EXTN_CALLS)),
 )
 json_invalid = st.sampled_from(
     [
@@ -141,25 +191,41 @@ json_invalid = st.sampled_from(
         {"__extn": {"fn": "decimal", "arg": "1.23456"}},
         2**63,
         {"__entity": {"type": "User"}},
+        *EXTN_INVALID,
     ]
 )
-json_values = st.recursive(
-    json_scalars,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=3),
-        st.dictionaries(st.sampled_from(ATTRS[:4]), inner, max_size=3),
-    ),
-    max_leaves=6,
-)
+
+
+def _values(scalars: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.recursive(
+        scalars,
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=3),
+            st.dictionaries(st.sampled_from(ATTRS[:4]), inner, max_size=3),
+        ),
+        max_leaves=6,
+    )
+
+
+json_values = _values(json_scalars)
+json_values_with_unknowns = _values(json_scalars_with_unknowns)
 json_records = st.dictionaries(st.sampled_from(ATTRS), json_values, max_size=5)
-json_records_maybe_invalid = st.tuples(json_records, st.integers(1, 20), json_invalid).map(
-    lambda t: {**t[0], "bad": t[2]} if t[1] == 7 else t[0]
+json_records_with_unknowns = st.dictionaries(
+    st.sampled_from(ATTRS), json_values_with_unknowns, max_size=5
 )
+
+
+def _maybe_invalid(records: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.tuples(records, st.integers(1, 20), json_invalid).map(
+        lambda t: {**t[0], "bad": t[2]} if t[1] == 7 else t[0]
+    )
 
 
 @st.composite
-def entity_lists(draw: st.DrawFn) -> list[dict[str, Any]]:
+def entity_lists(draw: st.DrawFn, unknowns: bool = False) -> list[dict[str, Any]]:
     """Entities of every type (some left out of the store), with a random hierarchy."""
+    records = json_records_with_unknowns if unknowns else json_records
+    values = json_values_with_unknowns if unknowns else json_values
     entities = []
     for kind, idents in ENTITY_TYPES.items():
         for ident in idents:
@@ -171,9 +237,9 @@ def entity_lists(draw: st.DrawFn) -> list[dict[str, Any]]:
             entities.append(
                 {
                     "uid": uid(kind, ident),
-                    "attrs": draw(json_records_maybe_invalid if ident == "d2" else json_records),
+                    "attrs": draw(_maybe_invalid(records) if ident == "d2" else records),
                     "parents": [uid("Group", g) for g in parents if g in allowed],
-                    "tags": draw(st.dictionaries(st.sampled_from(TAGS), json_values, max_size=2)),
+                    "tags": draw(st.dictionaries(st.sampled_from(TAGS), values, max_size=2)),
                 }
             )
     action_parents = draw(st.booleans())
@@ -183,13 +249,18 @@ def entity_lists(draw: st.DrawFn) -> list[dict[str, Any]]:
     return entities
 
 
+def _uid_texts() -> st.SearchStrategy[str]:
+    """Uid text as Cedar prints it (text Cedar refuses is drawn in `test_literals`)."""
+    return entity_refs.map(lambda ref: uid_text(*ref))
+
+
 @st.composite
-def requests(draw: st.DrawFn) -> dict[str, Any]:
+def requests(draw: st.DrawFn, unknowns: bool = False) -> dict[str, Any]:
     return {
-        "principal": uid(*draw(entity_refs)),
+        "principal": draw(st.one_of(entity_refs.map(lambda r: uid(*r)), _uid_texts())),
         "action": uid(*draw(action_refs)),
         "resource": uid(*draw(entity_refs)),
-        "context": draw(json_records),
+        "context": draw(json_records_with_unknowns if unknowns else json_records),
     }
 
 
@@ -197,7 +268,28 @@ def requests(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def _quote(text: str) -> str:
-    return json.dumps(text)
+    """A Cedar string literal for `text`, as Cedar prints it."""
+    return f'"{escape_debug(text)}"'
+
+
+def _spelled(text: str) -> st.SearchStrategy[str]:
+    """Cedar string literals for `text`: as printed, or every character as `\\u{...}`,
+    with `\\x` and `\\u{...}` for ASCII (all mean the same string)."""
+
+    def escaped(char: str, style: int) -> str:
+        if style == 1 or (style == 2 and ord(char) > 0x7F):
+            return f"\\u{{{ord(char):x}}}"
+        if style == 2:
+            return f"\\x{ord(char):02x}"
+        return escape_debug(char)
+
+    return st.sampled_from([0, 1, 2]).map(
+        lambda style: '"' + "".join(escaped(c, style) for c in text) + '"'
+    )
+
+
+def _is_ident(name: str) -> bool:
+    return name.isascii() and name.isidentifier()
 
 
 def _lit_entity() -> st.SearchStrategy[str]:
@@ -212,15 +304,17 @@ def _attr_name() -> st.SearchStrategy[str]:
 
 
 @functools.cache
-def expressions(depth: int, want: str = "any") -> st.SearchStrategy[str]:
+def expressions(depth: int, want: str = "any", typed: bool = False) -> st.SearchStrategy[str]:
     """A Cedar expression, built for type `want` (bool, long, str, entity, set, record, ext, any)."""
     leaves = _leaves(want)
     if depth <= 0:
         return leaves
-    sub = lambda w: expressions(depth - 1, w)  # noqa: E731
-    options: list[st.SearchStrategy[str]] = [leaves, _attribute(depth)]
+    sub = lambda w: expressions(depth - 1, w, typed)  # noqa: E731
+    options: list[st.SearchStrategy[str]] = [leaves, _attribute(depth, typed)]
     if want in ("bool", "any"):
         options += _bool_forms(sub)
+        if not typed:
+            options.append(_wrong_arity(sub))
     if want in ("long", "any"):
         options += [
             st.tuples(sub("long"), st.sampled_from(["+", "-", "*"]), sub("long")).map(
@@ -265,7 +359,7 @@ def _leaves(want: str) -> st.SearchStrategy[str]:
     longs = st.one_of(st.integers(-3, 5), st.sampled_from([LONG_MAX, LONG_MIN, 2**62])).map(
         lambda n: f"({n})" if n < 0 else str(n)
     )
-    strings = st.sampled_from(["", "x", "alice", "a*b", "abc", "ab\nc"]).map(_quote)
+    strings = st.sampled_from(STRINGS).flatmap(_spelled)
     exts = st.sampled_from(list(EXT_STRINGS)).flatmap(
         lambda fn: st.sampled_from(EXT_STRINGS[fn]).map(lambda arg: f"{fn}({_quote(arg)})")
     )
@@ -283,18 +377,39 @@ def _leaves(want: str) -> st.SearchStrategy[str]:
     return table[want]
 
 
-def _attribute(depth: int) -> st.SearchStrategy[str]:
-    base = st.one_of(st.sampled_from(VARS), expressions(depth - 1, "entity"))
+def _attribute(depth: int, typed: bool) -> st.SearchStrategy[str]:
+    base = st.one_of(st.sampled_from(VARS), expressions(depth - 1, "entity", typed))
     return st.one_of(
-        st.tuples(base, _attr_name()).map(lambda t: f"({t[0]}).{t[1]}"),
-        st.tuples(base, _attr_name()).map(lambda t: f"({t[0]})[{_quote(t[1])}]"),
+        st.tuples(base, _attr_name().filter(_is_ident)).map(lambda t: f"({t[0]}).{t[1]}"),
+        st.tuples(base, _attr_name().flatmap(_spelled)).map(lambda t: f"({t[0]})[{t[1]}]"),
         st.tuples(base, st.sampled_from(TAGS)).map(lambda t: f"({t[0]}).getTag({_quote(t[1])})"),
     )
 
 
 def _pattern() -> st.SearchStrategy[str]:
-    pieces = st.lists(st.sampled_from(["a", "b", "*", "\\*", "x", "\\n"]), max_size=4)
+    escapes = ["\\x2a", "\\u{2a}", "\\0", "\\\\", "\\u{1F600}", "\\'", '\\"', "\\x61"]
+    pieces = st.lists(
+        st.sampled_from(["a", "b", "*", "\\*", "x", "\\n", "é", *escapes]), max_size=4
+    )
     return pieces.map(lambda ps: '"' + "".join(ps) + '"')
+
+
+def _wrong_arity(sub: Any) -> st.SearchStrategy[str]:
+    """Extension calls with the wrong number of arguments, and `unknown(...)`: Cedar parses
+    them (and errors when evaluating), cedarpy's typed AST refuses them."""
+    unary = ["isIpv4", "isLoopback", "toDate", "toHours", "toDays"]
+    binary = ["isInRange", "lessThan", "offset", "durationSince"]
+    return st.one_of(
+        st.tuples(sub("ext"), st.sampled_from(unary), sub("ext")).map(
+            lambda t: f"(({t[0]}).{t[1]}({t[2]}) == true)"
+        ),
+        st.tuples(sub("ext"), st.sampled_from(binary)).map(lambda t: f"(({t[0]}).{t[1]}() == 1)"),
+        st.tuples(st.sampled_from(list(EXT_STRINGS)), sub("str"), sub("str")).map(
+            lambda t: f"({t[0]}({t[1]}, {t[2]}) == {t[0]}({t[1]}))"
+        ),
+        st.sampled_from(list(EXT_STRINGS)).map(lambda fn: f"({fn}() == {fn}())"),
+        st.just('(unknown("u") == 1)'),
+    )
 
 
 def _bool_forms(sub: Any) -> list[st.SearchStrategy[str]]:
@@ -314,9 +429,10 @@ def _bool_forms(sub: Any) -> list[st.SearchStrategy[str]]:
         st.tuples(sub("entity"), st.one_of(sub("entity"), sub("set"))).map(
             lambda t: f"({t[0]} in {t[1]})"
         ),
-        st.tuples(sub("any"), st.lists(_attr_name(), min_size=1, max_size=3)).map(
+        st.tuples(sub("any"), st.lists(_attr_name().filter(_is_ident), min_size=1, max_size=3)).map(
             lambda t: f"({t[0]} has {'.'.join(t[1])})"
         ),
+        st.tuples(sub("any"), _attr_name().flatmap(_spelled)).map(lambda t: f"({t[0]} has {t[1]})"),
         st.tuples(sub("any"), _pattern()).map(lambda t: f"({t[0]} like {t[1]})"),
         st.tuples(sub("any"), st.sampled_from([*ENTITY_TYPES, "Action"])).map(
             lambda t: f"({t[0]} is {t[1]})"
@@ -375,12 +491,13 @@ def _action_scope() -> st.SearchStrategy[str]:
 
 
 @st.composite
-def policies(draw: st.DrawFn, depth: int = 3) -> str:
+def policies(draw: st.DrawFn, depth: int = 3, typed: bool = False) -> str:
+    """A policy; `typed` keeps to what cedarpy's typed AST holds (no wrong-arity calls)."""
     effect = draw(st.sampled_from(["permit", "forbid"]))
     scope = (draw(_scope("principal")), draw(_action_scope()), draw(_scope("resource")))
     clauses = draw(
         st.lists(
-            st.tuples(st.sampled_from(["when", "unless"]), expressions(depth, "bool")),
+            st.tuples(st.sampled_from(["when", "unless"]), expressions(depth, "bool", typed)),
             max_size=2,
         )
     )
@@ -389,8 +506,8 @@ def policies(draw: st.DrawFn, depth: int = 3) -> str:
 
 
 @st.composite
-def policy_sets(draw: st.DrawFn, max_policies: int = 4, depth: int = 3) -> str:
-    return "\n".join(draw(st.lists(policies(depth), min_size=1, max_size=max_policies)))
+def policy_sets(draw: st.DrawFn, max_policies: int = 4, depth: int = 3, typed: bool = False) -> str:
+    return "\n".join(draw(st.lists(policies(depth, typed), min_size=1, max_size=max_policies)))
 
 
 # --- schema mode --------------------------------------------------------------------------

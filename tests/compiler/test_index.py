@@ -25,7 +25,7 @@ def as_sets(buckets: Any) -> tuple[frozenset[str], ...]:
 
 
 @given(
-    st.lists(policies(depth=1), min_size=1, max_size=25),
+    st.lists(policies(depth=1, typed=True), min_size=1, max_size=25),
     entity_lists(),
     st.lists(requests(), min_size=1, max_size=5),
 )

@@ -59,7 +59,7 @@ def residual_policy(
 
 
 @given(
-    policy_sets(max_policies=5),
+    policy_sets(max_policies=5, typed=True),
     entity_lists(),
     st.lists(requests(), min_size=1, max_size=3),
     st.sampled_from(KNOWN_TYPES),
@@ -83,7 +83,10 @@ def test_residual_policies_behave_as_the_originals(
 
 @pytest.mark.slow
 @given(
-    policy_sets(max_policies=6, depth=4), entity_lists(), requests(), st.sampled_from(KNOWN_TYPES)
+    policy_sets(max_policies=6, depth=4, typed=True),
+    entity_lists(),
+    requests(),
+    st.sampled_from(KNOWN_TYPES),
 )
 def test_residual_policies_behave_as_the_originals_thoroughly(
     text: str, entities: list[Any], raw: dict[str, Any], known: frozenset[str]
