@@ -12,7 +12,6 @@ from typing import Any
 
 import orjson
 import yaml
-from starlette.applications import Starlette
 
 from governance.bundle.sources import BundleSource, HttpSource
 from governance.engine import Engine
@@ -20,6 +19,7 @@ from governance.errors import GovernanceError
 from governance.logs import BackgroundLog, FileSink, HttpSink
 from governance.server import metrics
 from governance.server.app import create_app
+from governance.server.asgi import App
 from governance.server.directory import Principals
 from governance.server.limits import MAX_BATCH, MAX_BODY_BYTES, OPTIONS_ENV, TOKEN_ENV, Limits
 from governance.server.trino_config import TrinoConfig, TrinoConfigError, load_trino_config
@@ -171,7 +171,7 @@ class Maintenance:
             self.tick(poll=due)
 
 
-def build_app(options: ServeOptions, token: str | None) -> Starlette:
+def build_app(options: ServeOptions, token: str | None) -> App:
     log = decision_log(options)
     engine = load_engine(options, log)
     trino = trino_settings(options, engine)
@@ -191,6 +191,6 @@ def build_app(options: ServeOptions, token: str | None) -> Starlette:
     )
 
 
-def app_from_env() -> Starlette:
+def app_from_env() -> App:
     """The factory each uvicorn worker calls."""
     return build_app(ServeOptions.from_env(), os.environ.get(TOKEN_ENV) or None)
