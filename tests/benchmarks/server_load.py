@@ -76,6 +76,7 @@ def batch_body() -> dict[str, object]:
 @dataclass(frozen=True)
 class Row:
     scenario: str
+    log: bool
     workers: int
     requests_per_s: float
     decisions_per_s: float
@@ -90,12 +91,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def serve(workers: int, log_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def serve(workers: int, log_dir: Path | None) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    logging = [] if log_dir is None else ["--log", str(log_dir)]
     process = subprocess.Popen(
         [sys.executable, "-m", "governance", "serve", "--policies", str(ROOT / "policies"),
-         "--port", str(port), "--workers", str(workers), "--log", str(log_dir)],
+         "--port", str(port), "--workers", str(workers), *logging],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -121,8 +123,8 @@ def wrk(url: str, body: Path, duration: int, connections: int, threads: int) -> 
     return dict(orjson.loads(line))
 
 
-def measure(workers: int, args: argparse.Namespace, folder: Path) -> list[Row]:
-    process, url = serve(workers, folder / f"logs-{workers}")
+def measure(workers: int, log: bool, args: argparse.Namespace, folder: Path) -> list[Row]:
+    process, url = serve(workers, folder / f"logs-{workers}" if log else None)
     rows = []
     try:
         for scenario, path, body, per_request, connections in [
@@ -142,7 +144,7 @@ def measure(workers: int, args: argparse.Namespace, folder: Path) -> list[Row]:
             seconds = result["duration_us"] / 1e6
             rate = result["requests"] / seconds
             rows.append(Row(
-                scenario, workers, rate, rate * per_request, result["p50_us"] / 1000,
+                scenario, log, workers, rate, rate * per_request, result["p50_us"] / 1000,
                 result["p99_us"] / 1000, result["non_2xx"] + result["socket_errors"],
             ))  # fmt: skip
     finally:
@@ -153,12 +155,12 @@ def measure(workers: int, args: argparse.Namespace, folder: Path) -> list[Row]:
 
 def table(rows: list[Row]) -> str:
     lines = [
-        "| scenario | workers | requests/s | decisions/s | p50 ms | p99 ms | errors |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| scenario | decision log | workers | requests/s | decisions/s | p50 ms | p99 ms | errors |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
-            f"| {r.scenario} | {r.workers} | {r.requests_per_s:,.0f} | {r.decisions_per_s:,.0f} "
+            f"| {r.scenario} | {'on' if r.log else 'off'} | {r.workers} | {r.requests_per_s:,.0f} | {r.decisions_per_s:,.0f} "
             f"| {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} |"
         )
     return "\n".join(lines)
@@ -171,16 +173,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=16, help="for single evaluations")
     parser.add_argument("--batch-connections", type=int, default=4, help="for batches")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    parser.add_argument(
+        "--also-without-log", action="store_true", help="repeat every run with logging off"
+    )
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         print("wrk is not installed (make bench-server installs it: apt-get install -y wrk)")
         return 2
     rows = []
     with tempfile.TemporaryDirectory(prefix="govern-bench-") as tmp:
-        for workers in args.workers:
-            rows += measure(workers, args, Path(tmp))
+        for log in (True, False) if args.also_without_log else (True,):
+            for workers in args.workers:
+                rows += measure(workers, log, args, Path(tmp))
     print(
-        f"govern serve under wrk, decision logging on, {os.cpu_count()} cores shared with wrk; "
+        f"govern serve under wrk, {os.cpu_count()} cores shared with wrk; "
         f"{args.connections} connections for singles, {args.batch_connections} for batches"
     )
     print(table(rows))
