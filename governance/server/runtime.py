@@ -6,7 +6,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,6 @@ class ServeOptions:
     max_body_bytes: int = MAX_BODY_BYTES
     max_batch: int = MAX_BATCH
     workers: int = 1
-    labels: dict[str, str] = field(default_factory=dict)
 
     def to_env(self) -> str:
         return orjson.dumps(asdict(self)).decode()
@@ -86,7 +85,6 @@ def decision_log(options: ServeOptions) -> BackgroundLog | None:
     are several); a URL gets OPA-style uploads. A full queue drops and counts, never blocks."""
     if options.log is None:
         return None
-    labels = {**LABELS, **options.labels}
     if options.log.startswith(("http://", "https://")):
         sink: FileSink | HttpSink = HttpSink(options.log)
     else:
@@ -94,7 +92,7 @@ def decision_log(options: ServeOptions) -> BackgroundLog | None:
         if options.workers > 1:
             folder = folder / f"worker-{os.getpid()}"
         sink = FileSink(folder)
-    return BackgroundLog(sink, labels=labels, when_full="drop")
+    return BackgroundLog(sink, labels=LABELS, when_full="drop")
 
 
 def trino_settings(options: ServeOptions, engine: Engine) -> TrinoConfig:
