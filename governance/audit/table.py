@@ -7,14 +7,14 @@ streams batch by batch.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pyarrow as pa
 
-from governance.audit.verify import log_files, read_lines
+from governance.audit.skips import Skips
+from governance.audit.verify import log_files, read_lines, record_problem, unreadable
 from governance.logs.chain import is_marker
 
 SCHEMA = pa.schema([
@@ -24,25 +24,23 @@ SCHEMA = pa.schema([
     ("kind", pa.string()), ("policies", pa.list_(pa.string())), ("masked_columns", pa.list_(pa.string())),
     ("classification", pa.string()), ("reason_code", pa.string()), ("eval_ns", pa.int64()),
     ("req_id", pa.int64()), ("requested_by", pa.string()), ("revisions", pa.string()),
-    ("input", pa.string()), ("file", pa.string()), ("line", pa.int64()),
+    ("input", pa.string()), ("result", pa.string()), ("file", pa.string()), ("line", pa.int64()),
 ])  # fmt: skip
 
 
-@dataclass(slots=True)
-class Skips:
-    count: int = 0
-    examples: list[str] = field(default_factory=list)
-
-    def add(self, where: str) -> None:
-        self.count += 1
-        if len(self.examples) < 20:
-            self.examples.append(where)
+# What a summary reads: the wide columns (revisions, input) are never encoded for it.
+SUMMARY_SCHEMA = pa.schema([
+    SCHEMA.field(name) for name in (
+        "timestamp", "domain", "product", "action", "principal", "allowed", "effect", "kind",
+        "policies", "reason_code",
+    )
+])  # fmt: skip
 
 
-def _row(record: dict[str, Any], file: str, line: int) -> dict[str, Any]:
+def _row(record: dict[str, Any], file: str, line: int, wide: bool = True) -> dict[str, Any]:
     subject, resource = record["input"].get("subject", {}), record["input"].get("resource", {})
     result = record["result"]
-    return {
+    row = {
         "decision_id": record["decision_id"], "timestamp": record["timestamp"],
         "date": record["timestamp"][:10], "domain": result.get("domain"),
         "product": resource.get("id"), "action": record["input"].get("action", {}).get("name"),
@@ -53,12 +51,16 @@ def _row(record: dict[str, Any], file: str, line: int) -> dict[str, Any]:
         "classification": result.get("classification"), "reason_code": result.get("reason_code"),
         "eval_ns": record.get("metrics", {}).get("timer_govern_eval_ns"),
         "req_id": record.get("req_id"), "requested_by": record.get("requested_by"),
-        "revisions": orjson.dumps(record.get("revisions", {})).decode(),
-        "input": orjson.dumps(record["input"]).decode(), "file": file, "line": line,
+        "file": file, "line": line,
     }  # fmt: skip
+    if wide:
+        row["revisions"] = orjson.dumps(record.get("revisions", {})).decode()
+        row["input"] = orjson.dumps(record["input"]).decode()
+        row["result"] = orjson.dumps(result).decode()
+    return row
 
 
-def rows(paths: Iterable[str | Path], skips: Skips) -> Iterator[dict[str, Any]]:
+def rows(paths: Iterable[str | Path], skips: Skips, wide: bool = True) -> Iterator[dict[str, Any]]:
     for path in log_files(paths):
         number = 0
         try:
@@ -67,35 +69,55 @@ def rows(paths: Iterable[str | Path], skips: Skips) -> Iterator[dict[str, Any]]:
                 if not raw.endswith(b"\n"):
                     skips.add(f"{where}: truncated last line")
                     continue
-                try:
-                    record = orjson.loads(raw)
-                    if not isinstance(record, dict) or is_marker(record):
-                        if not isinstance(record, dict):
-                            skips.add(f"{where}: not a JSON object")
-                        continue
-                    yield _row(record, path.name, number)
-                except orjson.JSONDecodeError:
-                    skips.add(f"{where}: not a JSON line")
-                except (KeyError, TypeError, AttributeError) as exc:
-                    skips.add(f"{where}: not a decision record ({exc!r})")
+                row, problem = _read(raw, path.name, number, wide)
+                if problem is not None:
+                    skips.add(f"{where}: {problem}")
+                elif row is not None:
+                    yield row
         except (OSError, EOFError) as exc:
-            skips.add(f"{path.name}:{number + 1}: unreadable ({exc})")
+            skips.add(f"{path.name}:{number + 1}: {unreadable(exc)}")
         if number == 0:
             skips.add(f"{path.name}:1: empty file")
 
 
-def batches(paths: Iterable[str | Path], skips: Skips, size: int = 8192) -> pa.RecordBatchReader:
+def _read(
+    raw: bytes, file: str, number: int, wide: bool
+) -> tuple[dict[str, Any] | None, str | None]:
+    """The row of one line, or why the line is skipped; (None, None) for a chain marker."""
+    try:
+        record = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None, "not a JSON line"
+    if not isinstance(record, dict):
+        return None, "not a JSON object"
+    if is_marker(record):
+        return None, None
+    problem = record_problem(record)
+    if problem is not None:
+        return None, problem
+    try:
+        return _row(record, file, number, wide), None
+    except (KeyError, TypeError, AttributeError) as exc:
+        return None, f"not a decision record ({exc!r})"
+
+
+def batches(
+    paths: Iterable[str | Path], skips: Skips, size: int = 8192, schema: pa.Schema = SCHEMA
+) -> pa.RecordBatchReader:
+    """The records as a stream of Arrow batches of `size` rows: one batch in memory at a time."""
+    wide = bool({"input", "result", "revisions"} & set(schema.names))
+
     def generate() -> Iterator[pa.RecordBatch]:
         chunk: list[dict[str, Any]] = []
-        for row in rows(paths, skips):
+        for row in rows(paths, skips, wide):
             chunk.append(row)
             if len(chunk) == size:
-                yield pa.RecordBatch.from_pylist(chunk, schema=SCHEMA)
+                yield pa.RecordBatch.from_pylist(chunk, schema=schema)
                 chunk = []
         if chunk:
-            yield pa.RecordBatch.from_pylist(chunk, schema=SCHEMA)
+            yield pa.RecordBatch.from_pylist(chunk, schema=schema)
 
-    return pa.RecordBatchReader.from_batches(SCHEMA, generate())
+    return pa.RecordBatchReader.from_batches(schema, generate())
 
 
 def query(paths: Iterable[str | Path], sql: str) -> tuple[list[str], list[tuple[Any, ...]], Skips]:

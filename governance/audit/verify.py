@@ -9,6 +9,7 @@ import gzip
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -56,6 +57,32 @@ def read_lines(path: Path) -> Iterator[bytes]:
         raw.seek(0)
         stream = gzip.GzipFile(fileobj=raw) if magic == b"\x1f\x8b" else raw
         yield from stream
+
+
+def unreadable(exc: BaseException) -> str:
+    """Why a file could not be read on, in words (a cut gzip stream is a crash mid-write)."""
+    if isinstance(exc, EOFError):
+        return "gzip stream cut short (crash mid-write?)"
+    if isinstance(exc, gzip.BadGzipFile):
+        return f"not a gzip stream ({exc})"
+    return f"unreadable ({exc})"
+
+
+def record_problem(record: dict[str, Any]) -> str | None:
+    """What makes a line that is not a header or seal no decision record, or None."""
+    missing = [k for k in ("decision_id", "timestamp", "input", "result") if k not in record]
+    if missing:
+        return f"not a decision record (no `{'`, `'.join(missing)}`)"
+    if not isinstance(record["input"], dict) or not isinstance(record["result"], dict):
+        return "not a decision record (`input` and `result` must be objects)"
+    revisions = record.get("revisions")
+    if not isinstance(revisions, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and v for k, v in revisions.items()
+    ):
+        return "unknown revision: the record does not say which policy revisions decided it"
+    if not revisions and record["result"].get("reason_code") is None:
+        return "unknown revision: a decision by policies that names no policy revision"
+    return None
 
 
 def verify_logs(
@@ -141,10 +168,13 @@ def _verify_file(
             else:
                 trailer = FileTrailer.from_record(record)
                 if trailer is None:
+                    problem = record_problem(record)
+                    if problem is not None:
+                        return Break(name, number, problem), None
                     records += 1
             running = line_hash(line)
     except (OSError, EOFError) as exc:
-        return Break(name, number + 1, f"unreadable: {exc}"), None
+        return Break(name, number + 1, unreadable(exc)), None
     if number == 0:
         return Break(name, 1, "empty file"), None
     if trailer is None:

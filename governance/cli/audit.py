@@ -1,20 +1,25 @@
-"""The auditor verbs: `govern audit verify` and `govern audit query`."""
+"""The auditor verbs: `govern audit verify`, `summary`, `query` (and the demo's `simulate`)."""
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
+import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from governance.audit import verify_logs
+from governance.audit.skips import Skips
 
 
 @click.group()
 def audit() -> None:
-    """Work with decision logs: verify their tamper-evident chains."""
+    """Work with decision logs: verify, summarise, query, replay and export them."""
 
 
 def _public_key(path: Path | None) -> Ed25519PublicKey | None:
@@ -64,8 +69,150 @@ def query(logs: tuple[Path, ...], sql: str) -> None:
     click.echo("\t".join(columns))
     for row in rows:
         click.echo("\t".join("" if v is None else str(v) for v in row))
+    _report_skips(skips)
+
+
+LOGS = click.argument("logs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+
+
+@contextmanager
+def _progress(what: str, total: int | None = None) -> Iterator[Callable[[int], None] | None]:
+    """A rich progress bar on stderr when it is a terminal; otherwise no callback at all."""
+    if not sys.stderr.isatty() or os.environ.get("CI"):
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn()]  # fmt: skip
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(what, total=total)
+        yield lambda done: bar.update(task, completed=done)
+
+
+def _report_skips(skips: Skips) -> None:
     if skips.count:
-        click.echo(f"skipped {skips.count} unreadable lines: {'; '.join(skips.examples)}", err=True)
+        shown = "; ".join(skips.examples)
+        click.echo(f"skipped {skips.count} unreadable lines: {shown}", err=True)
+
+
+@audit.command()
+@LOGS
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)  # fmt: skip
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write a self-contained HTML report with charts to this file.")  # fmt: skip
+@click.option("--top", default=10, show_default=True, type=click.IntRange(1, 10_000),
+              help="Rows in the top-policies and top-denied-principals tables.")  # fmt: skip
+@click.option("--bucket", type=click.Choice(["auto", "hour", "day"]), default="auto",
+              show_default=True, help="Time bucket of the deny-rate table.")  # fmt: skip
+def summary(
+    logs: tuple[Path, ...], fmt: str, html_path: Path | None, top: int, bucket: str
+) -> None:
+    """Decisions by domain, product, action and effect, deny rate over time, top policies,
+    most-denied principals and refusals by reason code, over LOGS (files or directories)."""
+    import duckdb
+
+    from governance.audit.summary import summarise
+    from governance.report.audit import render_summary_html, render_summary_text
+
+    try:
+        with _progress("reading records") as progress:
+            result = summarise(logs, top=top, bucket=bucket, progress=progress)  # type: ignore[arg-type]
+    except duckdb.Error as exc:  # a disk full under the spill directory, say
+        raise click.ClickException(f"cannot summarise: {exc}") from exc
+    if fmt == "json":
+        click.echo(orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2).decode())
+    else:
+        click.echo(render_summary_text(result, color=_color()), nl=False)
+    if html_path is not None:
+        try:
+            html_path.write_text(render_summary_html(result), encoding="utf-8")
+        except OSError as exc:
+            raise click.ClickException(f"cannot write `{html_path}`: {exc}") from exc
+        click.echo(f"wrote {html_path}", err=True)
+    _report_skips(result.skips)
+
+
+@audit.command()
+@LOGS
+@click.option("--policies", "policies", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Candidate policy tree to re-decide every logged request against.")  # fmt: skip
+@click.option("--bundles", "bundles", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Candidate signed bundles (a folder) instead of a tree; needs --trust.")  # fmt: skip
+@click.option("--trust", "trust", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Trust file the bundles are verified against.")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)  # fmt: skip
+@click.option("--jobs", type=click.IntRange(min=1), help="Worker processes (default: every core).")
+@click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Requests listed per policy in text output (JSON lists every flip).")  # fmt: skip
+@click.option("--fail-on-grant", is_flag=True, help="Exit 1 if any access would be newly granted.")
+def replay(
+    logs: tuple[Path, ...],
+    policies: Path | None,
+    bundles: Path | None,
+    trust: Path | None,
+    fmt: str,
+    jobs: int | None,
+    limit: int,
+    fail_on_grant: bool,
+) -> None:
+    """Re-decide every request logged in LOGS against candidate policies; report every flip
+    grouped by domain and policy, newly granted access first."""
+    from governance.audit.replay import Candidate
+    from governance.audit.replay import replay as run_replay
+    from governance.errors import BundleError, LoadError
+    from governance.report.audit import render_replay_text
+
+    if (policies is None) == (bundles is None):
+        raise click.UsageError("give exactly one of --policies and --bundles")
+    if bundles is not None and trust is None:
+        raise click.UsageError("--bundles needs --trust")
+    candidate = Candidate(policies, bundles, trust)
+    try:
+        with _progress("replaying lines") as progress:
+            result = run_replay(logs, candidate, jobs=jobs, progress=progress)
+    except LoadError as exc:
+        raise click.ClickException(f"cannot load the candidate policies: {exc}") from exc
+    except BundleError as exc:
+        raise click.ClickException(f"cannot load the candidate bundles: {exc}") from exc
+    if fmt == "json":
+        click.echo(orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2).decode())
+    else:
+        against = str(policies or bundles)
+        click.echo(render_replay_text(result, against=against, limit=limit), nl=False)
+    _report_skips(result.skips)
+    if fail_on_grant and result.granted:
+        sys.exit(1)
+
+
+@audit.command("export")
+@LOGS
+@click.option("--parquet", "target", required=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write date=/domain= partitioned Parquet files into.")  # fmt: skip
+@click.option("--overwrite", is_flag=True, help="Replace what the folder holds.")
+def export(logs: tuple[Path, ...], target: Path, overwrite: bool) -> None:
+    """Export the decision records of LOGS as Parquet partitioned by date and domain."""
+    import duckdb
+
+    from governance.audit.export import ExportError, export_parquet
+
+    try:
+        result = export_parquet(logs, target, overwrite=overwrite)
+    except ExportError as exc:
+        raise click.UsageError(str(exc)) from exc
+    except duckdb.Error as exc:
+        raise click.ClickException(f"cannot export: {exc}") from exc
+    partitions = len({p.parent for p in result.files})
+    click.echo(f"exported {result.records} records to {target} ({partitions} partitions)")
+    _report_skips(result.skips)
+
+
+def _color() -> bool:
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
 COMMANDS = [audit]
