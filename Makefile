@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test unit bench lint typecheck differential clean
+.PHONY: demo test unit bench bench-server lint typecheck differential clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ bench: $(STAMP)
 		--benchmark-columns=min,median,mean,rounds --benchmark-sort=name \
 		--benchmark-json=.benchmarks/latest.json $(BENCH_ARGS)
 	$(BIN)/python -m tests.benchmarks.report .benchmarks/latest.json
+
+# `govern serve` under load: wrk (Debian's package, installed here when missing) posts single
+# evaluations and batches of 100 with decision logging on; prints requests/s, decisions/s, p50/p99.
+bench-server: $(STAMP)
+	command -v wrk >/dev/null || apt-get install -y wrk || (apt-get update && apt-get install -y wrk)
+	$(BIN)/python -m tests.benchmarks.server_load $(BENCH_SERVER_ARGS)
 
 differential: $(STAMP)
 	HYPOTHESIS_PROFILE=thorough $(BIN)/python -m pytest -q -m slow tests

@@ -145,6 +145,7 @@ def serve(
             port=port,
             workers=workers,
             log_level="warning",
+            access_log=False,
             timeout_graceful_shutdown=10,
         )
     finally:

@@ -74,6 +74,17 @@ def error_response(message: str) -> dict[str, Any]:
 
 def read_evaluation(body: Any) -> dict[str, Any]:
     """The request if it has every entity and identifier AuthZEN requires, else BadRequest."""
+    if type(body) is dict:  # the common, well-formed case in one expression
+        subject, action, resource = body.get("subject"), body.get("action"), body.get("resource")
+        context = body.get("context")
+        if (
+            type(subject) is dict and type(action) is dict and type(resource) is dict
+            and type(subject.get("type")) is str and type(subject.get("id")) is str
+            and type(action.get("name")) is str
+            and type(resource.get("type")) is str and type(resource.get("id")) is str
+            and (context is None or type(context) is dict)
+        ):  # fmt: skip
+            return body
     if not isinstance(body, dict):
         raise BadRequest("the request body must be a JSON object")
     for name, fields in REQUIRED.items():
@@ -162,11 +173,17 @@ def _semantic(options: Any) -> str:
 def _merged(defaults: dict[str, Any], item: Any) -> dict[str, Any]:
     if not isinstance(item, dict):
         raise BadRequest("each evaluation must be an object")
-    merged = {**defaults, **{k: v for k, v in item.items() if v is not None}}
-    for name, fields in REQUIRED.items():
-        own, default = item.get(name), defaults.get(name)
-        if isinstance(own, dict) and isinstance(default, dict):
-            missing = {f: default[f] for f in fields if f not in own and f in default}
+    merged = {**defaults, **item}
+    for name, own in item.items():
+        default = defaults.get(name)
+        if default is None:
+            if own is None:
+                del merged[name]
+            continue
+        if own is None:  # an explicit null falls back to the default
+            merged[name] = default
+        elif name in REQUIRED and isinstance(own, dict) and isinstance(default, dict):
+            missing = {f: default[f] for f in REQUIRED[name] if f not in own and f in default}
             if missing:
                 merged[name] = {**missing, **own}
     return merged

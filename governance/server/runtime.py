@@ -6,13 +6,12 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 import yaml
-from starlette.applications import Starlette
 
 from governance.bundle.sources import BundleSource, HttpSource
 from governance.engine import Engine
@@ -20,6 +19,7 @@ from governance.errors import GovernanceError
 from governance.logs import BackgroundLog, FileSink, HttpSink
 from governance.server import metrics
 from governance.server.app import create_app
+from governance.server.asgi import App
 from governance.server.directory import Principals
 from governance.server.limits import MAX_BATCH, MAX_BODY_BYTES, OPTIONS_ENV, TOKEN_ENV, Limits
 from governance.server.trino_config import TrinoConfig, TrinoConfigError, load_trino_config
@@ -47,7 +47,6 @@ class ServeOptions:
     max_body_bytes: int = MAX_BODY_BYTES
     max_batch: int = MAX_BATCH
     workers: int = 1
-    labels: dict[str, str] = field(default_factory=dict)
 
     def to_env(self) -> str:
         return orjson.dumps(asdict(self)).decode()
@@ -86,7 +85,6 @@ def decision_log(options: ServeOptions) -> BackgroundLog | None:
     are several); a URL gets OPA-style uploads. A full queue drops and counts, never blocks."""
     if options.log is None:
         return None
-    labels = {**LABELS, **options.labels}
     if options.log.startswith(("http://", "https://")):
         sink: FileSink | HttpSink = HttpSink(options.log)
     else:
@@ -94,7 +92,7 @@ def decision_log(options: ServeOptions) -> BackgroundLog | None:
         if options.workers > 1:
             folder = folder / f"worker-{os.getpid()}"
         sink = FileSink(folder)
-    return BackgroundLog(sink, labels=labels, when_full="drop")
+    return BackgroundLog(sink, labels=LABELS, when_full="drop")
 
 
 def trino_settings(options: ServeOptions, engine: Engine) -> TrinoConfig:
@@ -171,7 +169,7 @@ class Maintenance:
             self.tick(poll=due)
 
 
-def build_app(options: ServeOptions, token: str | None) -> Starlette:
+def build_app(options: ServeOptions, token: str | None) -> App:
     log = decision_log(options)
     engine = load_engine(options, log)
     trino = trino_settings(options, engine)
@@ -191,6 +189,6 @@ def build_app(options: ServeOptions, token: str | None) -> Starlette:
     )
 
 
-def app_from_env() -> Starlette:
+def app_from_env() -> App:
     """The factory each uvicorn worker calls."""
     return build_app(ServeOptions.from_env(), os.environ.get(TOKEN_ENV) or None)

@@ -1,0 +1,197 @@
+"""`make bench-server`: drive `govern serve` with wrk and print requests/s, decisions/s, p50/p99.
+
+python -m tests.benchmarks.server_load [--workers 1 2] [--duration 10] [--connections 16]
+
+A real server process (decision logging on, to a temporary folder) on 127.0.0.1; wrk, the
+load generator, runs beside it with a Lua script (tests/benchmarks/wrk/post_json.lua) that
+posts one body over and over: a single evaluation, or a batch of 100 mixed evaluations.
+Both share this machine's cores with the server, so the numbers are a floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = Path(__file__).with_name("wrk") / "post_json.lua"
+BATCH = 100
+
+
+def personas() -> list[dict[str, object]]:
+    import yaml
+
+    fixtures = yaml.safe_load((ROOT / "policies/fixtures.yaml").read_text())
+    return [
+        {"type": p.get("type", "User"), "id": p["id"], "properties": p.get("properties", {})}
+        for p in fixtures["principals"].values()
+    ]
+
+
+PRODUCTS = (
+    "people.employees",
+    "sales.orders",
+    "sales.customers",
+    "finance.ledger",
+    "marketing.web_sessions",
+)
+PURPOSES = ("hr_administration", "analytics", "reporting", "marketing")
+
+
+def single_body() -> dict[str, object]:
+    dave = next(p for p in personas() if p["id"] == "dave")
+    return {
+        "subject": dave,
+        "action": {"name": "read"},
+        "resource": {"type": "DataProduct", "id": "people.employees"},
+        "context": {"purpose": "hr_administration"},
+    }
+
+
+def batch_body() -> dict[str, object]:
+    mix = itertools.cycle(itertools.product(personas(), PRODUCTS, PURPOSES))
+    items = [
+        {
+            "subject": subject,
+            "resource": {"type": "DataProduct", "id": product},
+            "context": {"purpose": purpose},
+        }
+        for subject, product, purpose in itertools.islice(mix, BATCH)
+    ]
+    return {"action": {"name": "read"}, "evaluations": items}
+
+
+@dataclass(frozen=True)
+class Row:
+    scenario: str
+    log: bool
+    workers: int
+    requests_per_s: float
+    decisions_per_s: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve(workers: int, log_dir: Path | None) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    logging = [] if log_dir is None else ["--log", str(log_dir)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "governance", "serve", "--policies", str(ROOT / "policies"),
+         "--port", str(port), "--workers", str(workers), *logging],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    import httpx
+
+    for _ in range(600):
+        if process.poll() is not None:
+            raise SystemExit(process.communicate()[1].decode())
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return process, url
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("the server did not start")
+
+
+def wrk(url: str, body: Path, duration: int, connections: int, threads: int) -> dict[str, int]:
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency",
+               "-s", str(SCRIPT), url, "--", str(body)]  # fmt: skip
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    line = next(line for line in out.splitlines() if line.startswith('{"requests"'))
+    return dict(orjson.loads(line))
+
+
+def measure(workers: int, log: bool, args: argparse.Namespace, folder: Path) -> list[Row]:
+    process, url = serve(workers, folder / f"logs-{workers}" if log else None)
+    rows = []
+    try:
+        for scenario, path, body, per_request, connections in [
+            ("single evaluation", "/access/v1/evaluation", single_body(), 1, args.connections),
+            (
+                f"batch of {BATCH}",
+                "/access/v1/evaluations",
+                batch_body(),
+                BATCH,
+                args.batch_connections,
+            ),
+        ]:
+            body_file = folder / f"{path.rsplit('/', 1)[-1]}.json"
+            body_file.write_bytes(orjson.dumps(body))
+            wrk(url + path, body_file, 2, connections, args.threads)  # warm-up
+            result = wrk(url + path, body_file, args.duration, connections, args.threads)
+            seconds = result["duration_us"] / 1e6
+            rate = result["requests"] / seconds
+            rows.append(Row(
+                scenario, log, workers, rate, rate * per_request, result["p50_us"] / 1000,
+                result["p99_us"] / 1000, result["non_2xx"] + result["socket_errors"],
+            ))  # fmt: skip
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=60)
+    return rows
+
+
+def table(rows: list[Row]) -> str:
+    lines = [
+        "| scenario | decision log | workers | requests/s | decisions/s | p50 ms | p99 ms | errors |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.scenario} | {'on' if r.log else 'off'} | {r.workers} | {r.requests_per_s:,.0f} | {r.decisions_per_s:,.0f} "
+            f"| {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per scenario")
+    parser.add_argument("--connections", type=int, default=16, help="for single evaluations")
+    parser.add_argument("--batch-connections", type=int, default=4, help="for batches")
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    parser.add_argument(
+        "--also-without-log", action="store_true", help="repeat every run with logging off"
+    )
+    args = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        print("wrk is not installed (make bench-server installs it: apt-get install -y wrk)")
+        return 2
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="govern-bench-") as tmp:
+        for log in (True, False) if args.also_without_log else (True,):
+            for workers in args.workers:
+                rows += measure(workers, log, args, Path(tmp))
+    print(
+        f"govern serve under wrk, {os.cpu_count()} cores shared with wrk; "
+        f"{args.connections} connections for singles, {args.batch_connections} for batches"
+    )
+    print(table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
