@@ -61,3 +61,12 @@ def test_plain_duckdb(benchmark: BenchmarkFixture, session: GatewaySession) -> N
     cursor = session.cursor()
     rows = benchmark(lambda: cursor.execute(JOIN).fetchall())
     assert rows
+
+
+@pytest.mark.benchmark(group="gateway: three-table join")
+def test_gateway_end_to_end(benchmark: BenchmarkFixture, session: GatewaySession) -> None:
+    """The whole query in process, as a client's repeated query: decisions, the rewritten SQL
+    run on DuckDB (each table a masked subquery) and every row fetched."""
+    benchmark.extra_info["evaluator"] = "gateway, deciding and executing"
+    rows = benchmark(lambda: session.execute_sql(JOIN).rbr.read_all().num_rows)
+    assert rows
