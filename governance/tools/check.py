@@ -46,6 +46,7 @@ CHECKS: dict[str, str] = {
     "locked-in-domain": "a domain retention rule says `locked` (global layer only)",
     "retention-conflict": "a retention rule's min exceeds its own max",
     "overridden-by-locked-rule": "a domain retention bound a locked global rule overrides",
+    "exceeds-locked-max": "a domain retention min longer than a locked global max",
     "below-global-floor": "a domain classification below a global floor (no effect)",
     "masking-no-effect": "a domain masking rule that never makes a mask stricter",
     "unknown-label": "a masking rule names a label no classification rule gives",
