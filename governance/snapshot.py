@@ -17,13 +17,14 @@ from governance.access.evaluator import AccessEvaluator, Resource
 from governance.access.request_schema import RequestSchema
 from governance.access.slices import SliceKey, build_slices
 from governance.compiler.schema import load_schema
-from governance.errors import LoadError, Problem
+from governance.errors import LoadError, Location, Problem
 from governance.rules.classification import Classifier, ProductClassification
 from governance.rules.masking import MaskingResolver, MaskSource, Strategy
 from governance.rules.retention import Retention, RetentionResolver
 from governance.rules.waivers import WaiverBook
 from governance.tree.catalog import Product
 from governance.tree.layers import GLOBAL, PolicyTree
+from governance.tree.load import display_path
 
 EvaluatorName = Literal["compiled", "reference"]
 
@@ -79,8 +80,15 @@ def build_snapshot(tree: PolicyTree, problems: list[Problem], evaluator: Evaluat
     views = {
         pid: _view(tree, p, classification[pid], resolver, masking) for pid, p in products.items()
     }
-    access = _evaluator(evaluator, templates, entities, refs, tree.config.on_forbid_error)
-    access.prepare(_targets(views.values(), slices))
+    try:
+        access = _evaluator(evaluator, templates, entities, refs, tree.config.on_forbid_error)
+        access.prepare(_targets(views.values(), slices))
+    except ValueError as exc:
+        # The tree's validation should have refused whatever the entity store cannot hold (a
+        # duplicate or cyclic entity); if something still gets here it is a load error, never a
+        # bare exception out of `reload`.
+        where = Location(display_path(tree.root))
+        raise LoadError([Problem(where, "snapshot", " ".join(str(exc).split()))]) from exc
     return Snapshot(
         tree=tree,
         products=views,

@@ -43,6 +43,8 @@ CHECKS: dict[str, str] = {
     "scope-violation": "a domain's policy, rule, hold or waiver names another domain's entity",
     "domain-mismatch": "a domain or product names a different domain than its folder",
     "bad-product-id": "a product id does not begin with its domain, or contains `/`",
+    "action-cycle": "an action is its own parent or ancestor in governance.yaml",
+    "snapshot": "the evaluation snapshot could not be built from the tree",
     "locked-in-domain": "a domain retention rule says `locked` (global layer only)",
     "retention-conflict": "a retention rule's min exceeds its own max",
     "overridden-by-locked-rule": "a domain retention bound a locked global rule overrides",
