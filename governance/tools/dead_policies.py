@@ -16,7 +16,7 @@ from governance.access.request import from_authzen
 from governance.access.slices import action_ancestry, applies_to_action
 from governance.cedar_bridge import CedarEntities, CedarSlice, pst
 from governance.engine import Engine
-from governance.errors import Problem
+from governance.errors import Problem, RequestError
 from governance.snapshot import Snapshot
 from governance.tools.decision_space import SpaceRequest, context_values, space
 from governance.tree.cedar_files import SourcePolicy
@@ -119,7 +119,10 @@ def _granted(
         by_persona.setdefault(item.persona, []).append(index)
     granted = []
     for indexes in by_persona.values():
-        parsed = [from_authzen(requests[i].request) for i in indexes]
+        try:
+            parsed = [from_authzen(requests[i].request) for i in indexes]
+        except RequestError:
+            continue  # the engine refuses this persona's requests: no permit grants them
         handle = entities.with_request_entities([principal_entity(parsed[0])])
         batch = [
             {
