@@ -26,13 +26,14 @@ from governance.access.request_schema import RequestSchema
 from governance.access.slices import SliceKey, build_slices
 from governance.cedar_bridge import pst
 from governance.compiler.schema import load_schema
-from governance.errors import LoadError, Problem
+from governance.errors import LoadError, Location, Problem
 from governance.rules.classification import Classifier, ProductClassification
 from governance.rules.masking import MaskingResolver, MaskSource, Strategy
 from governance.rules.retention import Retention, RetentionResolver
 from governance.rules.waivers import WaiverBook
 from governance.tree.catalog import Product
 from governance.tree.layers import GLOBAL, PolicyTree
+from governance.tree.load import display_path
 
 EvaluatorName = Literal["compiled", "reference"]
 
@@ -184,9 +185,16 @@ def _build(
     reuse = None
     if previous is not None:
         reuse = Reuse(previous.evaluator, same, _kept_slices(previous, parts, same))
-    access = _evaluator(evaluator, templates, catalog, refs, tree.config.on_forbid_error, reuse)
     fresh = [v for v in views.values() if reuse is None or v.product.domain not in reuse.slices]
-    plans = access.plans(_targets(fresh, slices))
+    try:
+        access = _evaluator(evaluator, templates, catalog, refs, tree.config.on_forbid_error, reuse)
+        plans = access.plans(_targets(fresh, slices))
+    except ValueError as exc:
+        # The tree's validation should have refused whatever the entity store cannot hold (a
+        # duplicate or cyclic entity); if something still gets here it is a load error, never a
+        # bare exception out of `reload`.
+        where = Location(display_path(tree.root))
+        raise LoadError([Problem(where, "snapshot", " ".join(str(exc).split()))]) from exc
     if previous is not None and reuse is not None:
         plans.update((k, p) for k, p in previous.plans.items() if k[0][1] in reuse.slices)
     return Snapshot(

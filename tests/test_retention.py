@@ -117,16 +117,57 @@ def test_rule_with_min_equal_to_max_in_other_units_loads(tree):
 
 
 def test_min_above_max_keeps_to_min_and_reports_conflict(tree):
-    tree.retention("global", [rr("gdpr", max="P3Y", locked=True)])
-    tree.retention("sales", [rr("tax", min="P7Y")])
+    # Between global rules, a legal duty (min) beats a ceiling (max): both are the central team's.
+    tree.retention(
+        "global", [rr("gdpr", max="P3Y", locked=True), rr("tax", min="P7Y", locked=True)]
+    )
     result = retention(tree)
     assert result["min"] == "P7Y"
     assert result["max"] == "P3Y"
     conflict = result["conflict"]
     assert conflict is not None
-    assert conflict["min_rules"] == ["sales/tax"]
+    assert conflict["min_rules"] == ["global/tax"]
     assert conflict["max_rules"] == ["global/gdpr"]
     assert "P7Y" in conflict["detail"] and "P3Y" in conflict["detail"]
+    assert result["clipped"] == []
+
+
+def test_unlocked_global_default_min_above_locked_max_is_a_global_conflict(tree):
+    tree.retention("global", [rr("gdpr", max="P3Y", locked=True), rr("default", min="P5Y")])
+    result = retention(tree)
+    assert (result["min"], result["max"]) == ("P5Y", "P3Y")
+    assert result["conflict"]["min_rules"] == ["global/default"]
+
+
+def test_domain_min_above_locked_max_is_clipped_to_the_ceiling(tree):
+    tree.retention("global", [rr("gdpr", max="P3Y", locked=True)])
+    tree.retention("sales", [rr("tax", min="P7Y"), rr("short", min="P1Y")])
+    result = retention(tree)
+    assert (result["min"], result["max"]) == ("P3Y", "P3Y")
+    assert result["conflict"] is None
+    [clip] = result["clipped"]
+    assert clip["rule"] == "sales/tax" and clip["ceiling_rule"] == "global/gdpr"
+    assert clip["source"].startswith(tree.rel("domains/sales/retention.yaml") + ":")
+    assert rules_for(result, "max") == ["global/gdpr"]
+
+
+def test_domain_min_above_a_locked_max_and_a_locked_min_keeps_the_global_min(tree):
+    tree.retention(
+        "global", [rr("gdpr", max="P3Y", locked=True), rr("tax", min="P7Y", locked=True)]
+    )
+    tree.retention("sales", [rr("forever", min="P20Y")])
+    result = retention(tree)
+    assert result["min"] == "P7Y"  # the central team's own conflict: its legal duty holds
+    assert rules_for(result, "min") == ["global/tax"]
+    assert [c["rule"] for c in result["clipped"]] == ["sales/forever"]
+
+
+def test_domain_min_above_an_unlocked_max_still_keeps_to_the_min(tree):
+    tree.retention("global", [rr("default", max="P3Y")])
+    tree.retention("sales", [rr("tax", min="P7Y")])
+    result = retention(tree)
+    assert (result["min"], result["max"]) == ("P7Y", "P3Y")
+    assert result["conflict"] is not None and result["clipped"] == []
 
 
 def test_no_conflict_when_min_fits_under_max(tree):
@@ -221,15 +262,20 @@ def test_sla_retention_acts_as_domain_min(tree):
     assert source["source"].startswith(f"{tree.rel('domains/sales/products/orders.yaml')}:")
 
 
-def test_sla_retention_promise_conflicts_with_locked_max(tree):
+def test_sla_retention_promise_is_clipped_by_a_locked_max(tree):
+    # Locked means locked: the domain's promise cannot keep data beyond the central ceiling.
     tree.product(
         "sales.orders", ["order_id"], slaProperties=[{"property": "retention", "value": "P5Y"}]
     )
     tree.retention("global", [rr("ceiling", max="P2Y", locked=True)])
     result = retention(tree)
-    assert result["min"] == "P5Y"
+    assert result["min"] == "P2Y"
     assert result["max"] == "P2Y"
-    assert result["conflict"]["max_rules"] == ["global/ceiling"]
+    assert result["conflict"] is None
+    [clip] = result["clipped"]
+    assert (clip["rule"], clip["min"], clip["ceiling"], clip["ceiling_rule"]) == (
+        "sales/sla:sales.orders", "P5Y", "P2Y", "global/ceiling",
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -308,3 +354,42 @@ def test_locked_rule_in_a_domain_is_a_load_error(tree):
     with pytest.raises(LoadError) as exc:
         tree.engine()
     assert "locked-in-domain" in {p.code for p in exc.value.problems}
+
+
+def check_codes(tree):
+    from governance.tools.check import check_tree
+
+    report = check_tree(tree.root, run_tests=False)
+    return report, [(p.code, p.severity) for p in report.problems]
+
+
+def test_domain_min_above_locked_max_is_a_check_error(tree):
+    tree.retention("global", [rr("gdpr", max="P3Y", locked=True)])
+    tree.retention("sales", [rr("tax", min="P7Y")])
+    report, found = check_codes(tree)
+    assert ("exceeds-locked-max", "error") in found
+    [problem] = [p for p in report.problems if p.code == "exceeds-locked-max"]
+    assert problem.location.file == tree.rel("domains/sales/retention.yaml")
+    assert problem.location.line == 2
+    assert "sales/tax" in problem.message and "global/gdpr" in problem.message
+    assert report.exit_code == 1
+    tree.engine()  # it still loads: at decide time the ceiling binds
+
+
+def test_sla_promise_above_locked_max_is_a_check_error_at_the_contract(tree):
+    tree.product(
+        "sales.orders", ["order_id"], slaProperties=[{"property": "retention", "value": "P5Y"}]
+    )
+    tree.retention("global", [rr("ceiling", max="P2Y", locked=True)])
+    report, _ = check_codes(tree)
+    [problem] = [p for p in report.problems if p.code == "exceeds-locked-max"]
+    assert problem.location.file == tree.rel("domains/sales/products/orders.yaml")
+
+
+def test_domain_min_within_a_global_duty_is_no_check_error(tree):
+    tree.retention(
+        "global", [rr("gdpr", max="P3Y", locked=True), rr("tax", min="P7Y", locked=True)]
+    )
+    tree.retention("sales", [rr("also-tax", min="P7Y")])
+    _, found = check_codes(tree)
+    assert "exceeds-locked-max" not in {code for code, _ in found}

@@ -1,14 +1,15 @@
 """Retention: how long a product must or may be kept, what happens at expiry, and why.
 
-Combining, in order: a matching hold blocks disposal; the longest `min` wins; among `max`
+Combining, in order: a matching hold blocks disposal; a domain `min` longer than a locked
+global `max` is clipped to that ceiling (and reported); the longest `min` wins; among `max`
 values locked global ceilings always bind, a domain rule replaces unlocked global defaults, and
-the shortest remaining `max` wins; a `min` above the `max` keeps the data to the `min` and is
-reported as a conflict; the disposal action is the most protective one.
+the shortest remaining `max` wins; a `min` still above the `max` keeps the data to the `min` and
+is reported as a conflict; the disposal action is the most protective one.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from typing import Literal
 
@@ -50,6 +51,26 @@ class RetentionConflict:
 
 
 @dataclass(frozen=True, slots=True)
+class RetentionClip:
+    """A domain `min` longer than a locked global ceiling: the ceiling binds, this reports it."""
+
+    rule: str
+    min: Duration  # what the rule asked for
+    ceiling: Duration
+    ceiling_rule: str
+    location: Location
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "rule": self.rule,
+            "min": self.min.iso,
+            "ceiling": self.ceiling.iso,
+            "ceiling_rule": self.ceiling_rule,
+            "source": str(self.location),
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Retention:
     min: Duration | None
     max: Duration | None
@@ -57,6 +78,7 @@ class Retention:
     holds: tuple[str, ...]
     sources: tuple[RetentionSource, ...]
     conflict: RetentionConflict | None
+    clipped: tuple[RetentionClip, ...] = ()
 
     @property
     def legal_hold(self) -> bool:
@@ -77,6 +99,7 @@ class Retention:
                 "detail": self.conflict.detail,
             },
             "sources": [s.to_dict() for s in self.sources],
+            "clipped": [c.to_dict() for c in self.clipped],
         }
 
 
@@ -114,6 +137,7 @@ class RetentionResolver:
             _pool("min", locked, domain, defaults),
             _pool("max", locked, domain, defaults),
         )
+        min_pool, clipped = _clip_to_locked_ceiling(min_pool, _binding("max", locked))
         minimum, min_rules = _strongest("min", min_pool)
         maximum, max_rules = _strongest("max", max_pool)
         # Every rule in force takes part in choosing the disposal action, not only the winners.
@@ -128,15 +152,20 @@ class RetentionResolver:
         sources = _sources(min_rules, max_rules, expiry_rules, holds)
         conflict = _conflict(minimum, maximum, min_rules, max_rules)
         return Retention(
-            minimum, maximum, on_expiry, tuple(h.full_id for h in holds), sources, conflict
-        )
+            minimum, maximum, on_expiry, tuple(h.full_id for h in holds), sources, conflict,
+            clipped,
+        )  # fmt: skip
 
     def override_findings(self, product: Product, classified: Classified) -> list[Problem]:
-        """Domain rules a locked global rule overrides for this product: they have no effect."""
+        """Domain rules a locked global rule overrides for this product: they have no effect.
+        A domain `min` beyond a locked ceiling is an error (`exceeds-locked-max`): the domain
+        promises to keep data longer than the central team allows."""
         matching = self._matching(product, classified)
         locked = [c for c in matching if c.layer == GLOBAL and c.locked]
+        ceiling, duty = _binding("max", locked), _binding("min", locked)
         findings = []
         for rule in (c for c in matching if c.layer != GLOBAL):
+            findings += _beyond_ceiling(product, rule, ceiling, duty)
             for which in ("min", "max"):
                 ours, binding = rule.bound(which), _binding(which, locked)
                 if ours is None or binding is None or _wins(which, ours, binding.bound(which)):
@@ -203,6 +232,40 @@ def _pool(
     own = [c for c in domain if c.bound(which) is not None]
     pool = [c for c in locked if c.bound(which) is not None]
     return pool + (own or [c for c in defaults if c.bound(which) is not None])
+
+
+def _beyond_ceiling(
+    product: Product, rule: _Candidate, ceiling: _Candidate | None, duty: _Candidate | None
+) -> list[Problem]:
+    """A domain min above the locked ceiling is an error, unless a locked global min at least as
+    long keeps the data anyway (then the conflict is the central team's, between its own rules)."""
+    if ceiling is None or ceiling.max is None or rule.min is None or rule.min <= ceiling.max:
+        return []
+    kept = ceiling.max if duty is None or duty.min is None else max(ceiling.max, duty.min)
+    if rule.min <= kept:
+        return []
+    message = (
+        f"product `{product.id}`: `{rule.id}` min {rule.min} exceeds the locked max "
+        f"{ceiling.max} of `{ceiling.id}`; the data is kept only to {kept}"
+    )
+    return [Problem(rule.location, "exceeds-locked-max", message)]
+
+
+def _clip_to_locked_ceiling(
+    pool: list[_Candidate], ceiling: _Candidate | None
+) -> tuple[list[_Candidate], tuple[RetentionClip, ...]]:
+    """Locked means locked: a domain `min` (a rule, or a contract's SLA promise) never keeps data
+    beyond a locked global `max`. Global mins are not clipped: a legal duty beats a ceiling when
+    the central team wrote both, and that stays a conflict."""
+    if ceiling is None or ceiling.max is None:
+        return pool, ()
+    limit, kept, clips = ceiling.max, [], []
+    for c in pool:
+        if c.layer != GLOBAL and c.min is not None and c.min > limit:
+            clips.append(RetentionClip(c.id, c.min, limit, ceiling.id, c.location))
+            c = replace(c, min=limit)
+        kept.append(c)
+    return kept, tuple(clips)
 
 
 def _strongest(which: Bound, pool: list[_Candidate]) -> tuple[Duration | None, list[_Candidate]]:

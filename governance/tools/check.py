@@ -11,13 +11,15 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from governance.access.request import from_authzen
 from governance.engine import Engine
-from governance.errors import LoadError, Location, Problem
+from governance.errors import LoadError, Location, Problem, RequestError
 from governance.rules.classification import Classifier
 from governance.rules.masking import masking_findings
 from governance.rules.retention import RetentionResolver
 from governance.snapshot import EvaluatorName, Snapshot, build_snapshot
 from governance.tools.dead_policies import dead_policies
+from governance.tools.decision_space import persona_request
 from governance.tools.policy_tests import TestReport, run_tests, run_tests_on
 from governance.tools.progress import Progress, no_progress
 from governance.tree.layers import PolicyTree
@@ -44,15 +46,19 @@ CHECKS: dict[str, str] = {
     "scope-violation": "a domain's policy, rule, hold or waiver names another domain's entity",
     "domain-mismatch": "a domain or product names a different domain than its folder",
     "bad-product-id": "a product id does not begin with its domain, or contains `/`",
+    "action-cycle": "an action is its own parent or ancestor in governance.yaml",
+    "snapshot": "the evaluation snapshot could not be built from the tree",
     "locked-in-domain": "a domain retention rule says `locked` (global layer only)",
     "retention-conflict": "a retention rule's min exceeds its own max",
     "overridden-by-locked-rule": "a domain retention bound a locked global rule overrides",
+    "exceeds-locked-max": "a domain retention min longer than a locked global max",
     "below-global-floor": "a domain classification below a global floor (no effect)",
     "masking-no-effect": "a domain masking rule that never makes a mask stricter",
     "unknown-label": "a masking rule names a label no classification rule gives",
     "unknown-policy": "a waiver names an unknown global policy",
     "not-waivable": "a waiver names a policy that is not a waivable guardrail",
     "unknown-domain": "a waiver names an unknown domain",
+    "bad-persona": "a fixtures.yaml persona is not a valid request subject",
     "waiver-expired": "a waiver has expired and applies nowhere",
     "waiver-expiring": "a waiver expires soon",
     "dead-policy": "a domain permit that a global guardrail always overrides",
@@ -145,7 +151,7 @@ def _analyses(
 ) -> list[Problem]:
     """Findings that need a loaded tree but no evaluator: they run even when the tree has errors
     (then classifying here; otherwise reading the snapshot's classification)."""
-    found = waiver_findings(tree, options.today, options.warn_expiring)
+    found = waiver_findings(tree, options.today, options.warn_expiring) + persona_findings(tree)
     levels_ok = not any(p.code == "unknown-level" for p in problems)
     if levels_ok:
         classifier, resolver = Classifier(tree), RetentionResolver(tree)
@@ -157,6 +163,21 @@ def _analyses(
             found += resolver.override_findings(product, classification.product)
             classified.append((product, classification))
         found += masking_findings(tree, classified)
+    return found
+
+
+def persona_findings(tree: PolicyTree) -> list[Problem]:
+    """A persona of fixtures.yaml the engine would refuse as a request (groups that are not a
+    list of strings, a value Cedar cannot hold) tests nothing: it is an error, not a silent deny."""
+    found = []
+    location = tree.fixtures_location or Location(display_path(tree.root / "fixtures.yaml"))
+    for name, persona in tree.fixtures.principals.items():
+        request = persona_request(persona, "read", "any.product", {})  # only the subject counts
+        try:
+            from_authzen(request)
+        except RequestError as exc:
+            message = f"persona `{name}` is not a valid request subject: {exc}"
+            found.append(Problem(location, "bad-persona", message))
     return found
 
 

@@ -28,7 +28,7 @@ from governance.compiler import (
 )
 from governance.compiler.jsonvalues import read_record
 from governance.engine import Engine
-from governance.errors import CompileError, Problem
+from governance.errors import CompileError, Problem, RequestError
 from governance.snapshot import Snapshot
 from governance.tools.decision_space import SpaceRequest, context_values, request_key, space
 from governance.tools.progress import Progress, no_progress
@@ -74,6 +74,7 @@ def dead_policies(
     ancestry = action_ancestry(tree)
     contexts = context_values(tree.config.context)
     found = []
+    accepted: dict[tuple[str, str], bool] = {}
     for done, layer in enumerate(tree.domains.values()):
         progress("dead-policy analysis", done, len(tree.domains))
         products = [p.id for p in layer.products]
@@ -82,7 +83,9 @@ def dead_policies(
                 continue
             actions = [a for a, up in ancestry.items() if applies_to_action(policy.template, up)]
             personas = {**_synthetic(policy), **tree.fixtures.principals}
-            requests = list(space(personas, actions, products, contexts))
+            requests = [
+                r for r in space(personas, actions, products, contexts) if _accepts(r, accepted)
+            ]
             granted = solo.granted(policy, requests)
             if not granted:
                 continue
@@ -95,6 +98,21 @@ def dead_policies(
                 )
                 found.append(DeadPolicy(policy, tuple(sorted(dead)), len(granted), lapsed))
     return found
+
+
+def _accepts(item: SpaceRequest, seen: dict[tuple[str, str], bool]) -> bool:
+    """Whether the engine reads this request at all: one it refuses (a fixtures persona that is
+    no valid subject, reported as `bad-persona`) is granted by no permit."""
+    key = (item.persona, request_key(item.request.get("context") or {}))
+    known = seen.get(key)
+    if known is None:
+        try:
+            from_authzen(item.request)
+            known = True
+        except RequestError:
+            known = False
+        seen[key] = known
+    return known
 
 
 def _overridden(

@@ -31,7 +31,7 @@ from governance.tree.formats import (
 from governance.tree.layers import GLOBAL, Layer, PolicyTree, Sourced
 from governance.tree.located_yaml import INVALID, READ_LOG, load_yaml, position_of, read_text
 from governance.tree.unread import unread_layer_problems, unread_problems
-from governance.tree.validate import validate_tree
+from governance.tree.validate import action_problems, validate_tree
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -105,7 +105,13 @@ def _load_config(root: Path, problems: list[Problem]) -> GovernanceConfig:
             Problem(Location(display_path(path)), "missing-file", "missing governance.yaml")
         )
         return GovernanceConfig()
-    return read_model(path, GovernanceConfig, problems) or GovernanceConfig()
+    display = display_path(path)
+    document = load_yaml(path, display, problems)
+    config = validate_model(document, GovernanceConfig, display, problems)
+    if config is None:
+        return GovernanceConfig()
+    problems += action_problems(config.action_specs(), _locator(document, display))
+    return config
 
 
 def _load_schema(root: Path, problems: list[Problem]) -> str:

@@ -14,13 +14,73 @@ from governance.cedar_bridge import parse_schema, pst, validate_policies
 from governance.errors import Location, Problem
 from governance.tree.catalog import Product
 from governance.tree.cedar_files import SourcePolicy
-from governance.tree.formats import Selector
+from governance.tree.formats import ActionSpec, Selector
 from governance.tree.layers import PolicyTree
 
 
 def validate_tree(tree: PolicyTree, problems: list[Problem]) -> None:
     for stage in STAGES:
         stage(tree, problems)
+
+
+def action_problems(
+    actions: list[ActionSpec], locate: Callable[[tuple[int | str, ...]], Location]
+) -> list[Problem]:
+    """The action hierarchy is a forest of declared names: an action named twice, its own
+    parent, a parent never declared, or a cycle is an error at the action that says it (Cedar
+    would refuse the entities, and the engine could not be built)."""
+    found: list[Problem] = []
+    first: dict[str, int] = {}
+    for index, action in enumerate(actions):
+        where = locate(("actions", index))
+        if action.name in first:
+            earlier = locate(("actions", first[action.name]))
+            message = f"action `{action.name}` is declared twice (first at {earlier})"
+            found.append(Problem(where, "duplicate-id", message))
+            continue
+        first[action.name] = index
+        for parent in action.parents:
+            if parent == action.name:
+                message = f"action `{action.name}` is its own parent"
+                found.append(Problem(where, "action-cycle", message))
+    parents = {a.name: [p for p in a.parents if p != a.name] for a in actions}
+    for name, index in first.items():
+        for parent in parents[name]:
+            if parent not in parents:
+                message = f"action `{name}` names unknown parent action `{parent}`"
+                found.append(Problem(locate(("actions", index)), "unknown-entity", message))
+    for cycle in _cycles(parents):
+        message = f"the action hierarchy has a cycle: {' -> '.join(f'`{a}`' for a in cycle)}"
+        found.append(Problem(locate(("actions", first[cycle[0]])), "action-cycle", message))
+    return found
+
+
+def _cycles(parents: Mapping[str, list[str]]) -> list[list[str]]:
+    """Each cycle of the parent graph once, starting at its first declared member."""
+    order = {name: i for i, name in enumerate(parents)}
+    state: dict[str, int] = {}  # 1 on the current path, 2 done
+    found: list[list[str]] = []
+    for start in parents:
+        if start in state:
+            continue
+        path, stack = [start], [iter(parents[start])]
+        state[start] = 1
+        while stack:
+            step = next(stack[-1], None)
+            if step is None:
+                state[path.pop()] = 2
+                stack.pop()
+            elif step not in parents or state.get(step) == 2:
+                continue
+            elif state.get(step) == 1:
+                cycle = path[path.index(step) :]
+                turn = min(range(len(cycle)), key=lambda i: order[cycle[i]])
+                found.append([*cycle[turn:], *cycle[:turn], cycle[turn]])
+            else:
+                state[step] = 1
+                path.append(step)
+                stack.append(iter(parents[step]))
+    return found
 
 
 def _check_levels(tree: PolicyTree, problems: list[Problem]) -> None:
