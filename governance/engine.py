@@ -31,7 +31,7 @@ from governance.decision import (
 from governance.errors import LoadError, ReloadError, RequestError
 from governance.logs.interface import DecisionLog, NoDecisionLog
 from governance.snapshot import EvaluatorName, MaskableColumn, ProductView, Snapshot, build_snapshot
-from governance.tree.load import load_tree
+from governance.tree.load import load_tree, shown_from
 
 Clock = Callable[[], dt.datetime]
 RequestLike = AccessRequest | Mapping[str, Any]
@@ -164,10 +164,15 @@ class Engine:
 
 
 def _load(path: str | Path, evaluator: EvaluatorName) -> Snapshot:
-    tree, problems = load_tree(path)
-    if tree is None:
-        raise LoadError(problems)
-    return build_snapshot(tree, problems, evaluator)
+    # Decision sources name files relative to the tree root, whatever the working directory;
+    # the problems of a tree that does not load are named as the path was given, to be opened.
+    tree, problems = load_tree(path, tree_relative=True)
+    try:
+        if tree is None:
+            raise LoadError(problems)
+        return build_snapshot(tree, problems, evaluator)
+    except LoadError as exc:
+        raise LoadError(shown_from(path, exc.problems)) from None
 
 
 def _resolve(snapshot: Snapshot, request: AccessRequest) -> ProductView:

@@ -192,7 +192,9 @@ def _evaluated(snapshot: Snapshot, options: CheckOptions) -> list[Problem]:
     refs = {p.full_id: p for p in snapshot.tree.policies()}
     for policy_id in sorted(snapshot.evaluator.fallback_policies()):
         policy = refs.get(policy_id)
-        location = policy.location if policy else Location(display_path(snapshot.tree.root))
+        location = (
+            policy.location if policy else Location(snapshot.tree.display(snapshot.tree.root))
+        )
         message = (
             f"`{policy_id}` is evaluated by cedarpy, not the compiled evaluator (slower decisions)"
         )
