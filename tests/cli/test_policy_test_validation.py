@@ -95,3 +95,15 @@ def test_effect_is_compared(org):
     assert found["cases"][0]["passed"], found
     _, found = case_result(org, expect="{effect: allow}")
     assert "effect: expected 'allow', got 'deny'" in found["cases"][0]["failures"]
+
+
+def test_a_tree_that_does_not_load_says_so_in_every_format(tmp_path):
+    from tests.cli.conftest import BROKEN
+
+    tree = str(BROKEN / "bad-duration")
+    text = run("test", tree)
+    assert text.exit_code == 1 and "does not load: no tests were run" in text.stderr
+    assert "0/0" not in text.output
+    report = json.loads(run("test", tree, "--format", "json").stdout)
+    assert report["loaded"] is False and report["ok"] is False
+    assert any(p["code"] == "bad-duration" for p in report["problems"])
