@@ -39,7 +39,7 @@ from governance.snapshot import (
     collector_paused,
     settle_after_swap,
 )
-from governance.tree.load import load_tree
+from governance.tree.load import load_tree, shown_from
 
 Clock = Callable[[], dt.datetime]
 RequestLike = AccessRequest | Mapping[str, Any]
@@ -177,11 +177,16 @@ class Engine:
 def _load(path: str | Path, evaluator: EvaluatorName, previous: Snapshot | None = None) -> Snapshot:
     """The tree at `path` as a snapshot; what unchanged domains determine is taken from the
     `previous` one (see `build_snapshot`)."""
+    # Decision sources name files relative to the tree root, whatever the working directory;
+    # the problems of a tree that does not load are named as the path was given, to be opened.
     with collector_paused():  # reading the tree makes as many long-lived objects as building
-        tree, problems = load_tree(path)
-        if tree is None:
-            raise LoadError(problems)
-        return build_snapshot(tree, problems, evaluator, previous)
+        tree, problems = load_tree(path, tree_relative=True)
+        try:
+            if tree is None:
+                raise LoadError(problems)
+            return build_snapshot(tree, problems, evaluator, previous)
+        except LoadError as exc:
+            raise LoadError(shown_from(path, exc.problems)) from None
 
 
 def _resolve(snapshot: Snapshot, request: AccessRequest) -> ProductView:

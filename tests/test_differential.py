@@ -35,7 +35,8 @@ NO_WAIVERS = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 class CedarOracle:
     """cedarpy on the raw policy files of the global layer and one domain."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, schema: str | None = None) -> None:
+        self.schema = schema  # given, cedarpy also checks the request and entities against it
         snapshot = engine.snapshot
         tree = snapshot.tree
         classification = {pid: view.classification for pid, view in snapshot.products.items()}
@@ -78,7 +79,9 @@ class CedarOracle:
             },
             policy_set,
             entities,
+            schema=self.schema,
         )
+        assert result.decision != cedarpy.Decision.NoDecision, result.diagnostics.errors
         errored = {names[m[1]] for e in result.diagnostics.errors if (m := ERRORED.search(e))}
         return result.allowed, {names[r] for r in result.diagnostics.reasons}, errored
 

@@ -75,7 +75,7 @@ def test_rules_by_label_level_and_column_with_a_default(tree):
         "key_env": "MASK_KEY",
         "rule": "global/contacts",
         "layer": "global",
-        "source": tree.rel("global/masking.yaml") + ":2:3",
+        "source": "global/masking.yaml:2:3",
     }
     assert found["ssn"]["name"] == "null"
     assert found["iban"] == {**found["iban"], "name": "partial", "keep": "last", "chars": 4}

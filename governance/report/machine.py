@@ -28,6 +28,7 @@ def tests_to_dict(outcome: TestOutcome) -> dict[str, Any]:
     return {
         "ok": outcome.exit_code == 0,
         "exit_code": outcome.exit_code,
+        "loaded": outcome.report.loaded,  # false: the tree did not load and no test ran
         "min_coverage": outcome.min_coverage,
         "coverage_shortfalls": outcome.shortfalls,
         "problems": [p.to_dict() for p in outcome.report.problems],

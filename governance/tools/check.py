@@ -220,7 +220,9 @@ def _evaluated(
     reasons = snapshot.evaluator.fallback_reasons()
     for policy_id in sorted(snapshot.evaluator.fallback_policies()):
         policy = refs.get(policy_id)
-        location = policy.location if policy else Location(display_path(snapshot.tree.root))
+        location = (
+            policy.location if policy else Location(snapshot.tree.display(snapshot.tree.root))
+        )
         message = (
             f"`{policy_id}` is evaluated by cedarpy, not the compiled evaluator (slower "
             f"decisions): {reasons.get(policy_id, 'no reason recorded')}"

@@ -1,21 +1,21 @@
 """Dead policies: domain permits that a global guardrail overrides wherever they would grant.
 
 Best effort, over the catalog and the decision space (personas, plus one synthetic principal per
-group or user a permit names, every enumerated context): a permit that grants somewhere in that
+group or user a permit names in its scope or conditions, every enumerated context): a permit that grants somewhere in that
 space, and is overridden by a global forbid everywhere it grants, has no effect a test can see.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from governance.access.catalog_entities import catalog_entities, principal_entity, uid
 from governance.access.request import AccessRequest, from_authzen
 from governance.access.slices import action_ancestry, applies_to_action
-from governance.cedar_bridge import CedarEntities, CedarSlice, pst
+from governance.cedar_bridge import CedarEntities, CedarSlice
 from governance.compiler import (
     CompiledPolicy,
     Entity,
@@ -30,10 +30,15 @@ from governance.compiler.jsonvalues import read_record
 from governance.engine import Engine
 from governance.errors import CompileError, Problem, RequestError
 from governance.snapshot import Snapshot
-from governance.tools.decision_space import SpaceRequest, context_values, request_key, space
+from governance.tools.decision_space import (
+    SpaceRequest,
+    context_values,
+    named_principals,
+    request_key,
+    space,
+)
 from governance.tools.progress import Progress, no_progress
 from governance.tree.cedar_files import SourcePolicy
-from governance.tree.formats import Persona
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +87,7 @@ def dead_policies(
             if policy.effect != "permit" or not products:
                 continue
             actions = [a for a, up in ancestry.items() if applies_to_action(policy.template, up)]
-            personas = {**_synthetic(policy), **tree.fixtures.principals}
+            personas = {**named_principals([policy.template]), **tree.fixtures.principals}
             requests = [
                 r for r in space(personas, actions, products, contexts) if _accepts(r, accepted)
             ]
@@ -136,30 +141,6 @@ def _catalog(snapshot: Snapshot) -> list[dict[str, object]]:
     return catalog_entities(
         list(tree.domains), products, classification, tree.config.action_specs()
     )
-
-
-def _synthetic(policy: SourcePolicy) -> dict[str, Persona]:
-    """A principal the permit's scope names, without attributes: a group member or the user."""
-    constraint = policy.template.principal
-    found: dict[str, Persona] = {}
-    for entity in _scope_entities(constraint):
-        kind, identifier = entity.type.basename, entity.id
-        if kind == "Group":
-            found[f"<member of {identifier}>"] = Persona(
-                id=f"govern:member-of:{identifier}", properties={"groups": [identifier]}
-            )
-        else:
-            found[f"<{kind} {identifier}>"] = Persona(type=kind, id=identifier)
-    return found
-
-
-def _scope_entities(constraint: object) -> Iterable[pst.EntityUid]:
-    for attribute in ("entity", "entities"):
-        value = getattr(constraint, attribute, None)
-        if isinstance(value, pst.EntityUid):
-            yield value
-        elif isinstance(value, list | tuple):
-            yield from (v for v in value if isinstance(v, pst.EntityUid))
 
 
 class _SoloEvaluator:

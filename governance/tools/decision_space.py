@@ -14,6 +14,8 @@ from typing import Any
 
 import orjson
 
+from governance.access.catalog_entities import CATALOG_TYPES
+from governance.cedar_bridge import pst
 from governance.tree.formats import GovernanceConfig, Persona
 
 ABSENT = object()  # a context attribute left out of the request: policies often test `has`
@@ -82,6 +84,25 @@ def merged_context(configs: Iterable[GovernanceConfig]) -> dict[str, list[Any]]:
             known = merged.setdefault(name, [])
             known += [v for v in values if v not in known]
     return merged
+
+
+def named_principals(templates: Iterable[pst.Template]) -> dict[str, Persona]:
+    """A principal for every group or principal the policies name anywhere (scope or condition),
+    without attributes: a synthetic member of each group, and each named user as itself. Fixture
+    personas alone would miss a grant to a group no persona belongs to."""
+    found: dict[str, Persona] = {}
+    for template in templates:
+        for entity in sorted(pst.entity_uids(template), key=str):
+            kind, identifier = entity.type.basename, entity.id
+            if entity.type.namespace:
+                continue  # the engine's principals and groups live in the empty namespace
+            if kind == "Group":
+                found[f"<member of {identifier}>"] = Persona(
+                    id=f"govern:member-of:{identifier}", properties={"groups": [identifier]}
+                )
+            elif kind not in CATALOG_TYPES:
+                found[f"<{kind} {identifier}>"] = Persona(type=kind, id=identifier)
+    return found
 
 
 def persona_request(

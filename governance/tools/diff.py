@@ -1,7 +1,10 @@
 """Impact analysis (`govern diff`): every decision that flips between two policy trees.
 
 Both trees are evaluated over the same decision space (personas x actions x products x every
-value of enumerated context attributes) and over the requests of both sides' test files. A flip
+value of enumerated context attributes) and over the requests of both sides' test files. The
+personas are the fixtures' plus a synthetic member of every group, and every principal, that
+either side's policies name: a new grant to a group no fixture persona belongs to still flips. A
+synthetic principal's flip is reported only where no fixture persona shows the same one. A flip
 is a change of the access answer or of the masked columns; kinds alone (forbidden versus not
 permitted) are not flips. Either side is a folder or a git revision of the current repository,
 exported with `git archive` into a temporary folder.
@@ -29,6 +32,7 @@ from governance.tools.decision_space import (
     SpaceRequest,
     context_values,
     merged_context,
+    named_principals,
     request_key,
     space,
 )
@@ -159,7 +163,14 @@ def run_diff(
     ):
         before = _engine("base", base_path, evaluator, moment)
         after = _engine("candidate", candidate_path, evaluator, moment)
-        personas = _personas(fixtures, before.snapshot.tree, after.snapshot.tree)
+        fixture_personas = _personas(fixtures, before.snapshot.tree, after.snapshot.tree)
+        policies = [p.template for e in (before, after) for p in e.snapshot.tree.policies()]
+        synthetic = {
+            name: persona
+            for name, persona in named_principals(policies).items()
+            if name not in fixture_personas
+        }
+        personas = {**synthetic, **fixture_personas}
         requests = decision_space(before.snapshot.tree, after.snapshot.tree, personas)
         same = unchanged_domains(before.snapshot.tree, after.snapshot.tree)
         flips, unchanged = [], 0
@@ -171,6 +182,7 @@ def run_diff(
                 continue
             old, new = before.decide(request.request), after.decide(request.request)
             flips += compare(request, old, new, _domain(request.product, before, after))
+    flips = _without_echoes(flips, set(synthetic))
     seconds = time.perf_counter() - started
     return DiffResult(base, candidate, len(requests), flips, seconds, unchanged)
 
@@ -196,6 +208,20 @@ def _in_unchanged_domain(product: str, before: Engine, after: Engine, same: froz
         and old.product.domain == new.product.domain
         and old.product.domain in same
     )
+
+
+def _without_echoes(flips: list[Flip], synthetic: set[str]) -> list[Flip]:
+    """A synthetic principal stands for the members no persona represents: its flip is kept
+    only where no persona shows the same flip (same change, request and policies)."""
+
+    def shape(flip: Flip) -> tuple[object, ...]:
+        request = flip.request
+        context = request_key(dict(request.context))
+        return (flip.change, request.action, request.product, context, flip.columns,
+                flip.responsible)  # fmt: skip
+
+    shown = {shape(f) for f in flips if f.request.persona not in synthetic}
+    return [f for f in flips if f.request.persona not in synthetic or shape(f) not in shown]
 
 
 def decision_space(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from governance.cedar_bridge import format_policies, parse_policies
+from governance.tools.gitignore import walk_files
 from governance.tree.load import display_path
 
 
@@ -22,11 +23,12 @@ class Formatted:
 
 
 def cedar_files(paths: Iterable[Path]) -> list[Path]:
-    """The given .cedar files, and every .cedar file below the given folders, sorted."""
+    """The given .cedar files, and every .cedar file below the given folders that `.gitignore`
+    does not ignore (a vendored copy or a build output is not ours to rewrite), sorted."""
     found: set[Path] = set()
     for path in paths:
         if path.is_dir():
-            found.update(p for p in path.rglob("*.cedar") if p.is_file())
+            found.update(p for p in walk_files(path) if p.suffix == ".cedar")
         elif path.suffix == ".cedar":
             found.add(path)
     return sorted(found)

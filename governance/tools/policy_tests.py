@@ -6,12 +6,13 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, model_validator
 
+from governance.access.answer import Kind
 from governance.access.request import AccessRequest
-from governance.decision import Decision
+from governance.decision import Decision, ReasonCode
 from governance.engine import Engine
 from governance.errors import Location, Problem
 from governance.snapshot import EvaluatorName, build_snapshot
@@ -19,7 +20,7 @@ from governance.tools.progress import Progress, no_progress
 from governance.tree.durations import parse_duration
 from governance.tree.formats import Persona, plain_json
 from governance.tree.layers import PolicyTree
-from governance.tree.load import display_path, load_tree, validate_model
+from governance.tree.load import load_tree, validate_model
 from governance.tree.located_yaml import load_yaml, position_of
 
 
@@ -35,14 +36,24 @@ class ShortRequest(BaseModel):
 
 
 class Expectation(BaseModel):
+    """What a case asserts; at least one field, each enumerated field one of its values."""
+
     model_config = ConfigDict(extra="forbid")
     allowed: bool | None = None
-    kind: str | None = None
+    effect: Literal["allow", "deny"] | None = None
+    kind: Kind | None = None
+    reason_code: ReasonCode | None = None  # a case that expects the request to be refused
     policies: list[str] | None = None
     masks: list[str] | None = None
     classification: str | None = None
     labels: list[str] | None = None
     retention: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _asserts_something(self) -> Expectation:
+        if all(getattr(self, name) is None for name in type(self).model_fields):
+            raise ValueError("`expect` names nothing to check: a case must assert something")
+        return self
 
 
 class Case(BaseModel):
@@ -50,7 +61,7 @@ class Case(BaseModel):
     name: str
     request: dict[str, Any]
     at: dt.date | None = None
-    expect: Expectation = Field(default_factory=Expectation)
+    expect: Expectation  # required: a case without one would pass whatever the decision
 
 
 class TestFile(BaseModel):
@@ -155,7 +166,7 @@ def _run_file(
     problems: list[Problem],
     coverage: Coverage,
 ) -> list[CaseResult]:
-    display = display_path(path)
+    display = tree.display(path)
     document = load_yaml(path, display, problems)
     parsed = validate_model(document, TestFile, display, problems)
     if parsed is None:
@@ -218,6 +229,10 @@ def _record(decision: Decision, engine: Engine, coverage: Coverage) -> None:
 def compare(expect: Expectation, decision: Decision) -> list[str]:
     """Every way the decision differs from the expectation, as `field: expected X, got Y`."""
     actual = decision.to_dict()
+    if decision.refusal and expect.reason_code is None:
+        # An unknown action, product or column, or a request the schema refuses, is a mistake in
+        # the test, never a deny that happens to be what it expected (`action: raed`).
+        return [f"the request is refused ({decision.reason_code}): {decision.refusal}"]
     failures = []
 
     def check(name: str, wanted: Any, got: Any) -> None:
@@ -225,6 +240,8 @@ def compare(expect: Expectation, decision: Decision) -> list[str]:
             failures.append(f"{name}: expected {wanted!r}, got {got!r}")
 
     check("allowed", expect.allowed, actual["allowed"])
+    check("reason_code", expect.reason_code, actual.get("reason_code"))
+    check("effect", expect.effect, actual["access"]["effect"])
     check("kind", expect.kind, actual["access"]["kind"])
     got_policies = sorted(p["id"] for p in actual["access"]["policies"])
     check(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -22,6 +23,22 @@ from governance.tree.formats import (
 )
 
 GLOBAL = "global"
+
+
+def name_under(base: tuple[str, str], path: Path) -> str | None:
+    """`prefix + path below folder` for `base = (folder, prefix)`, or None when `path` is not
+    below `folder` (or no folder is set)."""
+    folder, prefix = base
+    if not folder:
+        return None
+    inside = os.path.relpath(path, folder)
+    if inside == os.pardir or inside.startswith(os.pardir + os.sep):
+        return None
+    if inside == ".":
+        return prefix.rstrip("/:") or "."
+    return prefix + Path(inside).as_posix()
+
+
 T = TypeVar("T")
 
 
@@ -74,6 +91,13 @@ class PolicyTree:
     domains: dict[str, Layer]
     fixtures: FixturesFile
     fixtures_location: Location | None = None
+    # (resolved root, prefix): how the load named this tree's files; see `display`
+    names: tuple[str, str] = ("", "")
+
+    def display(self, path: Path) -> str:
+        """A file of this tree named as the loader named the others (a test file read later
+        reads `policies/domains/...` like the problems of the load, not its resolved path)."""
+        return name_under(self.names, path) or str(path)
 
     def layers(self) -> list[Layer]:
         return [self.global_layer, *self.domains.values()]

@@ -6,9 +6,10 @@ import hashlib
 import os
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,7 +29,7 @@ from governance.tree.formats import (
     RetentionFile,
     WaiversFile,
 )
-from governance.tree.layers import GLOBAL, Layer, PolicyTree, Sourced
+from governance.tree.layers import GLOBAL, Layer, PolicyTree, Sourced, name_under
 from governance.tree.located_yaml import INVALID, READ_LOG, load_yaml, position_of, read_text
 from governance.tree.unread import unread_layer_problems, unread_problems
 from governance.tree.validate import action_problems, validate_tree
@@ -36,19 +37,25 @@ from governance.tree.validate import action_problems, validate_tree
 M = TypeVar("M", bound=BaseModel)
 
 
-# A tree loaded from somewhere that is not its real home (bundles unpacked into a private temp
-# folder) names its files from a label instead of that folder, which is gone after loading.
+# How files are named in messages and decision sources: `(folder, prefix)` names a file under
+# `folder` as `prefix + its path below folder`. Set for the length of a load, so that a tree read
+# through its resolved root still names its files the way the user gave it; a tree loaded from
+# somewhere that is not its real home (bundles unpacked into a private temp folder) names its
+# files from a label instead of that folder, which is gone after loading.
 _DISPLAY_BASE: ContextVar[tuple[str, str] | None] = ContextVar("display_base", default=None)
 
 
 def display_path(path: Path) -> str:
-    """How a file is named in messages: relative to the working directory when it is below it,
-    or `label:relative/path` inside `displayed_as(root, label)`."""
+    """How a file is named in messages: relative to the working directory when it is below it
+    (absolute otherwise), as given during a load, or `label:relative/path` inside
+    `displayed_as(root, label)`."""
     base = _DISPLAY_BASE.get()
     if base is not None:
-        inside = os.path.relpath(path, base[0])
-        if not inside.startswith(".."):
-            return f"{base[1]}:{Path(inside).as_posix()}"
+        named = name_under(base, path)
+        if named is not None:
+            return named
+        if not base[1]:
+            return os.path.abspath(path)  # tree-relative names: anything else stays unambiguous
     relative = os.path.relpath(path)
     return str(path) if relative.startswith("..") else relative
 
@@ -56,22 +63,52 @@ def display_path(path: Path) -> str:
 @contextmanager
 def displayed_as(root: Path, label: str) -> Iterator[None]:
     """Within the block, files under `root` are named `label:relative/path`."""
-    token = _DISPLAY_BASE.set((str(root), label))
+    token = _DISPLAY_BASE.set((os.path.realpath(root), f"{label}:"))
     try:
         yield
     finally:
         _DISPLAY_BASE.reset(token)
 
 
-def load_tree(root: Path | str) -> tuple[PolicyTree | None, list[Problem]]:
+def load_tree(
+    root: Path | str, *, tree_relative: bool = False
+) -> tuple[PolicyTree | None, list[Problem]]:
     """Read and validate a whole tree. The tree is None only when nothing usable could be read;
-    a tree with error problems must not be served (the engine refuses it)."""
+    a tree with error problems must not be served (the engine refuses it).
+
+    The root is resolved once and every file is read below that one real folder, so a deploy
+    that swaps a `policies -> releases/A` symlink mid-load gives wholly A or wholly B. Files are
+    named as the root was given (`policies/domains/...`), or with `tree_relative` relative to
+    the root (`domains/...`), the same whatever the working directory: how the engine names the
+    sources of its decisions."""
+    given = Path(root)
+    pinned = Path(os.path.realpath(given))
+    base = _DISPLAY_BASE.get()
+    if base is None or tree_relative:
+        shown = "" if tree_relative else display_path(given)
+        base = (str(pinned), "" if shown in ("", ".") else f"{shown}/")
     log: dict[Path, str] = {}
-    token = READ_LOG.set(log)
+    tokens = (READ_LOG.set(log), _DISPLAY_BASE.set(base))
     try:
-        return _load_tree(Path(root), log)
+        tree, problems = _load_tree(pinned, log)
     finally:
-        READ_LOG.reset(token)
+        _DISPLAY_BASE.reset(tokens[1])
+        READ_LOG.reset(tokens[0])
+    if tree is not None:
+        tree.names = base
+    return tree, problems
+
+
+def shown_from(root: Path | str, problems: Iterable[Problem]) -> list[Problem]:
+    """Problems of a `tree_relative` load, named as `root` was given, for people to open."""
+    shown = display_path(Path(root))
+    found = []
+    for problem in problems:
+        file = problem.location.file
+        if not os.path.isabs(file):
+            file = shown if file == "." else os.path.join(shown, file) if shown != "." else file
+        found.append(replace(problem, location=replace(problem.location, file=file)))
+    return found
 
 
 def _load_tree(root: Path, log: dict[Path, str]) -> tuple[PolicyTree | None, list[Problem]]:

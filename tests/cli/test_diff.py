@@ -65,7 +65,12 @@ def test_revocations_and_masks_come_after_grants(org: Path) -> None:
     revoked = [f for f in report["flips"] if f["change"] == "revoked"]
     assert revoked and {f["domain"] for f in revoked} == {"marketing"}
     assert all(f["responsible"] == ["marketing/analysts-read"] for f in revoked)
-    assert {f["persona"] for f in revoked} == {"carol"}
+    # carol is also in campaign-ops, which still grants her campaign_performance; a member of
+    # marketing-analysts alone loses it too, and only the synthetic member shows that.
+    assert {f["persona"] for f in revoked} == {"carol", "<member of marketing-analysts>"}
+    assert {f["authzen"]["resource"]["id"] for f in revoked if f["persona"] != "carol"} >= {
+        "marketing.campaign_performance"
+    }
     unmasked = [f for f in report["flips"] if f["change"] == "unmasked"]
     assert {(f["persona"], f["domain"], tuple(f["columns"])) for f in unmasked} == {
         ("alice", "sales", ("payment_card_number",))
@@ -144,3 +149,26 @@ def test_persona_requests_take_the_fast_request_reader() -> None:
     for persona in tree.fixtures.principals.values():
         request = persona_request(persona, "read", "sales.orders", {"purpose": "analytics"})
         assert _fast_authzen(request) is not None, persona.id
+
+
+def test_fail_on_grant_sees_a_grant_to_a_group_no_persona_belongs_to(org: Path) -> None:
+    grants = org / "domains/finance/access/grants.cedar"
+    grants.write_text(grants.read_text() + '\n@id("interns-everything")\npermit (principal in '
+                      'Group::"interns", action, resource in Domain::"finance");\n')  # fmt: skip
+    result = run("diff", str(POLICIES), str(org), "--format", "json", "--fail-on-grant")
+    assert result.exit_code == 1
+    granted = [f for f in json.loads(result.stdout)["flips"] if f["change"] == "granted"]
+    assert granted and {f["persona"] for f in granted} == {"<member of interns>"}
+    assert {f["domain"] for f in granted} == {"finance"}
+    assert {tuple(f["responsible"]) for f in granted} == {("finance/interns-everything",)}
+
+
+def test_a_group_named_only_in_a_condition_gets_a_synthetic_member(org: Path) -> None:
+    grants = org / "domains/finance/access/grants.cedar"
+    grants.write_text(grants.read_text() + '\n@id("auditors-read")\npermit (principal, action == '
+                      'Action::"read", resource in Domain::"finance") when { principal in '
+                      'Group::"external-auditors" };\n')  # fmt: skip
+    result = run("diff", str(POLICIES), str(org), "--format", "json", "--fail-on-grant")
+    assert result.exit_code == 1
+    flips = json.loads(result.stdout)["flips"]
+    assert {f["persona"] for f in flips} == {"<member of external-auditors>"}

@@ -58,10 +58,12 @@ def test_diff_with_one_changed_grant(tmp_path: Path) -> None:
     grants = candidate / "domains/finance/access/grants.cedar"
     grants.write_text(grants.read_text().replace('"finance-controllers"', '"finance-leads"', 1))
     done = govern("diff", "policies", str(candidate), "--format", "json", "--fail-on-grant")
-    assert done.returncode == 0  # only revocations
+    # bob loses the grant; whoever is in finance-leads gains it, which no persona shows: the
+    # synthetic member of finance-leads does, so --fail-on-grant fails.
+    assert done.returncode == 1
     report = json.loads(done.stdout)
-    assert report["flips"] and {f["change"] for f in report["flips"]} == {"revoked"}
-    assert {f["persona"] for f in report["flips"]} == {"bob"}
+    changes = {(f["change"], f["persona"]) for f in report["flips"]}
+    assert changes == {("revoked", "bob"), ("granted", "<member of finance-leads>")}
     assert {tuple(f["responsible"]) for f in report["flips"]} == {
         ("finance/controllers-read-write",)
     }
