@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test unit bench lint typecheck differential clean
+.PHONY: demo test unit bench lint typecheck differential test-spark clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ bench: $(STAMP)
 		--benchmark-columns=min,median,mean,rounds --benchmark-sort=name \
 		--benchmark-json=.benchmarks/latest.json $(BENCH_ARGS)
 	$(BIN)/python -m tests.benchmarks.report .benchmarks/latest.json
+
+# The PySpark job of `govern audit` in Spark local mode (needs Java 17; tests/spark is skipped
+# by `make test`).
+test-spark: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
+	$(BIN)/python -m pytest -q -m spark tests/spark
 
 differential: $(STAMP)
 	HYPOTHESIS_PROFILE=thorough $(BIN)/python -m pytest -q -m slow tests
