@@ -7,8 +7,9 @@ once. Replay runs `mapInArrow` over the records: every Python worker loads the c
 and re-decides its partitions with the same `Replayer` as `govern audit replay`. A summary is
 plain Spark SQL and returns the `Summary` that `govern audit summary` renders.
 
-    spark-submit -m governance.audit.spark replay LAKE --policies DIR --out FLIPS
-    python -m governance.audit.spark summary LAKE --format json
+    spark-submit "$(python -c 'import governance.audit.spark as m; print(m.__file__)')" \
+        replay LAKE --policies DIR --out FLIPS
+    python -m governance.audit.spark summary LAKE --master 'local[*]'  # JSON on stdout
 """
 
 from __future__ import annotations
@@ -285,8 +286,10 @@ def main(argv: list[str] | None = None) -> int:
     summary.add_argument("lake")
     summary.add_argument("--top", type=int, default=10)
     summary.add_argument("--bucket", choices=["hour", "day"], default="day")
+    for verb in (replay, summary):
+        verb.add_argument("--master", help="Spark master (default: what spark-submit set)")
     args = parser.parse_args(argv)
-    spark = session()
+    spark = session(master=args.master)
     if args.verb == "summary":
         result = summarise_lake(spark, args.lake, top=args.top, bucket=args.bucket)
         sys.stdout.write(orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2).decode() + "\n")

@@ -211,6 +211,35 @@ def export(logs: tuple[Path, ...], target: Path, overwrite: bool) -> None:
     _report_skips(result.skips)
 
 
+@audit.command()
+@click.argument("policies", default="policies",
+                type=click.Path(exists=True, file_okay=False, path_type=Path))  # fmt: skip
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of the decision log (a log already there is continued).")  # fmt: skip
+@click.option("--count", default=3000, show_default=True, type=click.IntRange(1, 100_000_000))
+@click.option("--days", default=2.0, show_default=True, type=click.FloatRange(min=0.001),
+              help="Span of simulated time the requests are spread over.")  # fmt: skip
+@click.option("--seed", default=7, show_default=True, type=int)
+@click.option("--gzip", "compress", is_flag=True, help="Write .jsonl.gz files.")
+def simulate(policies: Path, out: Path, count: int, days: float, seed: int, compress: bool) -> None:
+    """Decide COUNT synthetic gateway requests against POLICIES, writing every decision to a
+    hash-chained decision log in --out (for demos, tests and benchmarks)."""
+    from governance.audit.simulate import simulate as run_simulation
+    from governance.errors import LoadError
+
+    try:
+        result = run_simulation(policies, out, count, seed=seed, days=days, compress=compress)
+    except LoadError as exc:
+        raise click.ClickException(f"cannot load {policies}: {exc}") from exc
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    stats = result.stats
+    click.echo(f"logged {stats.written} of {result.requests} decisions to {out} "
+               f"({len(result.files)} files, {stats.lost} lost)")  # fmt: skip
+    if stats.lost:
+        sys.exit(1)
+
+
 def _color() -> bool:
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 

@@ -62,6 +62,7 @@ def test_job_entry_point_writes_partitioned_flips(
     spark: Any, lake: Path, candidate: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "flips"
-    assert main(["replay", str(lake), "--policies", str(candidate), "--out", str(out)]) == 0
+    args = ["replay", str(lake), "--policies", str(candidate), "--out", str(out)]
+    assert main([*args, "--master", "local[2]"]) == 0
     assert '"replayed":3000' in capsys.readouterr().out
     assert {p.name for p in out.iterdir() if p.is_dir()} == {"change=granted", "change=masked"}
