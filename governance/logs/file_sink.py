@@ -63,6 +63,25 @@ class FileSink:
             lines.append(line)
         self._write_lines(lines)
 
+    def write_encoded(self, bodies: list[bytes]) -> None:
+        """Records already encoded by RecordEncoder (each lacks its closing `,"prev_hash":...}`),
+        chained and written exactly as `write` would write them."""
+        if self._file is None:
+            self._open()
+        lines: list[bytes] = []
+        for body in bodies:
+            line = _chained(body, self._hash)
+            if self._records and self._size + len(line) > self.max_bytes:
+                self._write_lines(lines)
+                lines = []
+                self._rotate()
+                line = _chained(body, self._hash)
+            self._hash = line_hash(line)
+            self._size += len(line) + 1
+            self._records += 1
+            lines.append(line)
+        self._write_lines(lines)
+
     def close(self) -> None:
         if self._file is not None:
             self._seal(None)
@@ -118,6 +137,11 @@ class FileSink:
             return 0, None, None
         number, newest = max(numbered)
         return number, newest.name, _last_line_hash(newest)
+
+
+def _chained(body: bytes, previous: str | None) -> bytes:
+    link = b"null" if previous is None else b'"' + previous.encode() + b'"'
+    return body + b',"prev_hash":' + link + b"}"
 
 
 def _last_line_hash(path: Path) -> str | None:
