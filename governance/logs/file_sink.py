@@ -145,15 +145,32 @@ def _chained(body: bytes, previous: str | None) -> bytes:
 
 
 def _last_line_hash(path: Path) -> str | None:
-    last = None
+    """The hash of the last complete line: read from the end of a plain file (a restart next to
+    a 64 MiB file reads a few KiB), from the start of a gzip one."""
     with path.open("rb") as raw:
-        stream = cast(IO[bytes], gzip.GzipFile(fileobj=raw)) if _is_gzip(raw) else raw
-        try:
-            for line in stream:
-                if line.endswith(b"\n"):
-                    last = line[:-1]
-        except (OSError, EOFError):  # a crash mid-write: link to the last complete line
-            pass
+        if _is_gzip(raw):
+            return _last_gzip_line_hash(cast(IO[bytes], gzip.GzipFile(fileobj=raw)))
+        end = raw.seek(0, io.SEEK_END)
+        window = 64 * 1024
+        while True:
+            start = max(0, end - window)
+            raw.seek(start)
+            tail = raw.read(end - start)
+            complete = tail[: tail.rfind(b"\n") + 1]  # a crash mid-write leaves a partial line
+            lines = complete.splitlines()
+            if len(lines) >= 2 or start == 0:  # the last line is whole once a newline precedes it
+                return line_hash(lines[-1]) if lines else None
+            window *= 4
+
+
+def _last_gzip_line_hash(stream: IO[bytes]) -> str | None:
+    last = None
+    try:
+        for line in stream:
+            if line.endswith(b"\n"):
+                last = line[:-1]
+    except (OSError, EOFError):  # a crash mid-write: link to the last complete line
+        pass
     return None if last is None else line_hash(last)
 
 

@@ -108,3 +108,21 @@ def test_a_log_written_from_bytes_verifies_and_reads_the_same(
         return found
 
     assert records(tmp_path / "bytes") == records(tmp_path / "dicts")
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])
+def test_a_restarted_sink_links_to_the_last_line_of_a_large_file(
+    engine: Engine, tmp_path: Path, compress: bool
+) -> None:
+    decisions = [engine.decide(r) for r in synthetic_requests(engine.snapshot, 300, seed=5)]
+    for _run in range(2):  # 300 records of ~1 KiB: the tail is found past the first 64 KiB window
+        log = BackgroundLog(FileSink(tmp_path, compress=compress))
+        for decision in decisions:
+            log.log(decision)
+        log.close()
+    files = sorted(tmp_path.iterdir())
+    assert len(files) == 2
+    assert compress or files[0].stat().st_size > 64 * 1024
+    result = verify_logs([tmp_path])
+    assert result.ok, result.breaks
+    assert result.records == 600
