@@ -12,7 +12,7 @@ from typing import Any
 
 from governance.access.answer import Access
 from governance.access.catalog_entities import CATALOG_TYPES
-from governance.access.evaluator import BoundRequest
+from governance.access.evaluator import BoundRequest, Plan, PlanKey
 from governance.access.request import AccessRequest, coerce_request
 from governance.access.slices import SliceKey
 from governance.bundle.archive import DEFAULT_LIMITS, Limits
@@ -201,11 +201,14 @@ def _decide(
         else None
     )
     removed = waived or _NOTHING_WAIVED
-    bound = snapshot.evaluator.bind(request)
-    access = bound.authorize_one(key, view.resource, removed)
+    bound = snapshot.evaluator.bind(request, domain)
+    plans = snapshot.plans
+    plan = plans[key, view.resource]
+    access = plan.evaluate(bound, removed)
     masks: tuple[Mask, ...] = ()
     if access.kind == "permitted" and view.maskable:
-        masks = _masks(bound, key, _columns_to_check(view, request), removed)
+        columns = _columns_to_check(view, request)
+        masks = _masks(bound, plans, key, columns, removed, {plan: access})
     return Decision(
         next_sequence(), request, access, masks, view.classification, view.retention,
         view.revisions, now, time.perf_counter_ns() - started,
@@ -222,14 +225,21 @@ def _columns_to_check(view: ProductView, request: AccessRequest) -> Sequence[Mas
 
 def _masks(
     bound: BoundRequest,
+    plans: Mapping[PlanKey, Plan],
     key: SliceKey,
     columns: Sequence[MaskableColumn],
     removed: Mapping[str, str],
+    evaluated: dict[Plan, Access],
 ) -> tuple[Mask, ...]:
-    """Each column the request may not read, on a product it may read, is masked."""
-    accesses = bound.authorize(key, [c.resource for c in columns], removed)
+    """Each column the request may not read, on a product it may read, is masked. Columns
+    often share a plan (with each other and with the product): each plan runs once, its
+    answer kept in `evaluated` for this decision only."""
     masks = []
-    for column, access in zip(columns, accesses, strict=True):
+    for column in columns:
+        plan = plans[key, column.resource]
+        access = evaluated.get(plan)
+        if access is None:
+            access = evaluated[plan] = plan.evaluate(bound, removed)
         if access.kind != "permitted":
             strategy, rule = column.strategy, column.strategy_source
             masks.append(

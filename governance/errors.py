@@ -82,7 +82,12 @@ class RequestError(GovernanceError):
 
 
 class CompileError(GovernanceError):
-    """A Cedar construct the compiler does not handle; the slice falls back to cedarpy."""
+    """Cedar text the compiler cannot take: a construct it does not handle (the engine leaves
+    that policy's slice to cedarpy) or, with a `location`, text Cedar itself rejects."""
+
+    def __init__(self, message: str, location: Location | None = None) -> None:
+        super().__init__(message if location is None else f"{location}: {message}")
+        self.location = location
 
 
 class BundleError(GovernanceError):

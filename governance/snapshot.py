@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from governance.access.answer import OnForbidError, PolicyRef
 from governance.access.catalog_entities import CATALOG_TYPES, catalog_entities
 from governance.access.cedar_evaluator import ReferenceEvaluator
-from governance.access.evaluator import AccessEvaluator, Resource
+from governance.access.compiled_evaluator import CompiledEvaluator
+from governance.access.evaluator import AccessEvaluator, Plan, PlanKey, Resource
 from governance.access.request_schema import RequestSchema
 from governance.access.slices import SliceKey, build_slices
+from governance.cedar_bridge import pst
 from governance.compiler.schema import load_schema
 from governance.errors import LoadError, Problem
 from governance.rules.classification import Classifier, ProductClassification
@@ -57,6 +59,7 @@ class Snapshot:
     waivers: WaiverBook
     evaluator: AccessEvaluator
     evaluator_name: EvaluatorName
+    plans: Mapping[PlanKey, Plan]  # every (slice, resource) a decision can evaluate
     request_schema: RequestSchema | None = None  # None only for a schema the reader cannot type
 
 
@@ -80,7 +83,7 @@ def build_snapshot(tree: PolicyTree, problems: list[Problem], evaluator: Evaluat
         pid: _view(tree, p, classification[pid], resolver, masking) for pid, p in products.items()
     }
     access = _evaluator(evaluator, templates, entities, refs, tree.config.on_forbid_error)
-    access.prepare(_targets(views.values(), slices))
+    plans = access.plans(_targets(views.values(), slices))
     return Snapshot(
         tree=tree,
         products=views,
@@ -88,6 +91,7 @@ def build_snapshot(tree: PolicyTree, problems: list[Problem], evaluator: Evaluat
         waivers=WaiverBook(tree.global_layer.waivers, products),
         evaluator=access,
         evaluator_name=evaluator,
+        plans=plans,
         request_schema=_request_schema(tree.schema_text),
     )
 
@@ -100,9 +104,7 @@ def _request_schema(text: str) -> RequestSchema | None:
     return None if schema is None else RequestSchema(schema, CATALOG_TYPES)
 
 
-def _targets(
-    views: Iterable[ProductView], slices: Iterable[SliceKey]
-) -> Iterator[tuple[SliceKey, Resource]]:
+def _targets(views: Iterable[ProductView], slices: Iterable[SliceKey]) -> Iterator[PlanKey]:
     """Every (slice, resource) a decision can evaluate: each product and its maskable columns,
     for each action that has policies in the product's domain."""
     actions_by_domain: dict[str, list[str]] = {}
@@ -145,13 +147,10 @@ def _view(
 
 def _evaluator(
     name: EvaluatorName,
-    templates: Mapping[SliceKey, tuple[object, ...]],
-    entities: list[dict[str, object]],
+    templates: Mapping[SliceKey, tuple[pst.Template, ...]],
+    entities: list[dict[str, Any]],
     refs: Mapping[str, PolicyRef],
     on_forbid_error: OnForbidError,
 ) -> AccessEvaluator:
-    if name == "compiled":
-        from governance.access.compiled_evaluator import CompiledEvaluator
-
-        return CompiledEvaluator(templates, entities, refs, on_forbid_error)  # type: ignore[arg-type]
-    return ReferenceEvaluator(templates, entities, refs, on_forbid_error)  # type: ignore[arg-type]
+    kind = CompiledEvaluator if name == "compiled" else ReferenceEvaluator
+    return kind(templates, entities, refs, on_forbid_error)

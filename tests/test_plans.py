@@ -39,17 +39,37 @@ def engine(tmp_path):
 
 
 def _plan(engine, action, resource_type, resource_id):
-    return engine.snapshot.evaluator.plan((action, "sales"), EntityUID(resource_type, resource_id))
+    return engine.snapshot.plans[(action, "sales"), EntityUID(resource_type, resource_id)]
 
 
 def test_every_catalog_target_is_planned_when_the_snapshot_is_built(engine):
-    evaluator = engine.snapshot.evaluator
-    planned = len(evaluator._plans)
+    plans = engine.snapshot.plans
+    planned = len(plans)
     assert planned > 0
+    view = engine.snapshot.products["sales.orders"]
+    for action in engine.snapshot.actions:
+        for resource in (view.resource, *(c.resource for c in view.maskable)):
+            assert ((action, "sales"), resource) in plans
     for columns in (None, ["email"], ["margin", "order_id"]):
         for groups in ([], ["stewards"]):
             engine.decide(request(groups=groups, clearance=3, columns=columns))
-    assert len(evaluator._plans) == planned  # no request had to build one
+    assert len(plans) == planned  # no request had to build one
+
+
+def test_the_reference_evaluator_has_a_cedarpy_plan_for_every_target(tmp_path):
+    from governance.access.cedar_evaluator import CedarPlan
+
+    t = TreeBuilder(tmp_path)
+    t.product("sales.orders", ["order_id", column("email", "confidential", tags=["pii"])])
+    t.cedar("global", POLICIES)
+    snapshot = t.engine(evaluator="reference").snapshot
+    view = snapshot.products["sales.orders"]
+    for action in snapshot.actions:
+        for resource in (view.resource, *(c.resource for c in view.maskable)):
+            plan = snapshot.plans[(action, "sales"), resource]
+            assert isinstance(plan, CedarPlan)
+    read = snapshot.plans[("read", "sales"), view.resource]
+    assert "global/stewards" in read.policy_ids
 
 
 def test_columns_with_the_same_residual_policies_share_one_plan(engine):
@@ -108,3 +128,44 @@ def test_plans_that_cannot_be_fused_answer_the_same(monkeypatch, engine):
     for r, want in zip(requests, expected, strict=True):
         got = unfused.decide(r).to_dict()
         assert (got["access"], got["masks"]) == (want["access"], want["masks"])
+
+
+def test_a_slice_the_compiler_leaves_to_cedarpy_gets_cedarpy_plans_in_the_same_table(
+    monkeypatch, tmp_path
+):
+    import governance.access.compiled_evaluator as compiled
+    from governance.access.cedar_evaluator import CedarPlan
+    from governance.access.plans import FusedPlan
+    from governance.errors import CompileError
+
+    real = compiled.compile_policy
+
+    def refuse_stewards(template, policy_id):
+        if policy_id == "sales/stewards-write":
+            raise CompileError("left to cedarpy")
+        return real(template, policy_id)
+
+    t = TreeBuilder(tmp_path)
+    t.product("sales.orders", ["order_id", column("email", "confidential", tags=["pii"])])
+    t.cedar("global", POLICIES)
+    t.cedar(
+        "sales",
+        '@id("stewards-write")\n'
+        'permit (principal in Group::"stewards", action == Action::"write", resource);\n',
+    )
+    reference = t.engine(evaluator="reference")
+    monkeypatch.setattr(compiled, "compile_policy", refuse_stewards)
+    engine = t.engine(evaluator="compiled")
+    assert engine.snapshot.evaluator.fallback_policies() == {"sales/stewards-write"}
+    view = engine.snapshot.products["sales.orders"]
+    plans = engine.snapshot.plans
+    assert isinstance(plans[("write", "sales"), view.resource], CedarPlan)
+    assert isinstance(plans[("read", "sales"), view.resource], FusedPlan)
+    for action in ("read", "write"):
+        for groups in ([], ["stewards"]):
+            for context in ({}, {"purpose": "support"}):
+                r = request(groups=groups, clearance=3, context=context, action=action)
+                got, want = engine.decide(r).to_dict(), reference.decide(r).to_dict()
+                assert (got["access"], got["masks"]) == (want["access"], want["masks"])
+    assert engine.decide(request(groups=["stewards"], clearance=3, action="write")).allowed
+    assert not engine.decide(request(groups=[], clearance=3, action="write")).allowed

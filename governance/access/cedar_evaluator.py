@@ -2,7 +2,8 @@
 
 Entities are sliced like policies: a domain's handle holds its own Domain, products and columns,
 the actions, and any entity its slices' policies name. A request adds its principal to that one
-small handle, so the cost does not grow with the size of the whole catalog.
+small handle, so the cost does not grow with the size of the whole catalog. Each target's plan
+is a `CedarPlan`: the slice, evaluated by cedarpy on that resource.
 """
 
 from __future__ import annotations
@@ -13,17 +14,19 @@ from typing import Any
 
 from governance.access.answer import Access, Buckets, OnForbidError, PolicyRef, combine
 from governance.access.catalog_entities import principal_entity, uid
-from governance.access.evaluator import Resource
+from governance.access.evaluator import BoundRequest, CedarRequest, Plan, PlanKey, Resource
 from governance.access.request import AccessRequest
 from governance.access.slices import SliceKey
 from governance.cedar_bridge import CedarEntities, CedarSlice, pst
+from governance.compiler.values import EntityUID
 from governance.errors import RequestError
 
 Json = dict[str, Any]
 
 
-class ReferenceEvaluator:
-    """Evaluates each (action, domain) slice with cedarpy; waivers get their own reduced slice."""
+class CedarSlices:
+    """Each (action, domain) slice as a pre-parsed cedarpy PolicySet, and each domain's
+    entities; waivers get their own reduced slice, parsed on first use."""
 
     def __init__(
         self,
@@ -38,18 +41,25 @@ class ReferenceEvaluator:
         self._slices = {key: CedarSlice(templates) for key, templates in self._templates.items()}
         self._reduced: dict[tuple[SliceKey, frozenset[str]], CedarSlice] = {}
         self._entities = _entities_by_domain(self._templates, entities)
+        self.domains = frozenset(domain for _, domain in self._templates)
 
-    def bind(self, request: AccessRequest) -> _BoundReference:
-        return _BoundReference(self, request)
+    def __contains__(self, key: object) -> bool:
+        return key in self._slices
 
-    def fallback_policies(self) -> frozenset[str]:
-        return frozenset()
+    def plan(self, key: SliceKey, resource: Resource) -> CedarPlan:
+        return CedarPlan(self, key, resource)
 
-    def prepare(self, targets: Iterable[tuple[SliceKey, Resource]]) -> None:
-        """Nothing to build: every slice is parsed when the evaluator is made."""
+    def policy_ids(self, key: SliceKey) -> tuple[str, ...]:
+        return tuple(t.id for t in self._templates[key])
 
-    def entities(self, domain: str) -> CedarEntities:
-        return self._entities[domain]
+    def bind(self, request: AccessRequest, domain: str) -> CedarRequest:
+        """The request for cedarpy, its principal added to the domain's entities (once per
+        request: adding costs tens of microseconds)."""
+        entities = self._entities[domain].with_request_entities([principal_entity(request)])
+        principal = uid(request.principal_type, request.principal)
+        return CedarRequest(
+            principal, uid("Action", request.action), dict(request.context), entities
+        )
 
     def slice_for(self, key: SliceKey, removed: frozenset[str]) -> CedarSlice:
         if not removed:
@@ -61,9 +71,67 @@ class ReferenceEvaluator:
         return cached
 
 
+class CedarPlan:
+    """One slice on one resource, evaluated by cedarpy (Cedar's own semantics): the plan of
+    every target of the reference evaluator, and of the compiled evaluator's fallback slices."""
+
+    __slots__ = ("_key", "_resource", "_slices")
+
+    def __init__(self, slices: CedarSlices, key: SliceKey, resource: Resource) -> None:
+        self._slices, self._key, self._resource = slices, key, uid(*resource)
+
+    @property
+    def policy_ids(self) -> tuple[str, ...]:
+        return self._slices.policy_ids(self._key)
+
+    def evaluate(self, request: BoundRequest, removed: Mapping[str, str]) -> Access:
+        cedar = request.cedar
+        if cedar is None:  # a binding bug, never a silent deny
+            raise RuntimeError(f"request bound without cedarpy entities for {self._key}")
+        query = [{
+            "principal": cedar.principal, "action": cedar.action, "resource": self._resource,
+            "context": cedar.context,
+        }]  # fmt: skip
+        slices, key = self._slices, self._key
+        [outcome] = slices.slice_for(key, frozenset(removed)).authorize_many(query, cedar.entities)
+        _refuse_unbuilt(outcome)
+        # With waivers, the whole slice too: which waived guardrails would have fired.
+        whole = None
+        if removed:
+            [whole] = slices.slice_for(key, frozenset()).authorize_many(query, cedar.entities)
+        buckets = _buckets(outcome, whole, removed, slices.refs)
+        return combine(buckets, removed, slices.on_forbid_error)
+
+
+class ReferenceEvaluator:
+    """Every target's plan is a cedarpy slice (`CedarPlan`)."""
+
+    def __init__(
+        self,
+        slices: Mapping[SliceKey, Sequence[pst.Template]],
+        entities: list[Json],
+        refs: Mapping[str, PolicyRef],
+        on_forbid_error: OnForbidError = "deny",
+    ) -> None:
+        self._slices = CedarSlices(slices, entities, refs, on_forbid_error)
+
+    def plans(self, targets: Iterable[PlanKey]) -> dict[PlanKey, Plan]:
+        return {(key, resource): self._slices.plan(key, resource) for key, resource in targets}
+
+    def bind(self, request: AccessRequest, domain: str) -> BoundRequest:
+        # No compiled plan reads this request: only its cedarpy form is filled in.
+        principal = EntityUID(request.principal_type, request.principal)
+        return BoundRequest(principal, cedar=self._slices.bind(request, domain))
+
+    def fallback_policies(self) -> frozenset[str]:
+        return frozenset()
+
+
 def _entities_by_domain(
     templates: Mapping[SliceKey, Sequence[pst.Template]], entities: list[Json]
 ) -> dict[str, CedarEntities]:
+    if not templates:  # a compiled evaluator with nothing left to cedarpy
+        return {}
     by_uid = {(e["uid"]["type"], e["uid"]["id"]): e for e in entities}
     owned: dict[str, list[Json]] = defaultdict(list)
     shared: list[Json] = []
@@ -86,66 +154,6 @@ def _entities_by_domain(
         ]
         handles[domain] = CedarEntities([*owned[domain], *extra, *shared])
     return handles
-
-
-class _BoundReference:
-    __slots__ = (
-        "_action",
-        "_context",
-        "_entities",
-        "_evaluator",
-        "_principal",
-        "_principal_entity",
-    )
-
-    def __init__(self, evaluator: ReferenceEvaluator, request: AccessRequest) -> None:
-        self._evaluator = evaluator
-        self._principal_entity = principal_entity(request)
-        self._entities: tuple[str, Any] | None = None  # (domain, handle with the principal added)
-        self._principal = uid(request.principal_type, request.principal)
-        self._action = uid("Action", request.action)
-        self._context = dict(request.context)
-
-    def authorize(
-        self, key: SliceKey, resources: Sequence[Resource], removed: Mapping[str, str]
-    ) -> list[Access]:
-        requests = [
-            {
-                "principal": self._principal,
-                "action": self._action,
-                "resource": uid(*r),
-                "context": self._context,
-            }
-            for r in resources
-        ]
-        evaluator, handle = self._evaluator, self._handle(key[1])
-        outcomes = evaluator.slice_for(key, frozenset(removed)).authorize_many(requests, handle)
-        # With waivers, the whole slice too: which waived guardrails would have fired.
-        whole = (
-            evaluator.slice_for(key, frozenset()).authorize_many(requests, handle)
-            if removed
-            else [None] * len(outcomes)
-        )
-        for o in outcomes:
-            _refuse_unbuilt(o)
-        return [
-            combine(_buckets(o, w, removed, evaluator.refs), removed, evaluator.on_forbid_error)
-            for o, w in zip(outcomes, whole, strict=True)
-        ]
-
-    def authorize_one(
-        self, key: SliceKey, resource: Resource, removed: Mapping[str, str]
-    ) -> Access:
-        [access] = self.authorize(key, (resource,), removed)
-        return access
-
-    def _handle(self, domain: str) -> Any:
-        if self._entities is None or self._entities[0] != domain:
-            handle = self._evaluator.entities(domain).with_request_entities(
-                [self._principal_entity]
-            )
-            self._entities = (domain, handle)
-        return self._entities[1]
 
 
 def _buckets(

@@ -8,7 +8,8 @@ of the resource (`resource.sensitivity >= 2`, `resource in Domain::"sales"`) is 
 and a decision runs only the residual tests on the principal and the context.
 
 Plans are interned: the columns of a product usually leave the same residual policies, so they
-share one plan, and a request evaluates each distinct plan once however many columns use it.
+share one plan, and a decision evaluates each distinct plan once however many columns use it.
+A `FusedPlan` is one of the two kinds of `governance.access.evaluator.Plan`.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 from governance.access.answer import Access, Buckets, OnForbidError, PolicyRef, combine
+from governance.access.evaluator import BoundRequest
 from governance.cedar_bridge import pst
 from governance.compiler import CompiledPolicy, EntityUID, EvaluationError, Record
-from governance.compiler.entities import Store
 from governance.compiler.fused import Errors, FusedFunction, compile_fused
 from governance.compiler.partial import KnownStore, specialise
 from governance.errors import CompileError
@@ -37,7 +38,7 @@ class Entry(NamedTuple):
     ref: PolicyRef
 
 
-class Plan:
+class FusedPlan:
     """The policies that can apply to one (slice, resource), as one fused function of the
     principal and the context, with the policy each position decides for."""
 
@@ -64,12 +65,12 @@ class Plan:
     def policy_ids(self) -> tuple[str, ...]:
         return tuple(ref.id for ref in self._refs)
 
-    def evaluate(
-        self, principal: EntityUID, context: Record, store: Store, removed: Mapping[str, str]
-    ) -> Access:
+    def evaluate(self, request: BoundRequest, removed: Mapping[str, str]) -> Access:
         """The plan's policies combined (`governance.access.answer.combine`); the common
         answers are built once, not on every request."""
-        hits, errors = self._function(principal, self._action, self._resource, context, store)
+        hits, errors = self._function(
+            request.uid, self._action, self._resource, request.context, request
+        )
         if errors is not None or removed:
             return self._combine(hits, errors or [], removed)
         if not hits:
@@ -133,11 +134,11 @@ class Planner:
     ) -> None:
         self._store, self._refs, self._mode = store, refs, on_forbid_error
         self._residuals: dict[object, pst.Template] = {}
-        self._plans: dict[object, Plan] = {}
+        self._plans: dict[object, FusedPlan] = {}
 
     def plan(
         self, policies: Sequence[CompiledPolicy], action: EntityUID, resource: EntityUID
-    ) -> Plan:
+    ) -> FusedPlan:
         entries: list[Entry] = []
         exact = False  # does any entry still read the action or resource itself?
         for policy in policies:
@@ -151,7 +152,7 @@ class Planner:
         key = (tuple(id(e.residual) for e in entries), (action, resource) if exact else None)
         found = self._plans.get(key)
         if found is None:
-            found = self._plans.setdefault(key, Plan(entries, action, resource, self._mode))
+            found = self._plans[key] = FusedPlan(entries, action, resource, self._mode)
         return found
 
     def _residual(

@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 
 import click
 
+from governance.cli.progress import progress_bar
 from governance.engine import Engine
 from governance.errors import LoadError
 from governance.explain import explain
@@ -100,7 +101,8 @@ def check(
         strict=strict,
         evaluator=_evaluator(evaluator),
     )
-    report = run_check(path, options)
+    with progress_bar(machine_format=fmt != "text") as progress:
+        report = run_check(path, options, progress)
     if fmt == "json":
         output = json.dumps(check_to_dict(report), indent=2)
     elif fmt == "junit":
@@ -136,7 +138,8 @@ def test(
     evaluator: str,
 ) -> None:
     """Run the YAML policy tests of every layer and report coverage."""
-    outcome = run_policy_tests(path, _evaluator(evaluator), min_coverage)
+    with progress_bar(machine_format=fmt != "text") as progress:
+        outcome = run_policy_tests(path, _evaluator(evaluator), min_coverage, progress)
     if not outcome.report.loaded and fmt == "text":
         for problem in outcome.report.problems:
             click.echo(str(problem), err=True)
@@ -269,14 +272,16 @@ def diff(
     """Every decision that flips between BASE and CANDIDATE (paths or git revisions)."""
     moment = (at or dt.datetime.now(dt.UTC)).replace(tzinfo=dt.UTC)
     try:
-        result = run_diff(
-            base,
-            candidate,
-            subpath=subpath,
-            fixtures=fixtures,
-            evaluator=_evaluator(evaluator),
-            now=moment,
-        )
+        with progress_bar(machine_format=fmt != "text") as progress:
+            result = run_diff(
+                base,
+                candidate,
+                subpath=subpath,
+                fixtures=fixtures,
+                evaluator=_evaluator(evaluator),
+                now=moment,
+                progress=progress,
+            )
     except SideLoadError as exc:
         click.echo(f"error: the {exc.side} tree does not load", err=True)
         _fail_load(exc)

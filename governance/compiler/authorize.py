@@ -20,16 +20,15 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal, NamedTuple
 
-import cedarpy
-
 from governance.compiler.compile import CompiledPolicy, compile_policy
 from governance.compiler.entities import Store
 from governance.compiler.errors import EvaluationError
 from governance.compiler.index import AllPolicies, PolicyIndex, PolicySource
 from governance.compiler.jsonvalues import read_record, read_uid
 from governance.compiler.schema import Schema, SchemaInput, load_schema
+from governance.compiler.statements import parse_located
 from governance.compiler.values import EMPTY_RECORD, EntityUID, Record
-from governance.errors import CompileError
+from governance.errors import CompileError, Location
 
 Decision = Literal["Allow", "Deny"]
 
@@ -171,10 +170,15 @@ class CompiledPolicySet:
 def compile_policies(policies_text: str, schema: SchemaInput = None) -> CompiledPolicySet:
     """Parse (with cedarpy) and compile every static policy, keeping Cedar's positional ids.
 
-    Raises ``ValueError`` for text cedarpy cannot parse, and :class:`CompileError` naming the
-    policies that cannot be compiled, whose evaluation the caller must leave to cedarpy.
+    Raises :class:`CompileError` with a ``location`` for text Cedar rejects (policy or schema),
+    and without one naming the policies that cannot be compiled, whose evaluation the caller
+    must leave to cedarpy.
     """
-    parsed = cedarpy.policies_to_pst(policies_text)
+    parsed = parse_located(policies_text)
+    try:
+        loaded = load_schema(schema)
+    except ValueError as error:
+        raise CompileError(str(error), Location("<schema>")) from None
     compiled: list[CompiledPolicy] = []
     failed: list[str] = []
     for policy_id, template in parsed.static_policies.items():
@@ -185,4 +189,4 @@ def compile_policies(policies_text: str, schema: SchemaInput = None) -> Compiled
     if failed or parsed.template_links:
         detail = "; ".join(failed) or "template-linked policies"
         raise CompileError(f"cannot compile: {detail}")
-    return CompiledPolicySet(compiled, load_schema(schema))
+    return CompiledPolicySet(compiled, loaded)

@@ -21,7 +21,7 @@ from sqlglot.optimizer.scope import traverse_scope
 from governance.gateway.relations import Relation, sqlglot_schema
 
 # Statement and expression kinds a read query may never contain, whatever they are nested in.
-_FORBIDDEN_NODES: tuple[type[Any], ...] = (
+FORBIDDEN_NODES: tuple[type[Any], ...] = (
     exp.DDL, exp.DML, exp.Command, exp.Copy, exp.Attach, exp.Detach, exp.Pragma, exp.Set,
     exp.Use, exp.Transaction, exp.Commit, exp.Rollback, exp.Into,
 )  # fmt: skip
@@ -96,13 +96,20 @@ class QueryPlan:
                     this=subquery, alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True))
                 )
             )
-        return tree.sql(dialect="duckdb")
+        # Comments are dropped: DuckDB runs exactly the statement that was checked.
+        return tree.sql(dialect="duckdb", comments=False)
 
 
 def plan(sql: str, catalog: Mapping[tuple[str, str], Relation]) -> QueryPlan:
     """Refuses (Refused) anything but exactly one read query over catalog tables."""
-    tree = _one_query(sql)
+    return plan_query(one_query(sql), catalog)
+
+
+def plan_query(tree: exp.Query, catalog: Mapping[tuple[str, str], Relation]) -> QueryPlan:
     _refuse_forbidden(tree)
+    tree = tree.copy()
+    name_outputs(tree)
+    type_bare_nulls(tree)
     schema = sqlglot_schema(catalog)
     try:
         qualified = qualify(
@@ -113,10 +120,27 @@ def plan(sql: str, catalog: Mapping[tuple[str, str], Relation]) -> QueryPlan:
         raise Refused(f"cannot resolve the query against the catalog: {exc}", "42703") from exc
     if not isinstance(qualified, exp.Query):
         raise Refused("only read queries (SELECT) are allowed", "42501")
-    return QueryPlan(qualified, _reads(qualified, catalog), catalog)
+    reads = _reads(qualified, catalog)
+    _refuse_unplanned_tables(qualified, catalog)
+    return QueryPlan(qualified, reads, catalog)
 
 
-def _one_query(sql: str) -> exp.Query:
+def _refuse_unplanned_tables(tree: exp.Query, catalog: Mapping[tuple[str, str], Relation]) -> None:
+    """Every table left in the query is a catalog relation (rendered as its masked subquery)
+    or a CTE: a table the scope walk did not see would reach DuckDB as written, unmasked, and
+    DuckDB matches even quoted names without regard to case."""
+    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+    for table in tree.find_all(exp.Table):
+        key = _catalog_key(table)
+        if key is not None and key in catalog:
+            continue
+        if not table.db and not table.catalog and table.name in ctes:
+            continue
+        raise Refused(f"relation `{table.sql('postgres')}` does not exist", "42P01")
+
+
+def one_query(sql: str) -> exp.Query:
+    """The one read statement `sql` holds, parsed; Refused for anything else."""
     try:
         statements = [s for s in sqlglot.parse(sql, read="postgres") if s is not None]
     except (ParseError, SqlglotError) as exc:
@@ -130,9 +154,50 @@ def _one_query(sql: str) -> exp.Query:
     return statement
 
 
+def name_outputs(tree: exp.Query) -> None:
+    """PostgreSQL's names for the outer query's unaliased expressions (`count(*)` is `count`,
+    `1 + 1` is `?column?`), set as aliases so sqlglot's qualifier does not name them `_col_0`."""
+    select = tree
+    while isinstance(select, exp.SetOperation):
+        select = select.this
+    if not isinstance(select, exp.Select):
+        return
+    for projection in list(select.expressions):
+        if isinstance(projection, (exp.Alias, exp.Column, exp.Star)) or projection.is_star:
+            continue
+        if isinstance(projection, exp.Subquery) and projection.alias:
+            continue
+        projection.replace(exp.alias_(projection.copy(), _output_name(projection), quoted=True))
+
+
+def type_bare_nulls(tree: exp.Query) -> None:
+    """`SELECT NULL AS x`: DuckDB types the column NULL, which has no PostgreSQL type to send;
+    PostgreSQL calls it text."""
+    for select in tree.find_all(exp.Select):
+        for projection in select.expressions:
+            value = projection.this if isinstance(projection, exp.Alias) else projection
+            if isinstance(value, exp.Null):
+                value.replace(exp.cast(exp.null(), "VARCHAR"))
+
+
+def _output_name(node: exp.Expr) -> str:
+    if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Func):
+        node = node.expression
+    if isinstance(node, exp.Cast):
+        inner = node.this
+        return inner.name if isinstance(inner, exp.Column) else _output_name(inner)
+    if isinstance(node, exp.Anonymous):
+        return node.name.lower()
+    if isinstance(node, (exp.CurrentVersion, exp.Version)):
+        return "version"
+    if isinstance(node, exp.Func):
+        return node.sql_name().lower()
+    return "?column?"
+
+
 def _refuse_forbidden(tree: exp.Query) -> None:
     for node in tree.walk():
-        if isinstance(node, _FORBIDDEN_NODES):
+        if isinstance(node, FORBIDDEN_NODES):
             raise Refused(f"{type(node).__name__.upper()} is not allowed in a query", "42501")
         if isinstance(node, exp.Table) and not isinstance(node.this, exp.Identifier):
             raise Refused(
@@ -144,10 +209,18 @@ def _refuse_forbidden(tree: exp.Query) -> None:
             raise Refused(f"function `{_function_name(node)}` is not allowed", "42501")
 
 
+# Functions sqlglot knows that a query may still not call: DuckDB's star-likes (`COLUMNS(*)`,
+# `COLUMNS('regex')`) pick columns at run time, after the columns read were decided; the
+# others reach files or secrets.
+UNSAFE_FUNCTIONS: tuple[type[Any], ...] = (exp.Columns, exp.ToFile, exp.Secret)
+
+
 def _known_function(node: exp.Func) -> bool:
     """Anonymous functions are whatever DuckDB has under that name, file readers included
     (read_text, read_blob, glob...): only functions sqlglot knows pass, and none that read files."""
-    return not isinstance(node, exp.Anonymous) and not type(node).__name__.startswith("Read")
+    return not isinstance(node, (exp.Anonymous, *UNSAFE_FUNCTIONS)) and not type(
+        node
+    ).__name__.startswith("Read")
 
 
 def _function_name(node: exp.Func) -> str:

@@ -7,7 +7,7 @@ import functools
 import struct
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import duckdb
 from buenavista.core import Connection  # type: ignore[import-untyped]
@@ -20,36 +20,49 @@ from buenavista.postgres import (  # type: ignore[import-untyped]
 )
 
 from governance.engine import Engine
+from governance.gateway.browse_catalog import CatalogCache
+from governance.gateway.browse_sql import SERVER_VERSION, CatalogQuery
 from governance.gateway.identity import Principal
-from governance.gateway.policy_sql import QueryPlan, Refused, plan
+from governance.gateway.policy_sql import QueryPlan, Refused
 from governance.gateway.relations import Relation, relations
 from governance.gateway.session import GatewaySession
+from governance.gateway.statement import plan_statement
+from governance.gateway.tokens import TokenKey, TokenRefused
 
 
 class GatewayConnection(Connection):  # type: ignore[misc]
     """One in-memory DuckDB holding every product table; each session gets its own cursor."""
 
-    def __init__(self, engine: Engine, data: Path, users: Mapping[str, Principal]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        data: Path,
+        users: Mapping[str, Principal],
+        token_key: TokenKey | None = None,
+    ) -> None:
         super().__init__()
-        self.engine, self.users = engine, users
+        self.engine, self.users, self.token_key = engine, users, token_key
         self.catalog = relations(engine.snapshot)
         self.missing: list[str] = []
+        self.browsing = CatalogCache()
         self.db = _locked_database(self.catalog, data, self.missing)
         purposes = engine.snapshot.tree.config.context.get("purpose", [])
         self.purposes = frozenset(str(p) for p in purposes)
         # Plans depend only on the SQL text and the catalog, so clients repeating a query (BI
         # dashboards, prepared statements) pay parsing and qualifying once; decisions never cache.
         catalog = self.catalog
-        self.plan: Callable[[str], QueryPlan] = functools.lru_cache(maxsize=2048)(
-            lambda sql: plan(sql, catalog)
+        self.plan: Callable[[str], QueryPlan | CatalogQuery] = functools.lru_cache(maxsize=2048)(
+            lambda sql: plan_statement(sql, catalog)
         )
 
     def new_session(self) -> GatewaySession:
-        return GatewaySession(self.db.cursor(), self.engine, self.catalog, self.purposes, self.plan)
+        return GatewaySession(
+            self.db.cursor(), self.engine, self.catalog, self.purposes, self.plan, self.browsing
+        )
 
     def parameters(self) -> dict[str, str]:
         return {
-            "server_version": "16.0 (govern gateway)",
+            "server_version": SERVER_VERSION,
             "server_encoding": "UTF8",
             "client_encoding": "UTF8",
             "DateStyle": "ISO, MDY",
@@ -80,21 +93,50 @@ def _locked_database(
     return db
 
 
-class _UnknownUser(Exception):
-    pass
+class _ConnectionRefused(Exception):
+    """The client was already sent a FATAL error; the connection ends."""
+
+
+_CLEARTEXT_PASSWORD = 3  # AuthenticationCleartextPassword: the token is the password
 
 
 class GatewayHandler(BuenaVistaHandler):  # type: ignore[misc]
     """buenavista's handler with identity at startup and errors carrying a SQLSTATE."""
 
     def send_auth_request(self, ctx: BVContext) -> None:
+        """With a token key, the password is asked for and must be a token (identity comes from
+        it alone); without one, the user name must be in the users file."""
+        if self.server.conn.token_key is not None:
+            self.wfile.write(
+                struct.pack("!cii", ServerResponse.AUTHENTICATION_REQUEST, 8, _CLEARTEXT_PASSWORD)
+            )
+            return
         user = ctx.params.get("user", "")
         principal = self.server.conn.users.get(user)
         if principal is None:
-            self._error("FATAL", "28000", f'unknown user "{user}": not in the gateway users file')
-            raise _UnknownUser(user)
+            self._refuse("28000", f'unknown user "{user}": not in the gateway users file')
+        self._authenticated(ctx, principal)
+
+    def handle_md5_password(self, ctx: BVContext, payload: bytes | None) -> None:
+        """The password message (buenavista routes every one here): the token, verified."""
+        key = self.server.conn.token_key
+        if key is None:
+            self._refuse("08P01", "no password was asked for")
+        token = (payload or b"").rstrip(b"\x00").decode("utf-8", errors="replace")
+        try:
+            principal = key.verify(token, ctx.params.get("user", ""))
+        except TokenRefused as exc:
+            self._refuse("28P01", f"authentication failed: {exc}")
+        self._authenticated(ctx, principal)
+
+    def _authenticated(self, ctx: BVContext, principal: Principal) -> None:
         ctx.session.identify(principal, ctx.params.get("application_name"))
-        super().send_auth_request(ctx)
+        self.send_authentication_ok()
+        self.handle_post_auth(ctx)
+
+    def _refuse(self, code: str, message: str) -> NoReturn:
+        self._error("FATAL", code, message)
+        raise _ConnectionRefused(message)
 
     def handle_bind(self, ctx: BVContext, payload: bytes) -> None:
         """Parameters stay text for DuckDB to cast: buenavista guesses dates for untyped ones
@@ -125,7 +167,7 @@ class GatewayHandler(BuenaVistaHandler):  # type: ignore[misc]
         self.send_bind_complete()
 
     def send_error(self, exception: Any, ctx: BVContext | None = None) -> None:
-        if isinstance(exception, _UnknownUser):
+        if isinstance(exception, _ConnectionRefused):
             return  # already answered, the connection ends
         code = exception.sqlstate if isinstance(exception, Refused) else _sqlstate(exception)
         self._error("ERROR", code, str(exception))
@@ -165,10 +207,15 @@ def _sqlstate(exception: Any) -> str:
 
 
 def serve(
-    engine: Engine, data: Path, users: Mapping[str, Principal], host: str, port: int
+    engine: Engine,
+    data: Path,
+    users: Mapping[str, Principal],
+    host: str,
+    port: int,
+    token_key: TokenKey | None = None,
 ) -> BuenaVistaServer:
     """A bound server; the caller runs `serve_forever` and `server_close`."""
-    connection = GatewayConnection(engine, data, users)
+    connection = GatewayConnection(engine, data, users, token_key)
     server = BuenaVistaServer((host, port), connection)
     server.RequestHandlerClass = GatewayHandler
     server.daemon_threads = True  # a client left open never keeps the process alive

@@ -14,9 +14,12 @@ from buenavista.core import Session  # type: ignore[import-untyped]
 
 from governance.decision import Decision, Mask
 from governance.engine import Engine
+from governance.gateway.browse_catalog import CatalogCache, Visible
+from governance.gateway.browse_sql import SERVER_VERSION, CatalogQuery
 from governance.gateway.identity import Principal
-from governance.gateway.policy_sql import QueryPlan, Refused, plan
+from governance.gateway.policy_sql import QueryPlan, Refused
 from governance.gateway.relations import Relation
+from governance.gateway.statement import plan_statement
 from governance.rules.mask_sql import render_mask
 
 _SET_PURPOSE = re.compile(
@@ -61,11 +64,14 @@ class GatewaySession(Session):  # type: ignore[misc]
         engine: Engine,
         catalog: Mapping[tuple[str, str], Relation],
         purposes: frozenset[str],
-        planner: Callable[[str], QueryPlan] | None = None,
+        planner: Callable[[str], QueryPlan | CatalogQuery] | None = None,
+        catalogs: CatalogCache | None = None,
     ) -> None:
         super().__init__()
         self._cursor, self._engine, self._catalog = cursor, engine, catalog
-        self._plan = planner or (lambda sql: plan(sql, catalog))
+        self._plan = planner or (lambda sql: plan_statement(sql, catalog))
+        self._browsing: tuple[str | None, duckdb.DuckDBPyConnection] | None = None
+        self._catalogs = catalogs or CatalogCache(size=1)
         self._purposes = purposes
         self.principal: Principal | None = None
         self.purpose: str | None = None
@@ -82,6 +88,8 @@ class GatewaySession(Session):  # type: ignore[misc]
 
     def close(self) -> None:
         self._cursor.close()
+        if self._browsing is not None:
+            self._browsing[1].close()
 
     def in_transaction(self) -> bool:
         return self.in_txn
@@ -93,13 +101,53 @@ class GatewaySession(Session):  # type: ignore[misc]
             return self._set_purpose(match.group(1))
         if match := _CLIENT_NOISE.match(sql):
             return self._noise(match.group(1))
-        rendered = self.govern(sql)
-        relation = self._cursor.sql(rendered, params=list(params) if params else None)
+        planned = self._plan(sql)
+        arguments = list(params) if params else None
+        if isinstance(planned, CatalogQuery):
+            relation = self.browsing_catalog().sql(planned.sql, params=arguments)
+        else:
+            relation = self._cursor.sql(self._decide(planned, sql), params=arguments)
+        if relation is None:  # DuckDB gives no relation for statements; only reads get here
+            raise Refused("the statement returned no rows description", "XX000")
         return DuckDBQueryResult(relation.to_arrow_reader())
 
     def govern(self, sql: str) -> str:
-        """The DuckDB SQL to run for a client's read query; Refused when it may not run."""
-        return self._decide(self._plan(sql), sql)
+        """The DuckDB SQL to run for a client's read query over the products; Refused when it
+        may not run."""
+        planned = self._plan(sql)
+        if isinstance(planned, CatalogQuery):
+            raise Refused("a catalog query, answered by the browsing catalog", "0A000")
+        return self._decide(planned, sql)
+
+    def browsing_catalog(self) -> duckdb.DuckDBPyConnection:
+        """This session's catalog for psql and BI tools: the products whose whole-product read
+        the engine allows now, for this purpose (rebuilt when the purpose changes)."""
+        if self._browsing is not None and self._browsing[0] == self.purpose:
+            return self._browsing[1]
+        assert self.principal is not None
+        record = QueryRecord(uuid.uuid4().hex, "-- catalog browsing")
+        self.records.append(record)
+        visible = []
+        for relation in self._catalog.values():
+            keys = [c.key for c in relation.columns]
+            decision = self._engine.decide(
+                self.request(relation.product, keys), requested_by=f"gateway:{record.query_id}"
+            )
+            record.decisions.append(decision)
+            if decision.allowed:
+                names = {c.key: c.name for c in relation.columns}
+                masked = sorted((names[m.column], m.strategy.name) for m in decision.masks)
+                visible.append(Visible(relation, tuple(masked)))
+        settings = {"server_version": SERVER_VERSION, "server_version_num": "160000",
+                    "search_path": '"$user", public', "standard_conforming_strings": "on",
+                    "client_encoding": "UTF8", "DateStyle": "ISO, MDY",
+                    "TimeZone": "UTC", "transaction_isolation": "read committed",
+                    "max_identifier_length": "63"}  # fmt: skip
+        if self._browsing is not None:
+            self._browsing[1].close()
+        cursor = self._catalogs.cursor(visible, self.principal.name, settings)
+        self._browsing = (self.purpose, cursor)
+        return cursor
 
     def _set_purpose(self, purpose: str) -> DuckDBQueryResult:
         if purpose not in self._purposes:

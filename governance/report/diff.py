@@ -20,6 +20,7 @@ def diff_to_dict(result: DiffResult) -> dict[str, Any]:
         "base": result.base,
         "candidate": result.candidate,
         "requests": result.requests,
+        "unchanged_requests": result.unchanged,
         "seconds": round(result.seconds, 3),
         "counts": counts,
         "newly_granted": len(result.granted),

@@ -107,8 +107,10 @@ class Classifier:
         self, product: Product, column: Column, rules: list[Sourced[ClassificationRule]]
     ) -> list[LevelSource]:
         found = [self._source(r) for r in rules if _matches_column(r.item, product, column)]
-        if column.declared in self.rank:
-            found.append(self._declared(product.domain, column.declared, column.location))
+        declarations = [*column.inherited, (column.declared, column.location)]
+        for level, location in declarations:
+            if level in self.rank:
+                found.append(self._declared(product.domain, level, location))
         return found
 
     def _below_floor(self, sources: list[LevelSource], what: str) -> list[Problem]:
@@ -169,7 +171,10 @@ def _matches_product(rule: ClassificationRule, product: Product) -> bool:
 def _matches_column(rule: ClassificationRule, product: Product, column: Column) -> bool:
     if _targets_product(rule) or not _matches_product(rule, product):
         return False
-    match, name = rule.match, column.key.lower()
-    if match.columns and not any(fnmatchcase(name, glob.lower()) for glob in match.columns):
+    # A name rule matches the column's own name however it is nested or qualified (`dob` is
+    # `person.dob` and `customers.dob`), as well as its path and key.
+    match, names = rule.match, [name.lower() for name in column.names]
+    globs = [glob.lower() for glob in match.columns]
+    if globs and not any(fnmatchcase(name, glob) for name in names for glob in globs):
         return False
     return not match.tags or bool(set(match.tags) & set(column.tags))

@@ -150,10 +150,17 @@ class MaskingResolver:
             return False
         if match.min_level is not None and classified.rank < self.rank.get(match.min_level, 0):
             return False
-        name = column.lower()
-        if match.columns and not any(fnmatchcase(name, glob.lower()) for glob in match.columns):
+        if match.columns and not _names_match(product, column, match.columns):
             return False
         return not match.products or any(fnmatchcase(product.id, glob) for glob in match.products)
+
+
+def _names_match(product: Product, key: str, globs: Sequence[str]) -> bool:
+    """Like classification, a name rule matches a column's own name however it is nested or
+    qualified, as well as its path and key."""
+    column = product.column(key)
+    names = [name.lower() for name in (column.names if column else (key,))]
+    return any(fnmatchcase(name, glob.lower()) for name in names for glob in globs)
 
 
 def masking_findings(

@@ -9,62 +9,146 @@ from governance.decision import Decision
 
 SEMANTICS = ("execute_all", "deny_on_first_deny", "permit_on_first_permit")
 _ENTITIES = ("subject", "action", "resource", "context")
+# The identifiers the information model requires of each entity (AuthZEN 1.0, section 5).
+REQUIRED: Mapping[str, tuple[str, ...]] = {
+    "subject": ("type", "id"),
+    "action": ("name",),
+    "resource": ("type", "id"),
+}
+OBLIGATIONS_KEY = "supported_obligations"  # the obligations profile's negotiation member
+MASK_OBLIGATION = "custom"
+
+Decide = Callable[[Mapping[str, Any]], Decision]
 
 
 class BadRequest(ValueError):
     """A request body that is not an AuthZEN request: answered 400 with the message."""
 
 
-def evaluation_response(decision: Decision) -> dict[str, Any]:
+def evaluation_response(decision: Decision, *, masks_supported: bool = True) -> dict[str, Any]:
     """`{"decision": bool, "context": {...}}`: the reason, kind and deciding policies, and each
-    mask as a `custom` obligation naming its column and strategy."""
+    mask as a `custom` obligation (AuthZEN obligations profile) naming its column and strategy.
+
+    A caller that declared the obligation types it can carry out, without `custom`, cannot
+    mask: a permit that needs masks is then answered as a deny (the profile lets the PDP deny
+    outright rather than issue a permit the PEP cannot enforce)."""
     access = decision.access
     context: dict[str, Any] = {
         "id": decision.decision_id,
-        "reason": decision.to_dict()["reason"],
+        "reason": decision.reason,
         "kind": access.kind,
         "policies": [p.id for p in access.policies],
     }
+    allowed = decision.allowed
     if decision.masks:
-        context["obligations"] = [
-            {
-                "type": "custom",
-                "properties": {
-                    "column": m.column,
-                    "strategy": {**m.strategy.to_dict(), **m.rule.to_dict()},
-                },
-            }
-            for m in decision.masks
-        ]
-    return {"decision": decision.allowed, "context": context}
+        context["obligations"] = mask_obligations(decision)
+        if allowed and not masks_supported:
+            allowed = False
+            context["reason"] = (
+                "denied: the caller cannot apply column masks (`custom` is not among its "
+                f"supported_obligations); {decision.reason}"
+            )
+    return {"decision": allowed, "context": context}
+
+
+def mask_obligations(decision: Decision) -> list[dict[str, Any]]:
+    """One obligation per masked column, ids unique within the response."""
+    return [
+        {
+            "id": f"mask-{index}",
+            "type": MASK_OBLIGATION,
+            "properties": {
+                "action": "mask",
+                "column": mask.column,
+                "strategy": {**mask.strategy.to_dict(), **mask.rule.to_dict()},
+            },
+        }
+        for index, mask in enumerate(decision.masks, start=1)
+    ]
+
+
+def error_response(message: str) -> dict[str, Any]:
+    """An evaluation that could not be read, inside an otherwise valid batch: a deny."""
+    return {"decision": False, "context": {"error": {"status": 400, "message": message}}}
 
 
 def read_evaluation(body: Any) -> dict[str, Any]:
+    """The request if it has every entity and identifier AuthZEN requires, else BadRequest."""
     if not isinstance(body, dict):
         raise BadRequest("the request body must be a JSON object")
-    for name in ("subject", "action", "resource"):
-        if not isinstance(body.get(name), dict):
-            raise BadRequest(f"`{name}` must be an object")
-    if "context" in body and not isinstance(body["context"], dict):
+    for name, fields in REQUIRED.items():
+        read_entity(body, name, fields)
+    if body.get("context") is not None and not isinstance(body["context"], dict):
         raise BadRequest("`context` must be an object")
     return body
 
 
-def evaluate_batch(
-    body: Any, decide: Callable[[Mapping[str, Any]], Decision], max_batch: int
-) -> dict[str, Any]:
-    """`evaluations`: each item's entity replaces the request's default whole; order and length
-    are kept; the two short-circuit semantics stop after the first deny or permit."""
+def read_entity(body: Mapping[str, Any], name: str, fields: tuple[str, ...]) -> dict[str, Any]:
+    entity = body.get(name)
+    if entity is None:
+        raise BadRequest(f"`{name}` is required")
+    if not isinstance(entity, dict):
+        raise BadRequest(f"`{name}` must be an object")
+    for field in fields:
+        value = entity.get(field)
+        if value is None:
+            raise BadRequest(f"`{name}.{field}` is required")
+        if not isinstance(value, str):
+            raise BadRequest(f"`{name}.{field}` must be a string")
+    return entity
+
+
+def negotiated(body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """The request without the obligations negotiation member, and whether masks may be sent
+    as obligations (true unless the caller listed its types and `custom` is not one)."""
+    context = body.get("context")
+    if not isinstance(context, dict) or OBLIGATIONS_KEY not in context:
+        return body, True
+    supported = context[OBLIGATIONS_KEY]
+    if not isinstance(supported, list):
+        raise BadRequest(f"`context.{OBLIGATIONS_KEY}` must be an array of obligation types")
+    rest = {k: v for k, v in context.items() if k != OBLIGATIONS_KEY}
+    return {**body, "context": rest}, MASK_OBLIGATION in supported
+
+
+def evaluate_one(body: Any, decide: Decide) -> dict[str, Any]:
+    request, masks_supported = negotiated(read_evaluation(body))
+    return evaluation_response(decide(request), masks_supported=masks_supported)
+
+
+def evaluate_batch(body: Any, decide: Decide, max_batch: int) -> dict[str, Any]:
+    """`evaluations`: order and length kept; an item's entity replaces the request's default
+    whole (only a required identifier it lacks, such as `type`, comes from the default); an
+    item that cannot be read is a deny with its error, not a failed batch; the two
+    short-circuit semantics stop after the first deny or permit."""
     if not isinstance(body, dict):
         raise BadRequest("the request body must be a JSON object")
     items = body.get("evaluations")
     if items is None or items == []:
-        return evaluation_response(decide(read_evaluation(body)))
+        return evaluate_one(body, decide)
     if not isinstance(items, list):
         raise BadRequest("`evaluations` must be an array")
     if len(items) > max_batch:
         raise BadRequest(f"`evaluations` holds {len(items)} items, more than the limit {max_batch}")
-    options = body.get("options") or {}
+    semantic = _semantic(body.get("options"))
+    defaults = {name: body[name] for name in _ENTITIES if body.get(name) is not None}
+    answers = []
+    for item in items:
+        try:
+            answer = evaluate_one(_merged(defaults, item), decide)
+        except BadRequest as exc:
+            answer = error_response(str(exc))
+        answers.append(answer)
+        if (semantic == "deny_on_first_deny" and not answer["decision"]) or (
+            semantic == "permit_on_first_permit" and answer["decision"]
+        ):
+            break
+    return {"evaluations": answers}
+
+
+def _semantic(options: Any) -> str:
+    if options is None:
+        return "execute_all"
     if not isinstance(options, dict):
         raise BadRequest("`options` must be an object")
     semantic = options.get("evaluations_semantic", "execute_all")
@@ -72,15 +156,17 @@ def evaluate_batch(
         raise BadRequest(
             f"unknown evaluations_semantic `{semantic}` (known: {', '.join(SEMANTICS)})"
         )
-    defaults = {name: body[name] for name in _ENTITIES if name in body}
-    answers = []
-    for item in items:
-        if not isinstance(item, dict):
-            raise BadRequest("each evaluation must be an object")
-        answer = evaluation_response(decide(read_evaluation({**defaults, **item})))
-        answers.append(answer)
-        if (semantic == "deny_on_first_deny" and not answer["decision"]) or (
-            semantic == "permit_on_first_permit" and answer["decision"]
-        ):
-            break
-    return {"evaluations": answers}
+    return str(semantic)
+
+
+def _merged(defaults: dict[str, Any], item: Any) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        raise BadRequest("each evaluation must be an object")
+    merged = {**defaults, **{k: v for k, v in item.items() if v is not None}}
+    for name, fields in REQUIRED.items():
+        own, default = item.get(name), defaults.get(name)
+        if isinstance(own, dict) and isinstance(default, dict):
+            missing = {f: default[f] for f in fields if f not in own and f in default}
+            if missing:
+                merged[name] = {**missing, **own}
+    return merged

@@ -19,6 +19,7 @@ from governance.rules.retention import RetentionResolver
 from governance.snapshot import EvaluatorName, Snapshot, build_snapshot
 from governance.tools.dead_policies import dead_policies
 from governance.tools.policy_tests import TestReport, run_tests, run_tests_on
+from governance.tools.progress import Progress, no_progress
 from governance.tree.layers import PolicyTree
 from governance.tree.load import display_path, load_tree
 
@@ -40,8 +41,9 @@ CHECKS: dict[str, str] = {
     "duplicate-id": "an id is defined twice in one layer",
     "unknown-level": "a classification level that is not on the scale",
     "unknown-entity": "a policy names an unknown action, domain, product or column",
-    "scope-violation": "a domain policy names another domain's entity",
+    "scope-violation": "a domain's policy, rule, hold or waiver names another domain's entity",
     "domain-mismatch": "a domain or product names a different domain than its folder",
+    "bad-product-id": "a product id does not begin with its domain, or contains `/`",
     "locked-in-domain": "a domain retention rule says `locked` (global layer only)",
     "retention-conflict": "a retention rule's min exceeds its own max",
     "overridden-by-locked-rule": "a domain retention bound a locked global rule overrides",
@@ -99,7 +101,9 @@ class CheckReport:
         return 1 if self.errors or self.failed_tests else 0
 
 
-def run_check(path: str | Path, options: CheckOptions) -> CheckReport:
+def run_check(
+    path: str | Path, options: CheckOptions, progress: Progress = no_progress
+) -> CheckReport:
     """Every problem of the tree at `path`, never raising: the tree is loaded once and its
     snapshot built once, and every analysis and policy test runs on that one snapshot."""
     root = Path(path)
@@ -115,10 +119,10 @@ def run_check(path: str | Path, options: CheckOptions) -> CheckReport:
     problems += _analyses(tree, snapshot, problems, options)
     if snapshot is None or any(p.severity == "error" for p in problems):
         return CheckReport(shown, sorted(set(problems)), None, options.strict)
-    problems += _evaluated(snapshot, options)
+    problems += _evaluated(snapshot, options, progress)
     tests = None
     if options.run_tests:
-        tests = run_tests_on(Engine(snapshot), [])
+        tests = run_tests_on(Engine(snapshot), [], progress)
         problems += [p for p in tests.problems if p not in problems]
     return CheckReport(shown, sorted(set(problems)), tests, options.strict)
 
@@ -184,11 +188,13 @@ def _snapshot(
         return None
 
 
-def _evaluated(snapshot: Snapshot, options: CheckOptions) -> list[Problem]:
+def _evaluated(
+    snapshot: Snapshot, options: CheckOptions, progress: Progress = no_progress
+) -> list[Problem]:
     """Findings that need an evaluator: dead permits, and policies the compiler cannot run."""
     noon = dt.datetime.combine(options.today, dt.time(12), dt.UTC)
     engine = Engine(snapshot, clock=lambda: noon)
-    found = [dead.problem() for dead in dead_policies(engine, options.today)]
+    found = [dead.problem() for dead in dead_policies(engine, options.today, progress=progress)]
     refs = {p.full_id: p for p in snapshot.tree.policies()}
     for policy_id in sorted(snapshot.evaluator.fallback_policies()):
         policy = refs.get(policy_id)
@@ -229,6 +235,9 @@ class TestOutcome:
 
 
 def run_policy_tests(
-    path: str | Path, evaluator: EvaluatorName = "compiled", min_coverage: float | None = None
+    path: str | Path,
+    evaluator: EvaluatorName = "compiled",
+    min_coverage: float | None = None,
+    progress: Progress = no_progress,
 ) -> TestOutcome:
-    return TestOutcome(run_tests(path, evaluator), min_coverage)
+    return TestOutcome(run_tests(path, evaluator, progress), min_coverage)

@@ -8,17 +8,30 @@ space, and is overridden by a global forbid everywhere it grants, has no effect 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from governance.access.catalog_entities import catalog_entities, principal_entity, uid
-from governance.access.request import from_authzen
+from governance.access.request import AccessRequest, from_authzen
 from governance.access.slices import action_ancestry, applies_to_action
 from governance.cedar_bridge import CedarEntities, CedarSlice, pst
+from governance.compiler import (
+    CompiledPolicy,
+    Entity,
+    EntityStore,
+    EntityUID,
+    EvaluationError,
+    Record,
+    Store,
+    compile_policy,
+)
+from governance.compiler.jsonvalues import read_record
 from governance.engine import Engine
-from governance.errors import Problem
+from governance.errors import CompileError, Problem
 from governance.snapshot import Snapshot
-from governance.tools.decision_space import SpaceRequest, context_values, space
+from governance.tools.decision_space import SpaceRequest, context_values, request_key, space
+from governance.tools.progress import Progress, no_progress
 from governance.tree.cedar_files import SourcePolicy
 from governance.tree.formats import Persona
 
@@ -41,14 +54,28 @@ class DeadPolicy:
         return Problem(self.policy.location, "dead-policy", message, "warning")
 
 
-def dead_policies(engine: Engine, today: dt.date) -> list[DeadPolicy]:
+def dead_policies(
+    engine: Engine,
+    today: dt.date,
+    *,
+    exact_only: bool = False,
+    progress: Progress = no_progress,
+) -> list[DeadPolicy]:
+    """Every domain permit a global guardrail overrides wherever it would grant.
+
+    Each permit is run alone over its part of the decision space by the compiled evaluator
+    (cedarpy for a policy the compiler leaves to it, or everywhere with `exact_only`), on one
+    catalog store shared by every policy and persona.
+    """
     snapshot = engine.snapshot
     tree = snapshot.tree
-    entities = CedarEntities(_catalog(snapshot))
+    catalog = _catalog(snapshot)
+    solo = _SoloEvaluator(catalog, use_compiler=not exact_only)
     ancestry = action_ancestry(tree)
     contexts = context_values(tree.config.context)
     found = []
-    for layer in tree.domains.values():
+    for done, layer in enumerate(tree.domains.values()):
+        progress("dead-policy analysis", done, len(tree.domains))
         products = [p.id for p in layer.products]
         for policy in layer.policies:
             if policy.effect != "permit" or not products:
@@ -56,24 +83,32 @@ def dead_policies(engine: Engine, today: dt.date) -> list[DeadPolicy]:
             actions = [a for a, up in ancestry.items() if applies_to_action(policy.template, up)]
             personas = {**_synthetic(policy), **tree.fixtures.principals}
             requests = list(space(personas, actions, products, contexts))
-            granted = _granted(policy, requests, entities)
+            granted = solo.granted(policy, requests)
             if not granted:
                 continue
-            overriding: set[str] = set()
-            for index in granted:
-                access = engine.decide(requests[index].request).access
-                globals_ = {p.id for p in access.policies if p.layer == "global"}
-                if access.kind != "forbidden" or not globals_:
-                    break
-                overriding |= globals_
-            else:
+            dead = _overridden(engine, requests, granted)
+            if dead is not None:
                 lapsed = tuple(
                     w.id
                     for w in snapshot.waivers.by_domain.get(layer.name, ())
-                    if w.policy in overriding and not w.is_active(today)
+                    if w.policy in dead and not w.is_active(today)
                 )
-                found.append(DeadPolicy(policy, tuple(sorted(overriding)), len(granted), lapsed))
+                found.append(DeadPolicy(policy, tuple(sorted(dead)), len(granted), lapsed))
     return found
+
+
+def _overridden(
+    engine: Engine, requests: list[SpaceRequest], granted: list[int]
+) -> set[str] | None:
+    """The global forbids that overrode every granted request, or None when one got through."""
+    overriding: set[str] = set()
+    for index in granted:
+        access = engine.decide(requests[index].request).access
+        globals_ = {p.id for p in access.policies if p.layer == "global"}
+        if access.kind != "forbidden" or not globals_:
+            return None
+        overriding |= globals_
+    return overriding
 
 
 def _catalog(snapshot: Snapshot) -> list[dict[str, object]]:
@@ -109,27 +144,115 @@ def _scope_entities(constraint: object) -> Iterable[pst.EntityUid]:
             yield from (v for v in value if isinstance(v, pst.EntityUid))
 
 
-def _granted(
-    policy: SourcePolicy, requests: list[SpaceRequest], entities: CedarEntities
-) -> list[int]:
-    """Indexes of the requests this permit alone would allow (one cedarpy batch per principal)."""
-    solo = CedarSlice([policy.template])
-    by_persona: dict[str, list[int]] = {}
-    for index, item in enumerate(requests):
-        by_persona.setdefault(item.persona, []).append(index)
-    granted = []
-    for indexes in by_persona.values():
-        parsed = [from_authzen(requests[i].request) for i in indexes]
-        handle = entities.with_request_entities([principal_entity(parsed[0])])
-        batch = [
-            {
-                "principal": uid(r.principal_type, r.principal),
-                "action": uid("Action", r.action),
-                "resource": uid("DataProduct", r.product),
-                "context": dict(r.context),
-            }
-            for r in parsed
-        ]
-        outcomes = solo.authorize_many(batch, handle)
-        granted += [i for i, o in zip(indexes, outcomes, strict=True) if o.allowed]
-    return sorted(granted)
+class _SoloEvaluator:
+    """Runs one permit alone over requests. The compiled evaluator (exact: it is Cedar's
+    semantics, checked against cedarpy by the differential tests) reads one catalog store that
+    every policy and persona share, each persona an overlay of one entity; a policy the
+    compiler leaves to cedarpy is run there, all its personas added to one copy of the store."""
+
+    def __init__(self, catalog: list[dict[str, object]], *, use_compiler: bool) -> None:
+        self._catalog = catalog
+        self._use_compiler = use_compiler
+        self._store: EntityStore | None = None
+        self._cedar: CedarEntities | None = None
+
+    def granted(self, policy: SourcePolicy, requests: list[SpaceRequest]) -> list[int]:
+        """Indexes of the requests this permit alone would allow."""
+        compiled = self._compiled(policy)
+        if compiled is None:
+            return self._granted_by_cedar(policy, requests)
+        if self._store is None:
+            self._store = EntityStore.from_json(self._catalog)
+        function = compiled.function
+        granted = []
+        for index, (principal, action, resource, context, store) in enumerate(
+            self._compiled_requests(requests, self._store)
+        ):
+            try:
+                if function(principal, action, resource, context, store):
+                    granted.append(index)
+            except EvaluationError:
+                continue  # an erroring permit grants nothing, as in Cedar
+        return granted
+
+    def _compiled_requests(
+        self, requests: list[SpaceRequest], base: EntityStore
+    ) -> Iterator[tuple[EntityUID, EntityUID, EntityUID, Record, Store]]:
+        """The requests as the compiled function takes them: each persona read once (one
+        overlay store holding its entity), each context once, each uid once."""
+        personas: dict[str, tuple[EntityUID, Store]] = {}
+        contexts: dict[str, Record] = {}
+        uids: dict[tuple[str, str], EntityUID] = {}
+        for item in requests:
+            seen = personas.get(item.persona)
+            if seen is None:
+                parsed = from_authzen(item.request)
+                entity = _principal(parsed)
+                seen = personas[item.persona] = (entity.uid, base.overlay([entity]))
+            raw = item.request.get("context") or {}
+            key = request_key(raw)
+            context = contexts.get(key)
+            if context is None:
+                context = contexts[key] = read_record(dict(from_authzen(item.request).context))
+            action = _uid(uids, "Action", item.action)
+            resource = _uid(uids, "DataProduct", item.product)
+            yield seen[0], action, resource, context, seen[1]
+
+    def _compiled(self, policy: SourcePolicy) -> CompiledPolicy | None:
+        if not self._use_compiler:
+            return None
+        try:
+            return compile_policy(policy.template, policy.full_id)
+        except CompileError:
+            return None
+
+    def _granted_by_cedar(self, policy: SourcePolicy, requests: list[SpaceRequest]) -> list[int]:
+        """One cedarpy batch per round of personas whose principals do not collide (usually
+        one): the catalog store is copied once per round, not once per persona."""
+        if self._cedar is None:
+            self._cedar = CedarEntities(self._catalog)
+        solo = CedarSlice([policy.template])
+        parsed = [from_authzen(item.request) for item in requests]
+        rounds: list[dict[tuple[str, str], tuple[str, dict[str, Any]]]] = []
+        for item, request in zip(requests, parsed, strict=True):
+            uid_key = (request.principal_type, request.principal)
+            for round_ in rounds:
+                held = round_.get(uid_key)
+                if held is None or held[0] == item.persona:
+                    break
+            else:
+                round_ = {}
+                rounds.append(round_)
+            round_.setdefault(uid_key, (item.persona, principal_entity(request)))
+        granted = []
+        for round_ in rounds:
+            personas = {persona for persona, _ in round_.values()}
+            handle = self._cedar.with_request_entities([e for _, e in round_.values()])
+            indexes = [i for i, item in enumerate(requests) if item.persona in personas]
+            batch = [
+                {
+                    "principal": uid(r.principal_type, r.principal),
+                    "action": uid("Action", r.action),
+                    "resource": uid("DataProduct", r.product),
+                    "context": dict(r.context),
+                }
+                for r in (parsed[i] for i in indexes)
+            ]
+            outcomes = solo.authorize_many(batch, handle)
+            granted += [i for i, o in zip(indexes, outcomes, strict=True) if o.allowed]
+        return sorted(granted)
+
+
+def _uid(known: dict[tuple[str, str], EntityUID], kind: str, identifier: str) -> EntityUID:
+    found = known.get((kind, identifier))
+    if found is None:
+        found = known[(kind, identifier)] = EntityUID(kind, identifier)
+    return found
+
+
+def _principal(request: AccessRequest) -> Entity:
+    return Entity(
+        EntityUID(request.principal_type, request.principal),
+        read_record(dict(request.attributes)),
+        [EntityUID("Group", group) for group in request.groups],
+    )

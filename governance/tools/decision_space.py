@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from governance.tree.formats import GovernanceConfig, Persona
 
 ABSENT = object()  # a context attribute left out of the request: policies often test `has`
@@ -51,8 +53,15 @@ class SpaceRequest:
         )
 
 
+_KEY_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+
+
 def request_key(request: Mapping[str, Any]) -> str:
-    return json.dumps(request, sort_keys=True, separators=(",", ":"), default=str)
+    """A canonical string of the request (sorted keys), to line the two sides of a diff up."""
+    try:
+        return orjson.dumps(request, default=str, option=_KEY_OPTIONS).decode()
+    except orjson.JSONEncodeError:  # what orjson refuses (integers past 64 bits, deep nesting)
+        return json.dumps(request, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def context_values(enumerated: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:

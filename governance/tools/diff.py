@@ -33,6 +33,7 @@ from governance.tools.decision_space import (
     space,
 )
 from governance.tools.policy_tests import TestFile, build_request
+from governance.tools.progress import Progress, no_progress
 from governance.tree.formats import FixturesFile, Persona
 from governance.tree.layers import PolicyTree
 from governance.tree.load import display_path, load_tree, read_model, validate_model
@@ -119,6 +120,7 @@ class DiffResult:
     requests: int
     flips: list[Flip] = field(default_factory=list)
     seconds: float = 0.0
+    unchanged: int = 0  # requests in domains identical on both sides: equal by construction
 
     @property
     def granted(self) -> list[Flip]:
@@ -147,6 +149,7 @@ def run_diff(
     evaluator: EvaluatorName = "compiled",
     now: dt.datetime | None = None,
     repo: Path | None = None,
+    progress: Progress = no_progress,
 ) -> DiffResult:
     started = time.perf_counter()
     moment = now or dt.datetime.now(dt.UTC)
@@ -158,11 +161,41 @@ def run_diff(
         after = _engine("candidate", candidate_path, evaluator, moment)
         personas = _personas(fixtures, before.snapshot.tree, after.snapshot.tree)
         requests = decision_space(before.snapshot.tree, after.snapshot.tree, personas)
-        flips = []
-        for request in requests:
+        same = unchanged_domains(before.snapshot.tree, after.snapshot.tree)
+        flips, unchanged = [], 0
+        for done, request in enumerate(requests):
+            if not done % 1024:
+                progress("deciding both sides", done, len(requests))
+            if _in_unchanged_domain(request.product, before, after, same):
+                unchanged += 1
+                continue
             old, new = before.decide(request.request), after.decide(request.request)
             flips += compare(request, old, new, _domain(request.product, before, after))
-    return DiffResult(base, candidate, len(requests), flips, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    return DiffResult(base, candidate, len(requests), flips, seconds, unchanged)
+
+
+def unchanged_domains(base: PolicyTree, candidate: PolicyTree) -> frozenset[str]:
+    """Domains whose decisions cannot differ between the sides: the global layer (with the
+    org config and schema) and the domain's own files read the same bytes on both (equal
+    revisions), and a decision reads only those (domain policies cannot name another domain)."""
+    if base.global_layer.revision != candidate.global_layer.revision:
+        return frozenset()
+    return frozenset(
+        name
+        for name, layer in base.domains.items()
+        if name in candidate.domains and candidate.domains[name].revision == layer.revision
+    )
+
+
+def _in_unchanged_domain(product: str, before: Engine, after: Engine, same: frozenset[str]) -> bool:
+    old, new = before.snapshot.products.get(product), after.snapshot.products.get(product)
+    return (
+        old is not None
+        and new is not None
+        and old.product.domain == new.product.domain
+        and old.product.domain in same
+    )
 
 
 def decision_space(
@@ -307,4 +340,5 @@ __all__ = [
     "materialize",
     "request_key",
     "run_diff",
+    "unchanged_domains",
 ]

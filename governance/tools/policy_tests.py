@@ -15,8 +15,9 @@ from governance.decision import Decision
 from governance.engine import Engine
 from governance.errors import Location, Problem
 from governance.snapshot import EvaluatorName, build_snapshot
+from governance.tools.progress import Progress, no_progress
 from governance.tree.durations import parse_duration
-from governance.tree.formats import Persona
+from governance.tree.formats import Persona, plain_json
 from governance.tree.layers import PolicyTree
 from governance.tree.load import display_path, load_tree, validate_model
 from governance.tree.located_yaml import load_yaml, position_of
@@ -111,23 +112,29 @@ class TestReport:
         )
 
 
-def run_tests(path: str | Path, evaluator: EvaluatorName = "compiled") -> TestReport:
+def run_tests(
+    path: str | Path, evaluator: EvaluatorName = "compiled", progress: Progress = no_progress
+) -> TestReport:
     """Run every layer's tests; a tree that does not load reports its problems and runs nothing."""
     tree, problems = load_tree(path)
     if tree is None or any(p.severity == "error" for p in problems):
         return TestReport([], Coverage(), problems, loaded=False)
-    return run_tests_on(Engine(build_snapshot(tree, problems, evaluator)), problems)
+    engine = Engine(build_snapshot(tree, problems, evaluator))
+    return run_tests_on(engine, problems, progress)
 
 
-def run_tests_on(engine: Engine, problems: list[Problem]) -> TestReport:
+def run_tests_on(
+    engine: Engine, problems: list[Problem], progress: Progress = no_progress
+) -> TestReport:
     """Run every layer's tests on an engine already built from its tree (`govern check` builds
     one snapshot for everything it runs); problems of the test files join `problems`."""
     tree = engine.snapshot.tree
     coverage = _coverage_universe(tree)
     results: list[CaseResult] = []
-    for layer in tree.layers():
-        for test_path in layer.tests:
-            results += _run_file(engine, tree, layer.name, test_path, problems, coverage)
+    files = [(layer.name, path) for layer in tree.layers() for path in layer.tests]
+    for done, (layer, test_path) in enumerate(files):
+        progress("policy tests", done, len(files))
+        results += _run_file(engine, tree, layer, test_path, problems, coverage)
     return TestReport(results, coverage, problems)
 
 
@@ -179,7 +186,8 @@ def _run_case(
 def build_request(request: Mapping[str, Any], personas: Mapping[str, Persona]) -> dict[str, Any]:
     """An AuthZEN request from the short form (`principal`, `product`) or as given."""
     if "subject" in request:
-        return dict(request)
+        given: dict[str, Any] = plain_json(dict(request))
+        return given
     short = ShortRequest.model_validate(request)
     persona = short.principal
     if isinstance(persona, str):
@@ -193,7 +201,7 @@ def build_request(request: Mapping[str, Any], personas: Mapping[str, Persona]) -
         "subject": {"type": persona.type, "id": persona.id, "properties": dict(persona.properties)},
         "action": {"name": short.action},
         "resource": resource,
-        "context": short.context,
+        "context": plain_json(short.context),
     }
 
 

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from governance.cedar_bridge import parse_policies, pst, with_id
+from governance.compiler.statements import MAX_NESTING, Statement, split_statements, too_deep
 from governance.errors import Location, Problem
 
 POLICY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
-# Cedar's parser recurses per bracket and overflows the C stack (SIGSEGV) near a thousand levels;
-# no real policy nests more than a handful, so the text is refused before it reaches the parser.
-MAX_NESTING = 64
 KNOWN_ANNOTATIONS = frozenset({"id", "reason", "waivable"})
 
 
@@ -31,61 +28,6 @@ class SourcePolicy:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
-class Statement:
-    line: int
-    column: int
-    text: str
-
-
-def _significant(text: str) -> Iterator[tuple[int, str]]:
-    """Each character outside comments, with its index; a string literal is one `"`."""
-    i = 0
-    while i < len(text):
-        char = text[i]
-        if char == "/" and text.startswith("//", i):
-            i = text.find("\n", i)
-            i = len(text) if i < 0 else i
-            continue
-        yield i, char
-        i = _skip_string(text, i) if char == '"' else i + 1
-
-
-def split_statements(text: str) -> list[Statement]:
-    """Split Cedar text into top-level statements (annotations included), skipping comments
-    and strings, so each parsed policy can be given the line it starts on."""
-    statements: list[Statement] = []
-    depth, start = 0, -1
-    for i, char in _significant(text):
-        if start < 0 and not char.isspace():
-            start = i
-        if char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-        elif char == ";" and depth <= 0:
-            statements.append(_statement(text, start, i + 1))
-            start, depth = -1, 0
-    if start >= 0:
-        statements.append(_statement(text, start, len(text)))
-    return statements
-
-
-def too_deep(text: str) -> tuple[int, int] | None:
-    """The (line, column) where bracket nesting first exceeds MAX_NESTING, skipping comments
-    and strings; None when the text stays within the limit."""
-    depth = 0
-    for i, char in _significant(text):
-        if char in "([{":
-            depth += 1
-            if depth > MAX_NESTING:
-                statement = _statement(text, i, i)
-                return statement.line, statement.column
-        elif char in ")]}":
-            depth -= 1
-    return None
-
-
 def nesting_problem(text: str, display: str, code: str) -> Problem | None:
     """A located problem when Cedar text nests deeper than its parser can safely take."""
     where = too_deep(text)
@@ -93,19 +35,6 @@ def nesting_problem(text: str, display: str, code: str) -> Problem | None:
         return None
     message = f"nesting deeper than {MAX_NESTING} levels of brackets"
     return Problem(Location(display, *where), code, message)
-
-
-def _skip_string(text: str, i: int) -> int:
-    i += 1
-    while i < len(text) and text[i] != '"':
-        i += 2 if text[i] == "\\" else 1
-    return i + 1
-
-
-def _statement(text: str, start: int, end: int) -> Statement:
-    line = text.count("\n", 0, start) + 1
-    column = start - (text.rfind("\n", 0, start) + 1) + 1
-    return Statement(line, column, text[start:end])
 
 
 def read_policies(

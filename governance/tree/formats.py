@@ -28,6 +28,16 @@ def _as_list(value: Any) -> Any:
 StrList = Annotated[list[str], BeforeValidator(_as_list)]
 
 
+def plain_json(value: Any) -> Any:
+    """The same data in plain dicts and lists. The loader's located containers are subclasses,
+    which readers that test exact types (the request reader's fast path) send the slow way."""
+    if isinstance(value, dict):
+        return {key: plain_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain_json(item) for item in value]
+    return value
+
+
 class Strict(BaseModel):
     """Unknown keys are errors: a typo must not silently disable a rule."""
 
@@ -248,16 +258,23 @@ class DomainConfig(Strict):
 # --- products/*.yaml (ODCS v3 data contracts) --------------------------------------------------
 
 
-class OdcsProperty(Lenient):
-    name: str
+class OdcsItems(Lenient):
+    """What an array property holds: scalars, or objects with properties of their own."""
+
     logicalType: str = ""
     classification: str | None = None
     tags: StrList = []
     properties: list[OdcsProperty] = []
+    items: OdcsItems | None = None
+
+
+class OdcsProperty(OdcsItems):
+    name: str
 
 
 class OdcsSchemaObject(Lenient):
     name: str
+    physicalName: str | None = None
     classification: str | None = None
     tags: StrList = []
     properties: list[OdcsProperty] = []
@@ -278,7 +295,7 @@ class OdcsSlaProperty(Lenient):
 class ProductDescriptor(Lenient):
     id: str = Field(min_length=1)
     name: str = ""
-    domain: str
+    domain: str | None = None  # optional in ODCS: the folder says which domain
     status: str = "active"
     dataProduct: str = ""
     description: OdcsDescription | str = OdcsDescription()
@@ -299,6 +316,12 @@ class Persona(Strict):
     type: str = "User"
     id: str
     properties: dict[str, Any] = {}
+
+    @field_validator("properties")
+    @classmethod
+    def _plain(cls, value: dict[str, Any]) -> dict[str, Any]:
+        plain: dict[str, Any] = plain_json(value)
+        return plain
 
 
 class FixturesFile(Strict):

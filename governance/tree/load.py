@@ -29,6 +29,7 @@ from governance.tree.formats import (
 )
 from governance.tree.layers import GLOBAL, Layer, PolicyTree, Sourced
 from governance.tree.located_yaml import INVALID, READ_LOG, load_yaml, position_of, read_text
+from governance.tree.unread import unread_layer_problems, unread_problems
 from governance.tree.validate import validate_tree
 
 M = TypeVar("M", bound=BaseModel)
@@ -78,6 +79,7 @@ def _load_tree(root: Path, log: dict[Path, str]) -> tuple[PolicyTree | None, lis
         what = "does not exist" if not root.exists() else "is not a directory"
         problems.append(Problem(Location(display_path(root)), "not-found", f"policy tree {what}"))
         return None, problems
+    problems += unread_problems(root, display_path)
     config = _load_config(root, problems)
     schema_text = _load_schema(root, problems)
     global_layer = _load_layer(root / GLOBAL, GLOBAL, problems, is_global=True)
@@ -158,7 +160,7 @@ def _load_layer(folder: Path, name: str, problems: list[Problem], *, is_global: 
                 Problem(Location(display_path(folder)), "missing-file", "missing global layer")
             )
         return layer
-    _warn_unread_access_files(folder / "access", problems)
+    problems += unread_layer_problems(folder, is_global=is_global, display=display_path)
     for path in sorted((folder / "access").glob("*.cedar")):
         text = read_text(path, display_path(path), problems)
         if text is not None:
@@ -171,18 +173,6 @@ def _load_layer(folder: Path, name: str, problems: list[Problem], *, is_global: 
     else:
         _load_domain_files(folder, layer, problems)
     return layer
-
-
-def _warn_unread_access_files(access: Path, problems: list[Problem]) -> None:
-    """A policy file the loader would skip (in a subfolder, `.CEDAR`) is a warning, not silence."""
-    if not access.is_dir():
-        return
-    for path in sorted(access.rglob("*")):
-        if path.is_file() and not (path.parent == access and path.suffix == ".cedar"):
-            message = "not read: only `access/*.cedar` files hold policies"
-            problems.append(
-                Problem(Location(display_path(path)), "unread-file", message, "warning")
-            )
 
 
 def _load_rules(folder: Path, layer: Layer, problems: list[Problem]) -> None:
@@ -226,7 +216,13 @@ def _load_domain_files(folder: Path, layer: Layer, problems: list[Problem]) -> N
         descriptor = validate_model(document, ProductDescriptor, display_path(path), problems)
         if descriptor is not None:
             locate = _locator(document, display_path(path))
-            layer.products.append(product_from_descriptor(descriptor, locate, problems))
+            if descriptor.domain is not None and descriptor.domain != layer.name:
+                message = (
+                    f"the contract says domain `{descriptor.domain}` but lives in `{layer.name}`"
+                )
+                problems.append(Problem(locate(("domain",)), "domain-mismatch", message))
+            product = product_from_descriptor(descriptor, locate, problems, layer.name, path.stem)
+            layer.products.append(product)
 
 
 def _load_fixtures(root: Path, problems: list[Problem]) -> tuple[FixturesFile, Location | None]:
@@ -301,7 +297,11 @@ def _revision(root: Path, log: dict[Path, str], files: list[Path], folder: Path)
     """Digest of the sorted (path, sha256) pairs of exactly the files of a layer that were read
     and parsed: a file the loader never reads cannot change it, and the pairs are separated by
     bytes no path contains, so two different sets never share a digest."""
-    chosen = {p for p in log if p in files or folder in p.parents}
+    # `folder in p.parents` compared as parts tuples: the same test, without building a Path
+    # for each parent of every file read, once per layer.
+    inside, depth = folder.parts, len(folder.parts)
+    listed = set(files)
+    chosen = {p for p in log if p in listed or (len(p.parts) > depth and p.parts[:depth] == inside)}
     pairs = sorted((p.relative_to(root).as_posix(), log[p]) for p in chosen)
     digest = hashlib.sha256()
     for name, sha in pairs:

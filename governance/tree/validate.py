@@ -5,12 +5,16 @@ Each stage appends to one problem list instead of raising, so a user sees every 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from fnmatch import fnmatchcase
 from typing import Any
 
 from governance.cedar_bridge import parse_schema, pst, validate_policies
 from governance.errors import Location, Problem
+from governance.tree.catalog import Product
 from governance.tree.cedar_files import SourcePolicy
+from governance.tree.formats import Selector
 from governance.tree.layers import PolicyTree
 
 
@@ -31,6 +35,7 @@ def _check_levels(tree: PolicyTree, problems: list[Problem]) -> None:
                 )
             )
 
+    seen: set[Location] = set()  # a table's declaration is inherited by each of its columns
     for layer in tree.layers():
         for rule in layer.classification:
             check(rule.item.level, rule.location, f"rule `{rule.item.id}`")
@@ -45,6 +50,10 @@ def _check_levels(tree: PolicyTree, problems: list[Problem]) -> None:
             check(product.declared, product.location, f"product `{product.id}`")
             for column in product.columns:
                 check(column.declared, column.location, f"column `{column.key}`")
+                for level, location in column.inherited:
+                    if location not in seen:
+                        seen.add(location)
+                        check(level, location, f"table or property above `{column.key}`")
 
 
 def _check_unique_ids(tree: PolicyTree, problems: list[Problem]) -> None:
@@ -77,12 +86,6 @@ def _check_products(tree: PolicyTree, problems: list[Problem]) -> None:
             location = Location(str(layer.folder / "domain.yaml"), 1, 1)
             message = f"domain.yaml names `{layer.config.name}` but the folder is `{name}`"
             problems.append(Problem(location, "domain-mismatch", message))
-        for product in layer.products:
-            if product.domain != name:
-                message = (
-                    f"product `{product.id}` says domain `{product.domain}` but lives in `{name}`"
-                )
-                problems.append(Problem(product.location, "domain-mismatch", message))
 
 
 def _check_retention(tree: PolicyTree, problems: list[Problem]) -> None:
@@ -115,6 +118,29 @@ def _check_waivers(tree: PolicyTree, problems: list[Problem]) -> None:
         if waiver.domain not in tree.domains:
             message = f"waiver `{waiver.id}` names unknown domain `{waiver.domain}`"
             problems.append(Problem(sourced.location, "unknown-domain", message))
+
+
+def _check_waiver_narrowing(tree: PolicyTree, problems: list[Problem]) -> None:
+    """A waiver's `actions` and `products` must name something real, or its narrowing is a typo
+    that silently waives nothing (or, left empty, everything); no narrowing at all is a warning."""
+    actions = {a.name for a in tree.config.action_specs()}
+    catalog = sorted(tree.products())
+    for sourced in tree.global_layer.waivers:
+        waiver = sourced.item
+        for action in waiver.actions:
+            if action not in actions:
+                message = f"waiver `{waiver.id}` names unknown action `{action}`"
+                problems.append(Problem(sourced.location, "unknown-action", message))
+        for pattern in waiver.products:
+            if not any(fnmatchcase(product, pattern) for product in catalog):
+                message = f"waiver `{waiver.id}`: `{pattern}` matches no product of the catalog"
+                problems.append(Problem(sourced.location, "unknown-product", message))
+        if not (waiver.principals or waiver.groups or waiver.products or waiver.actions):
+            message = (
+                f"waiver `{waiver.id}` has no `principals`, `groups`, `products` or `actions`: "
+                f"it lifts `{waiver.policy}` for every request of domain `{waiver.domain}`"
+            )
+            problems.append(Problem(sourced.location, "broad-waiver", message, "warning"))
 
 
 def _check_scope(tree: PolicyTree, problems: list[Problem]) -> None:
@@ -154,6 +180,75 @@ def _scope_finding(
     return ""
 
 
+def _check_rule_scope(tree: PolicyTree, problems: list[Problem]) -> None:
+    """The scope rule for every file, not only Cedar: a domain's classification, retention and
+    masking rules, its holds, and the narrowing of a waiver granted to it, name only its own
+    products and itself. They would have no effect elsewhere, and they signal a team reaching
+    outside what it owns."""
+    products = tree.products()
+    for name, layer in tree.domains.items():
+        for rule in layer.classification:
+            problems += _out_of_scope(
+                rule.item.match.products, name, products, f"classification rule `{rule.full_id}`",
+                rule.location,
+            )  # fmt: skip
+        for masking in layer.masking:
+            problems += _out_of_scope(
+                masking.item.match.products, name, products, f"masking rule `{masking.full_id}`",
+                masking.location,
+            )  # fmt: skip
+        selectors = [(f"retention rule `{r.full_id}`", r.item.applies_to, r.location)
+                     for r in layer.retention]  # fmt: skip
+        selectors += [
+            (f"legal hold `{h.full_id}`", h.item.applies_to, h.location) for h in layer.holds
+        ]
+        for what, selector, location in selectors:
+            problems += _selector_out_of_scope(selector, name, products, what, location)
+    for waiver in tree.global_layer.waivers:
+        domain = waiver.item.domain
+        if domain in tree.domains:
+            what = f"waiver `{waiver.item.id}` for domain `{domain}`"
+            problems += _out_of_scope(waiver.item.products, domain, products, what, waiver.location)
+
+
+def _selector_out_of_scope(
+    selector: Selector, domain: str, products: Mapping[str, Product], what: str,
+    location: Location,
+) -> Iterator[Problem]:  # fmt: skip
+    for other in (d for d in selector.domains if d != domain):
+        message = f"{what} names domain `{other}`; a domain's rules apply only to itself"
+        yield Problem(location, "scope-violation", message)
+    yield from _out_of_scope(selector.products, domain, products, what, location)
+
+
+_WILDCARD = re.compile(r"[*?\[]")
+
+
+def _out_of_scope(
+    globs: Iterable[str], domain: str, products: Mapping[str, Product], what: str,
+    location: Location,
+) -> Iterator[Problem]:  # fmt: skip
+    for glob in globs:
+        other = _other_domain(glob, domain, products)
+        if other is not None:
+            message = (
+                f"{what} names products of domain `{other}` (`{glob}`); "
+                f"it may name only `{domain}.*` products"
+            )
+            yield Problem(location, "scope-violation", message)
+
+
+def _other_domain(glob: str, domain: str, products: Mapping[str, Product]) -> str | None:
+    """The other domain a product glob names: the one it spells out (`finance.*`), or, when it
+    spells out none (`*.ledger`), the one whose products it matches while matching none of ours."""
+    literal = _WILDCARD.split(glob, maxsplit=1)[0]
+    if "." in literal:
+        named = literal.split(".", 1)[0]
+        return None if named == domain else named
+    owners = {p.domain for pid, p in products.items() if fnmatchcase(pid, glob)}
+    return None if not owners or domain in owners else min(owners)
+
+
 def _check_schema(tree: PolicyTree, problems: list[Problem]) -> None:
     if not tree.schema_text:
         return
@@ -183,6 +278,8 @@ STAGES: tuple[Callable[[PolicyTree, list[Problem]], None], ...] = (
     _check_products,
     _check_retention,
     _check_waivers,
+    _check_waiver_narrowing,
     _check_scope,
+    _check_rule_scope,
     _check_schema,
 )

@@ -111,3 +111,36 @@ def test_a_side_that_does_not_load_exits_1(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "the candidate tree does not load" in result.stderr
     assert "cedar-syntax" in result.stderr
+
+
+def test_unchanged_domains_are_skipped_and_the_flips_stay_exact(org: Path) -> None:
+    import datetime as dt
+
+    from governance.tools.diff import run_diff
+
+    _edit(org / "domains/sales/access/grants.cedar",
+          'when { context has purpose && context.purpose == "support" };', ";")  # fmt: skip
+    moment = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
+    result = run_diff(str(POLICIES), str(org), now=moment)
+    # Only sales changed: every request on another domain's product is equal by construction.
+    assert 0 < result.unchanged < result.requests
+    assert {f.domain for f in result.flips} == {"sales"}
+    # The same flips as deciding everything: a global change (a comment) disables the skip.
+    with (org / "global/classification.yaml").open("a") as handle:
+        handle.write("# touched\n")
+    full = run_diff(str(POLICIES), str(org), now=moment)
+    assert full.unchanged == 0 and full.requests == result.requests
+    key = [(f.change, f.request.key) for f in result.flips]
+    assert sorted(key) == sorted((f.change, f.request.key) for f in full.flips)
+
+
+def test_persona_requests_take_the_fast_request_reader() -> None:
+    from governance.access.request import _fast_authzen
+    from governance.tools.decision_space import persona_request
+    from governance.tree.load import load_tree
+
+    tree, _ = load_tree(POLICIES)
+    assert tree is not None
+    for persona in tree.fixtures.principals.values():
+        request = persona_request(persona, "read", "sales.orders", {"purpose": "analytics"})
+        assert _fast_authzen(request) is not None, persona.id
