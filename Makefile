@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test unit bench bench-server lint typecheck differential clean
+.PHONY: demo test unit bench bench-server lint typecheck differential test-spark clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,6 +12,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The demo also logs 3,000 synthetic gateway decisions to .demo-data/audit and writes
+# .demo-data/candidate, the policies with two guardrail edits, for `govern audit replay`.
 # Demo keys (examples/keys, demo only) sign each layer with its own team's key; rebuilding
 # unchanged sources gives byte-identical bundles, so the committed bundles/ stays clean.
 DEMO_LAYERS := global finance marketing people sales
@@ -22,6 +24,13 @@ demo: $(STAMP)
 	$(BIN)/govern bundle verify bundles --trust examples/keys/trust.yaml
 	$(BIN)/govern demo policies
 	$(BIN)/govern gateway --policies policies --demo-data --data .demo-data
+	rm -rf .demo-data/audit .demo-data/candidate
+	$(BIN)/govern audit simulate policies --out .demo-data/audit --count 3000
+	$(BIN)/govern audit verify .demo-data/audit
+	cp -r policies .demo-data/candidate
+	sed -i -e 's/    "audit"\].contains/    "audit", "ml_training"].contains/' \
+		-e 's/principal.clearance >= 3 };/principal.clearance >= 4 };/' \
+		.demo-data/candidate/global/access/guardrails.cedar
 
 # The gate CI runs (.ci/run): lint and import contracts, strict types, then the whole suite.
 test: lint typecheck unit
@@ -41,6 +50,12 @@ bench: $(STAMP)
 bench-server: $(STAMP)
 	command -v wrk >/dev/null || apt-get install -y wrk || (apt-get update && apt-get install -y wrk)
 	$(BIN)/python -m tests.benchmarks.server_load $(BENCH_SERVER_ARGS)
+
+# The PySpark job of `govern audit` in Spark local mode (needs Java 17; tests/spark is skipped
+# by `make test`).
+test-spark: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
+	$(BIN)/python -m pytest -q -m spark tests/spark
 
 differential: $(STAMP)
 	HYPOTHESIS_PROFILE=thorough $(BIN)/python -m pytest -q -m slow tests

@@ -238,12 +238,12 @@ class Replayer:
                 continue
             if isinstance(record, dict) and is_marker(record):
                 continue
-            problem = self._replay_one(record, file, number, result)
+            problem = self.replay_record(record, file, number, result)
             if problem is not None:
                 result.skips.add(f"{where}: {problem}")
         return result
 
-    def _replay_one(self, record: Any, file: str, line: int, result: ReplayResult) -> str | None:
+    def replay_record(self, record: Any, file: str, line: int, result: ReplayResult) -> str | None:
         """Re-decide one record; the reason it cannot be replayed, or None."""
         if not isinstance(record, dict):
             return "not a JSON object"

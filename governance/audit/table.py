@@ -37,6 +37,20 @@ SUMMARY_SCHEMA = pa.schema([
 ])  # fmt: skip
 
 
+def _summary_row(record: dict[str, Any]) -> dict[str, Any]:
+    """The SUMMARY_SCHEMA columns only: a summary reads half the fields of a row."""
+    request, result = record["input"], record["result"]
+    return {
+        "timestamp": record["timestamp"], "domain": result.get("domain"),
+        "product": request.get("resource", {}).get("id"),
+        "action": request.get("action", {}).get("name"),
+        "principal": request.get("subject", {}).get("id"), "allowed": result["allowed"],
+        "effect": result.get("effect"), "kind": result.get("kind"),
+        "policies": [p["id"] for p in result.get("policies", ())],
+        "reason_code": result.get("reason_code"),
+    }  # fmt: skip
+
+
 def _row(record: dict[str, Any], file: str, line: int, wide: bool = True) -> dict[str, Any]:
     subject, resource = record["input"].get("subject", {}), record["input"].get("resource", {})
     result = record["result"]
@@ -60,7 +74,11 @@ def _row(record: dict[str, Any], file: str, line: int, wide: bool = True) -> dic
     return row
 
 
-def rows(paths: Iterable[str | Path], skips: Skips, wide: bool = True) -> Iterator[dict[str, Any]]:
+def rows(
+    paths: Iterable[str | Path], skips: Skips, wide: bool | None = True
+) -> Iterator[dict[str, Any]]:
+    """Rows of every decision record: wide (with the JSON columns), narrow, or (None) the
+    summary's columns only."""
     for path in log_files(paths):
         number = 0
         try:
@@ -81,7 +99,7 @@ def rows(paths: Iterable[str | Path], skips: Skips, wide: bool = True) -> Iterat
 
 
 def _read(
-    raw: bytes, file: str, number: int, wide: bool
+    raw: bytes, file: str, number: int, wide: bool | None
 ) -> tuple[dict[str, Any] | None, str | None]:
     """The row of one line, or why the line is skipped; (None, None) for a chain marker."""
     try:
@@ -96,7 +114,7 @@ def _read(
     if problem is not None:
         return None, problem
     try:
-        return _row(record, file, number, wide), None
+        return (_summary_row(record) if wide is None else _row(record, file, number, wide)), None
     except (KeyError, TypeError, AttributeError) as exc:
         return None, f"not a decision record ({exc!r})"
 
@@ -105,7 +123,11 @@ def batches(
     paths: Iterable[str | Path], skips: Skips, size: int = 8192, schema: pa.Schema = SCHEMA
 ) -> pa.RecordBatchReader:
     """The records as a stream of Arrow batches of `size` rows: one batch in memory at a time."""
-    wide = bool({"input", "result", "revisions"} & set(schema.names))
+    wide = (
+        None
+        if schema.equals(SUMMARY_SCHEMA)
+        else bool({"input", "result", "revisions"} & set(schema.names))
+    )
 
     def generate() -> Iterator[pa.RecordBatch]:
         chunk: list[dict[str, Any]] = []

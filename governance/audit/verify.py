@@ -75,6 +75,8 @@ def record_problem(record: dict[str, Any]) -> str | None:
         return f"not a decision record (no `{'`, `'.join(missing)}`)"
     if not isinstance(record["input"], dict) or not isinstance(record["result"], dict):
         return "not a decision record (`input` and `result` must be objects)"
+    if not isinstance(record["result"].get("allowed"), bool):
+        return "not a decision record (`result.allowed` must be true or false)"
     revisions = record.get("revisions")
     if not isinstance(revisions, dict) or not all(
         isinstance(k, str) and isinstance(v, str) and v for k, v in revisions.items()

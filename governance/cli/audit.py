@@ -76,9 +76,10 @@ LOGS = click.argument("logs", nargs=-1, required=True, type=click.Path(exists=Tr
 
 
 @contextmanager
-def _progress(what: str, total: int | None = None) -> Iterator[Callable[[int], None] | None]:
-    """A rich progress bar on stderr when it is a terminal; otherwise no callback at all."""
-    if not sys.stderr.isatty() or os.environ.get("CI"):
+def _progress(what: str, machine_format: bool) -> Iterator[Callable[[int], None] | None]:
+    """A rich bar counting records on stderr when it is a terminal and the output is text (the
+    total of a streamed log is unknown: see governance/cli/progress.py for bars with a total)."""
+    if machine_format or not sys.stderr.isatty() or os.environ.get("CI"):
         yield None
         return
     from rich.console import Console
@@ -87,7 +88,7 @@ def _progress(what: str, total: int | None = None) -> Iterator[Callable[[int], N
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn()]  # fmt: skip
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(what, total=total)
+        task = bar.add_task(what, total=None)
         yield lambda done: bar.update(task, completed=done)
 
 
@@ -118,7 +119,7 @@ def summary(
     from governance.report.audit import render_summary_html, render_summary_text
 
     try:
-        with _progress("reading records") as progress:
+        with _progress("reading records", fmt != "text") as progress:
             result = summarise(logs, top=top, bucket=bucket, progress=progress)  # type: ignore[arg-type]
     except duckdb.Error as exc:  # a disk full under the spill directory, say
         raise click.ClickException(f"cannot summarise: {exc}") from exc
@@ -172,7 +173,7 @@ def replay(
         raise click.UsageError("--bundles needs --trust")
     candidate = Candidate(policies, bundles, trust)
     try:
-        with _progress("replaying lines") as progress:
+        with _progress("replaying lines", fmt != "text") as progress:
             result = run_replay(logs, candidate, jobs=jobs, progress=progress)
     except LoadError as exc:
         raise click.ClickException(f"cannot load the candidate policies: {exc}") from exc
@@ -209,6 +210,35 @@ def export(logs: tuple[Path, ...], target: Path, overwrite: bool) -> None:
     partitions = len({p.parent for p in result.files})
     click.echo(f"exported {result.records} records to {target} ({partitions} partitions)")
     _report_skips(result.skips)
+
+
+@audit.command()
+@click.argument("policies", default="policies",
+                type=click.Path(exists=True, file_okay=False, path_type=Path))  # fmt: skip
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of the decision log (a log already there is continued).")  # fmt: skip
+@click.option("--count", default=3000, show_default=True, type=click.IntRange(1, 100_000_000))
+@click.option("--days", default=2.0, show_default=True, type=click.FloatRange(min=0.001),
+              help="Span of simulated time the requests are spread over.")  # fmt: skip
+@click.option("--seed", default=7, show_default=True, type=int)
+@click.option("--gzip", "compress", is_flag=True, help="Write .jsonl.gz files.")
+def simulate(policies: Path, out: Path, count: int, days: float, seed: int, compress: bool) -> None:
+    """Decide COUNT synthetic gateway requests against POLICIES, writing every decision to a
+    hash-chained decision log in --out (for demos, tests and benchmarks)."""
+    from governance.audit.simulate import simulate as run_simulation
+    from governance.errors import LoadError
+
+    try:
+        result = run_simulation(policies, out, count, seed=seed, days=days, compress=compress)
+    except LoadError as exc:
+        raise click.ClickException(f"cannot load {policies}: {exc}") from exc
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    stats = result.stats
+    click.echo(f"logged {stats.written} of {result.requests} decisions to {out} "
+               f"({len(result.files)} files, {stats.lost} lost)")  # fmt: skip
+    if stats.lost:
+        sys.exit(1)
 
 
 def _color() -> bool:

@@ -3,6 +3,7 @@
 from governance.logs.background import BackgroundLog, LogStats, QueueFull
 from governance.logs.chain import FileHeader, FileTrailer, line_hash, signing_payload
 from governance.logs.console import ConsoleSink
+from governance.logs.encode import RecordEncoder
 from governance.logs.file_sink import FileSink
 from governance.logs.http_sink import HttpSink, UploadError
 from governance.logs.interface import NO_LOG, DecisionLog, NoDecisionLog, Sink
@@ -25,6 +26,7 @@ __all__ = [
     "NoDecisionLog",
     "QueueFull",
     "RecordBuilder",
+    "RecordEncoder",
     "Sampling",
     "Sink",
     "UploadError",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from governance.decision import Decision
+from governance.logs.encode import RecordEncoder
 from governance.logs.http_sink import UploadError
 from governance.logs.interface import Sink
 from governance.logs.mask import Masker, MaskError
@@ -63,6 +64,12 @@ class BackgroundLog:
             raise ValueError("capacity and batch_size must be positive")
         self._sink = sink
         self._builder = RecordBuilder(labels)
+        # Without masking, a sink that takes encoded records gets bytes: no dict per record.
+        encoded = (
+            getattr(sink, "write_encoded", None) if masker is None or not masker.active else None
+        )
+        self._write_encoded = encoded
+        self._encoder = RecordEncoder(labels)
         self._masker = masker if masker is not None and masker.active else None
         self._sampling = None if sampling is None or sampling.keeps_everything else sampling
         self._capacity, self._batch_size, self._interval = capacity, batch_size, flush_interval
@@ -142,11 +149,14 @@ class BackgroundLog:
         pending, batch = self._pending, []
         for _ in range(min(self._batch_size, len(pending))):
             batch.append(pending.popleft())
-        records = self._records(batch)
+        records: list[Any] = self._encoded(batch) if self._write_encoded else self._records(batch)
         if not records:
             return
         try:
-            self._sink.write(records)
+            if self._write_encoded is not None:
+                self._write_encoded(records)
+            else:
+                self._sink.write(records)
             self._written += len(records)
         except UploadError as exc:  # part of the batch went through
             self._written += len(records) - exc.lost
@@ -155,6 +165,15 @@ class BackgroundLog:
         except Exception as exc:  # a failing sink must not kill the writer; counted, kept
             self._sink_failures += len(records)
             self.last_sink_error = exc
+
+    def _encoded(self, batch: list[_Pending]) -> list[bytes]:
+        self._received += len(batch)
+        encode, sampling = self._encoder.encode, self._sampling
+        if sampling is None:
+            return [encode(decision, req_id, by) for decision, req_id, by in batch]
+        kept = [item for item in batch if sampling.keeps(item[0])]
+        self._sampled_out += len(batch) - len(kept)
+        return [encode(decision, req_id, by) for decision, req_id, by in kept]
 
     def _records(self, batch: list[_Pending]) -> list[dict[str, Any]]:
         self._received += len(batch)

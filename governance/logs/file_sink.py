@@ -63,6 +63,25 @@ class FileSink:
             lines.append(line)
         self._write_lines(lines)
 
+    def write_encoded(self, bodies: list[bytes]) -> None:
+        """Records already encoded by RecordEncoder (each lacks its closing `,"prev_hash":...}`),
+        chained and written exactly as `write` would write them."""
+        if self._file is None:
+            self._open()
+        lines: list[bytes] = []
+        for body in bodies:
+            line = _chained(body, self._hash)
+            if self._records and self._size + len(line) > self.max_bytes:
+                self._write_lines(lines)
+                lines = []
+                self._rotate()
+                line = _chained(body, self._hash)
+            self._hash = line_hash(line)
+            self._size += len(line) + 1
+            self._records += 1
+            lines.append(line)
+        self._write_lines(lines)
+
     def close(self) -> None:
         if self._file is not None:
             self._seal(None)
@@ -120,16 +139,38 @@ class FileSink:
         return number, newest.name, _last_line_hash(newest)
 
 
+def _chained(body: bytes, previous: str | None) -> bytes:
+    link = b"null" if previous is None else b'"' + previous.encode() + b'"'
+    return body + b',"prev_hash":' + link + b"}"
+
+
 def _last_line_hash(path: Path) -> str | None:
-    last = None
+    """The hash of the last complete line: read from the end of a plain file (a restart next to
+    a 64 MiB file reads a few KiB), from the start of a gzip one."""
     with path.open("rb") as raw:
-        stream = cast(IO[bytes], gzip.GzipFile(fileobj=raw)) if _is_gzip(raw) else raw
-        try:
-            for line in stream:
-                if line.endswith(b"\n"):
-                    last = line[:-1]
-        except (OSError, EOFError):  # a crash mid-write: link to the last complete line
-            pass
+        if _is_gzip(raw):
+            return _last_gzip_line_hash(cast(IO[bytes], gzip.GzipFile(fileobj=raw)))
+        end = raw.seek(0, io.SEEK_END)
+        window = 64 * 1024
+        while True:
+            start = max(0, end - window)
+            raw.seek(start)
+            tail = raw.read(end - start)
+            complete = tail[: tail.rfind(b"\n") + 1]  # a crash mid-write leaves a partial line
+            lines = complete.splitlines()
+            if len(lines) >= 2 or start == 0:  # the last line is whole once a newline precedes it
+                return line_hash(lines[-1]) if lines else None
+            window *= 4
+
+
+def _last_gzip_line_hash(stream: IO[bytes]) -> str | None:
+    last = None
+    try:
+        for line in stream:
+            if line.endswith(b"\n"):
+                last = line[:-1]
+    except (OSError, EOFError):  # a crash mid-write: link to the last complete line
+        pass
     return None if last is None else line_hash(last)
 
 

@@ -48,11 +48,11 @@ class RecordBuilder:
         self, decision: Decision, req_id: int | None = None, requested_by: str = ""
     ) -> dict[str, Any]:
         request = decision.request
-        result = dict(self._answer(decision.access))
+        result = dict(self.answer(decision.access))
         if decision.masks:
-            result["masks"] = [_mask(m) for m in decision.masks]
+            result["masks"] = [mask_fields(m) for m in decision.masks]
         result["classification"] = self._shared(decision.classification, _classification)
-        result["retention"] = self._shared(decision.retention, _retention)
+        result["retention"] = self._shared(decision.retention, retention_fields)
         code = reason_code(decision)
         if code is not None:
             result["reason_code"] = code
@@ -60,7 +60,7 @@ class RecordBuilder:
         result["domain"] = _domain(decision.revisions)
         return {
             "decision_id": decision.decision_id,
-            "timestamp": self._timestamp(decision.evaluated_ns),
+            "timestamp": self.timestamp(decision.evaluated_ns),
             "path": PATH,
             "labels": self.labels,
             "input": request.to_authzen() if isinstance(request, AccessRequest) else dict(request),
@@ -71,14 +71,15 @@ class RecordBuilder:
             "requested_by": requested_by,
         }
 
-    def _timestamp(self, epoch_ns: int) -> str:
+    def timestamp(self, epoch_ns: int) -> str:
         seconds, ns = divmod(epoch_ns, 1_000_000_000)
         if seconds != self._second:  # one datetime per second of traffic, not per record
             self._second = seconds
             self._second_text = f"{dt.datetime.fromtimestamp(seconds, dt.UTC):%Y-%m-%dT%H:%M:%S}"
         return f"{self._second_text}.{ns // 1000:06d}Z"
 
-    def _answer(self, access: Access) -> dict[str, Any]:
+    def answer(self, access: Access) -> dict[str, Any]:
+        """The answer's part of `result`, shared between decisions: treat it as read-only."""
         cached = self._answers.get(id(access))
         if cached is not None and cached[0] is access:
             return cached[1]
@@ -112,7 +113,7 @@ class RecordBuilder:
         return converted
 
 
-def _mask(mask: Mask) -> dict[str, Any]:
+def mask_fields(mask: Mask) -> dict[str, Any]:
     return {
         "column": mask.column,
         "level": mask.level,
@@ -125,7 +126,7 @@ def _classification(classification: ProductClassification) -> str:
     return classification.product.level
 
 
-def _retention(retention: Retention) -> dict[str, Any]:
+def retention_fields(retention: Retention) -> dict[str, Any]:
     return {
         "min": retention.min.iso if retention.min else None,
         "max": retention.max.iso if retention.max else None,

@@ -166,3 +166,22 @@ def test_verify_accepts_refusals_without_revisions(good: Path) -> None:
     records = [orjson.loads(line) for line in _lines(good)[1:-1]]
     assert any(r["revisions"] == {} and "reason_code" in r["result"] for r in records)
     assert verify_logs([good]).ok
+
+
+def test_an_allowed_that_is_not_a_boolean_is_never_counted_as_access(
+    good: Path, tmp_path: Path
+) -> None:
+    """`"allowed": "false"` is truthy: read as a boolean it would count a deny as an allow."""
+    records = [orjson.loads(line) for line in _lines(good)[1:-1]]
+    denied = next(i for i, r in enumerate(records) if not r["result"]["allowed"])
+    records[denied]["result"]["allowed"] = "false"
+    for record in records:
+        del record["prev_hash"]
+    sink = FileSink(tmp_path / "odd")
+    sink.write(records)
+    sink.close()
+    result = verify_logs([tmp_path / "odd"])
+    assert not result.ok and "`result.allowed` must be true or false" in result.breaks[0].message
+    summary = summarise([tmp_path / "odd"])
+    assert summary.records == RECORDS - 1 and summary.skips.count == 1
+    assert summary.allowed == sum(r["result"]["allowed"] is True for r in records)

@@ -10,6 +10,7 @@ import pytest
 
 from governance import Engine
 from governance.logs import BackgroundLog, FileSink, RecordBuilder
+from governance.logs.encode import RecordEncoder
 from tests.benchmarks.conftest import EXAMPLE
 from tests.benchmarks.test_engine_bench import _requests
 
@@ -43,6 +44,16 @@ def test_writer_records(benchmark: Any, engine: Engine, tmp_path: Path) -> None:
     benchmark.group = "log:writer"
     benchmark.extra_info["records"] = len(decisions)
     benchmark(lambda: sink.write([builder.build(d) for d in decisions]))
+    sink.close()
+
+
+def test_writer_encoded(benchmark: Any, engine: Engine, tmp_path: Path) -> None:
+    """The same batch on the writer's byte path (what BackgroundLog does without masking)."""
+    decisions = [engine.decide(r) for r in _requests(engine, 2048)]
+    encoder, sink = RecordEncoder({"app": "bench"}), FileSink(tmp_path, max_bytes=1 << 30)
+    benchmark.group = "log:writer"
+    benchmark.extra_info["records"] = len(decisions)
+    benchmark(lambda: sink.write_encoded([encoder.encode(d) for d in decisions]))
     sink.close()
 
 
