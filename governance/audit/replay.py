@@ -18,17 +18,16 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 
 from governance.audit.skips import Skips
 from governance.audit.verify import log_files, read_lines, record_problem, unreadable
-from governance.decision import Decision
+from governance.changes import Answer, Change, changes
 from governance.engine import Engine
 from governance.logs.chain import is_marker
 
-Change = Literal["granted", "unmasked", "revoked", "masked"]
 CHANGES: tuple[Change, ...] = ("granted", "unmasked", "revoked", "masked")  # newly granted first
 CHUNK = 2000  # lines per task: large enough that pickling is cheap next to deciding
 _POOL_ABOVE_BYTES = 32 << 20
@@ -51,55 +50,6 @@ class Candidate:
         if self.policies is None:
             raise ValueError("give the candidate policies or bundles")
         return Engine.from_path(self.policies, clock=clock)
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """One side of a flip, reduced to what is compared and named."""
-
-    allowed: bool
-    kind: str
-    policies: tuple[str, ...]
-    masks: Mapping[str, tuple[str, ...]]  # masked column -> the policies that masked it
-    reason_code: str | None = None
-
-    @classmethod
-    def of_record(cls, result: Mapping[str, Any]) -> Answer:
-        """Raises KeyError, TypeError or ValueError on a result that is not a logged decision."""
-        allowed = result["allowed"]
-        if not isinstance(allowed, bool):
-            raise TypeError("`result.allowed` is not a boolean")
-        return cls(
-            allowed,
-            str(result.get("kind")),
-            tuple(str(p["id"]) for p in result.get("policies", ())),
-            {
-                str(m["column"]): tuple(map(str, m.get("policies", ())))
-                for m in result.get("masks", ())
-            },
-            result.get("reason_code"),
-        )
-
-    @classmethod
-    def of_decision(cls, decision: Decision) -> Answer:
-        return cls(
-            decision.allowed,
-            decision.access.kind,
-            tuple(p.id for p in decision.access.policies),
-            {m.column: tuple(p.id for p in m.policies) for m in decision.masks},
-            decision.reason_code if decision.refusal else None,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        found: dict[str, Any] = {
-            "allowed": self.allowed,
-            "kind": self.kind,
-            "policies": list(self.policies),
-            "masks": sorted(self.masks),
-        }
-        if self.reason_code is not None:
-            found["reason_code"] = self.reason_code
-        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,24 +142,6 @@ class ReplayResult:
         }  # fmt: skip
 
 
-def compare(before: Answer, after: Answer) -> list[tuple[Change, tuple[str, ...], tuple[str, ...]]]:
-    """The flips between two answers: (change, responsible policies, columns)."""
-    if before.allowed != after.allowed:
-        if after.allowed:
-            return [("granted", after.policies or before.policies, ())]
-        responsible = after.policies if after.kind == "forbidden" else before.policies
-        return [("revoked", responsible or after.policies, ())]
-    if not after.allowed:
-        return []
-    found: list[tuple[Change, tuple[str, ...], tuple[str, ...]]] = []
-    for change, gone, kept in (("unmasked", before, after), ("masked", after, before)):
-        columns = sorted(set(gone.masks) - set(kept.masks))
-        if columns:
-            responsible = tuple(sorted({p for c in columns for p in gone.masks[c]}))
-            found.append((change, responsible, tuple(columns)))  # type: ignore[arg-type]
-    return found
-
-
 class _LoggedMoment:
     """The engine's clock during replay: the moment of the record being re-decided."""
 
@@ -262,7 +194,7 @@ class Replayer:
         if any(p.startswith("/input") for p in _pointers(record)):
             result.masked_inputs += 1
         domain = str(record["result"].get("domain") or self._domain(request))
-        for change, responsible, columns in compare(before, after):
+        for change, responsible, columns in changes(before, after):
             result.flips.append(Flip(
                 change, domain, responsible, columns, file, line,
                 str(record.get("decision_id")), str(record.get("timestamp")), request, before, after,

@@ -22,8 +22,9 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from governance.changes import Answer, Change, changes
 from governance.decision import Decision
 from governance.engine import Engine
 from governance.errors import GovernanceError, LoadError, Location, Problem
@@ -43,7 +44,6 @@ from governance.tree.layers import PolicyTree
 from governance.tree.load import display_path, load_tree, read_model, validate_model
 from governance.tree.located_yaml import load_yaml
 
-Change = Literal["granted", "unmasked", "revoked", "masked"]
 CHANGES: tuple[Change, ...] = ("granted", "unmasked", "revoked", "masked")  # report order
 
 
@@ -57,36 +57,6 @@ class SideLoadError(LoadError):
     def __init__(self, side: str, problems: list[Problem]) -> None:
         super().__init__(problems)
         self.side = side
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """What one side answered, reduced to what a flip compares and names."""
-
-    allowed: bool
-    kind: str
-    policies: tuple[str, ...]
-    masks: Mapping[str, tuple[str, ...]]  # masked column -> the policies that masked it
-    reason: str
-
-    @classmethod
-    def of(cls, decision: Decision) -> Answer:
-        return cls(
-            decision.allowed,
-            decision.access.kind,
-            tuple(p.id for p in decision.access.policies),
-            {m.column: tuple(p.id for p in m.policies) for m in decision.masks},
-            decision.refusal,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "allowed": self.allowed,
-            "kind": self.kind,
-            "policies": list(self.policies),
-            "masks": sorted(self.masks),
-            **({"reason": self.reason} if self.reason else {}),
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,25 +231,11 @@ def test_requests(tree: PolicyTree) -> list[SpaceRequest]:
 
 
 def compare(request: SpaceRequest, old: Decision, new: Decision, domain: str) -> list[Flip]:
-    before, after = Answer.of(old), Answer.of(new)
-    if before.allowed != after.allowed:
-        if after.allowed:
-            responsible = after.policies or before.policies
-            return [Flip(request, domain, "granted", before, after, responsible)]
-        responsible = after.policies if after.kind == "forbidden" else before.policies
-        return [Flip(request, domain, "revoked", before, after, responsible or after.policies)]
-    if not after.allowed:
-        return []
-    flips = []
-    unmasked = sorted(set(before.masks) - set(after.masks))
-    if unmasked:
-        responsible = tuple(sorted({p for c in unmasked for p in before.masks[c]}))
-        flips.append(Flip(request, domain, "unmasked", before, after, responsible, tuple(unmasked)))
-    masked = sorted(set(after.masks) - set(before.masks))
-    if masked:
-        responsible = tuple(sorted({p for c in masked for p in after.masks[c]}))
-        flips.append(Flip(request, domain, "masked", before, after, responsible, tuple(masked)))
-    return flips
+    before, after = Answer.of_decision(old), Answer.of_decision(new)
+    return [
+        Flip(request, domain, change, before, after, responsible, columns)
+        for change, responsible, columns in changes(before, after)
+    ]
 
 
 @contextmanager

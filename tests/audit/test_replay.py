@@ -12,8 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from governance import Engine
-from governance.audit.replay import CHANGES, Answer, Candidate, compare, replay
+from governance.audit.replay import CHANGES, Candidate, replay
 from governance.audit.verify import log_files, read_lines
+from governance.changes import Answer, changes
 from governance.cli import main
 from tests.audit.conftest import POLICIES
 
@@ -64,7 +65,7 @@ def _flips_by_deciding_both(log: Path, candidate: Path) -> set[tuple[Any, ...]]:
             before = Answer.of_decision(old.decide(record["input"]))
             assert before == Answer.of_record(record["result"])  # the log is what the tree said
             after = Answer.of_decision(new.decide(record["input"]))
-            for change, _, columns in compare(before, after):
+            for change, _, columns in changes(before, after):
                 expected.add((path.name, number, change, columns))
     return expected
 
