@@ -147,7 +147,7 @@ def test_domain_min_above_locked_max_is_clipped_to_the_ceiling(tree):
     assert result["conflict"] is None
     [clip] = result["clipped"]
     assert clip["rule"] == "sales/tax" and clip["ceiling_rule"] == "global/gdpr"
-    assert clip["source"].startswith(tree.rel("domains/sales/retention.yaml") + ":")
+    assert clip["source"].startswith("domains/sales/retention.yaml:")  # relative to the tree root
     assert rules_for(result, "max") == ["global/gdpr"]
 
 
