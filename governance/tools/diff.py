@@ -19,6 +19,7 @@ import tarfile
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +41,7 @@ from governance.tools.decision_space import (
 from governance.tools.policy_tests import TestFile, build_request
 from governance.tools.progress import Progress, no_progress
 from governance.tree.formats import FixturesFile, Persona
-from governance.tree.layers import PolicyTree
+from governance.tree.layers import GLOBAL, PolicyTree
 from governance.tree.load import display_path, load_tree, read_model, validate_model
 from governance.tree.located_yaml import load_yaml
 
@@ -134,27 +135,98 @@ def run_diff(
         before = _engine("base", base_path, evaluator, moment)
         after = _engine("candidate", candidate_path, evaluator, moment)
         fixture_personas = _personas(fixtures, before.snapshot.tree, after.snapshot.tree)
-        policies = [p.template for e in (before, after) for p in e.snapshot.tree.policies()]
-        synthetic = {
-            name: persona
-            for name, persona in named_principals(policies).items()
-            if name not in fixture_personas
-        }
-        personas = {**synthetic, **fixture_personas}
-        requests = decision_space(before.snapshot.tree, after.snapshot.tree, personas)
-        same = unchanged_domains(before.snapshot.tree, after.snapshot.tree)
-        flips, unchanged = [], 0
-        for done, request in enumerate(requests):
-            if not done % 1024:
-                progress("deciding both sides", done, len(requests))
-            if _in_unchanged_domain(request.product, before, after, same):
-                unchanged += 1
+        decisions = _Space(before, after, fixture_personas)
+        flips: list[Flip] = []
+        total = unchanged = 0
+        synthetic: set[str] = set()
+        for done, home in enumerate(decisions.homes):
+            progress("deciding both sides", done, len(decisions.homes))
+            part = decisions.part(home)
+            total += len(part.requests)
+            synthetic |= part.synthetic
+            if part.unchanged:
+                unchanged += len(part.requests)
                 continue
-            old, new = before.decide(request.request), after.decide(request.request)
-            flips += compare(request, old, new, _domain(request.product, before, after))
-    flips = _without_echoes(flips, set(synthetic))
+            for request in part.requests:
+                old, new = before.decide(request.request), after.decide(request.request)
+                flips += compare(request, old, new, _domain(request.product, before, after))
+    flips = _without_echoes(flips, synthetic)
     seconds = time.perf_counter() - started
-    return DiffResult(base, candidate, len(requests), flips, seconds, unchanged)
+    return DiffResult(base, candidate, total, flips, seconds, unchanged)
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """The requests on the products one domain holds (on both sides, or as each side places
+    them): decided together, and skipped together when nothing they read has changed."""
+
+    requests: list[SpaceRequest]
+    synthetic: frozenset[str]  # the names of the synthetic principals among the personas
+    unchanged: bool
+
+
+_Home = tuple[tuple[str, ...], bool]  # the product's domains on the sides that have it; on both?
+
+
+class _Space:
+    """The decision space (see `decision_space`), one domain at a time. A decision reads only the
+    global layer and the product's domain, so a domain's products are asked with the principals
+    those policies name, plus one stand-in per principal type for the principals named only
+    elsewhere (to these policies they are all alike: attribute-less, in no group they name)."""
+
+    def __init__(self, before: Engine, after: Engine, fixtures: Mapping[str, Persona]) -> None:
+        trees = (before.snapshot.tree, after.snapshot.tree)
+        self._fixtures = fixtures
+        self._same = unchanged_domains(*trees)
+        self._actions = _union(*([a.name for a in t.config.action_specs()] for t in trees))
+        self._contexts = context_values(merged_context([t.config for t in trees]))
+        self._products: dict[_Home, list[str]] = {}
+        for product in _union(*(list(t.products()) for t in trees)):
+            self._products.setdefault(_home(product, before, after), []).append(product)
+        self._tests: dict[_Home, list[SpaceRequest]] = {}
+        for tree in trees:
+            for request in test_requests(tree):
+                self._tests.setdefault(_home(request.product, before, after), []).append(request)
+        # What each layer's policies name, on either side (walking policies is the costly part).
+        self._named: dict[str, dict[str, Persona]] = {}
+        for tree in trees:
+            for layer in tree.layers():
+                self._named.setdefault(layer.name, {}).update(
+                    named_principals(p.template for p in layer.policies)
+                )
+        self._every = {n: p for named in self._named.values() for n, p in named.items()}
+        self.homes = [*self._products, *(h for h in self._tests if h not in self._products)]
+
+    def part(self, home: _Home) -> _Part:
+        domains, on_both = home
+        local = {
+            name: persona
+            for layer in (GLOBAL, *domains)
+            for name, persona in self._named.get(layer, {}).items()
+        }
+        synthetic = {**_stand_ins(self._every, local), **local}
+        synthetic = {n: p for n, p in synthetic.items() if n not in self._fixtures}
+        personas = {**synthetic, **self._fixtures}
+        products = self._products.get(home, [])
+        found = {r.key: r for r in space(personas, self._actions, products, self._contexts)}
+        for request in self._tests.get(home, ()):
+            found.setdefault(request.key, request)
+        unchanged = on_both and len(domains) == 1 and domains[0] in self._same
+        return _Part(list(found.values()), frozenset(synthetic), unchanged)
+
+
+def _home(product: str, before: Engine, after: Engine) -> _Home:
+    views = [e.snapshot.products.get(product) for e in (before, after)]
+    domains = tuple(dict.fromkeys(v.product.domain for v in views if v is not None))
+    return domains, all(v is not None for v in views)
+
+
+def _stand_ins(every: Mapping[str, Persona], local: Mapping[str, Persona]) -> dict[str, Persona]:
+    """One of the principals named elsewhere per principal type, the first by name."""
+    found: dict[str, tuple[str, Persona]] = {}
+    for name in sorted(set(every) - set(local)):
+        found.setdefault(every[name].type, (name, every[name]))
+    return dict(found.values())
 
 
 def unchanged_domains(base: PolicyTree, candidate: PolicyTree) -> frozenset[str]:
@@ -170,17 +242,7 @@ def unchanged_domains(base: PolicyTree, candidate: PolicyTree) -> frozenset[str]
     )
 
 
-def _in_unchanged_domain(product: str, before: Engine, after: Engine, same: frozenset[str]) -> bool:
-    old, new = before.snapshot.products.get(product), after.snapshot.products.get(product)
-    return (
-        old is not None
-        and new is not None
-        and old.product.domain == new.product.domain
-        and old.product.domain in same
-    )
-
-
-def _without_echoes(flips: list[Flip], synthetic: set[str]) -> list[Flip]:
+def _without_echoes(flips: list[Flip], synthetic: AbstractSet[str]) -> list[Flip]:
     """A synthetic principal stands for the members no persona represents: its flip is kept
     only where no persona shows the same flip (same change, request and policies)."""
 

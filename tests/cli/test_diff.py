@@ -172,3 +172,48 @@ def test_a_group_named_only_in_a_condition_gets_a_synthetic_member(org: Path) ->
     assert result.exit_code == 1
     flips = json.loads(result.stdout)["flips"]
     assert {f["persona"] for f in flips} == {"<member of external-auditors>"}
+
+
+EDITS = {
+    "a group no persona belongs to": ("domains/finance/access/grants.cedar", '\n@id("interns")\n'
+        'permit (principal in Group::"interns", action, resource in Domain::"finance");\n'),
+    "everyone outside a group named in another domain": ("domains/sales/access/grants.cedar",
+        '\n@id("not-fraud")\npermit (principal, action == Action::"read", resource in '
+        'Domain::"sales") unless { principal in Group::"fraud-team" };\n'),
+    "a user named only in a guardrail": ("global/access/guardrails.cedar", '\n@id("no-mallory")\n'
+        'forbid (principal == User::"mallory", action, resource);\n'),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_the_per_domain_space_misses_no_flip_of_the_whole_space(org: Path, edit: str) -> None:
+    import datetime as dt
+
+    from governance.tools.decision_space import named_principals
+    from governance.tools.diff import _engine, compare, decision_space, run_diff
+
+    file, added = EDITS[edit]
+    (org / file).write_text((org / file).read_text() + added)
+    moment = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
+    result = run_diff(str(POLICIES), str(org), now=moment)
+    # The whole space: every principal either side names, on every product of every domain.
+    before, after = (
+        _engine("base", POLICIES, "compiled", moment),
+        _engine("c", org, "compiled", moment),
+    )
+    policies = [p.template for e in (before, after) for p in e.snapshot.tree.policies()]
+    personas = {**named_principals(policies), **before.snapshot.tree.fixtures.principals}
+    whole = [
+        flip
+        for request in decision_space(before.snapshot.tree, after.snapshot.tree, personas)
+        for flip in compare(request, before.decide(request.request), after.decide(request.request), "")
+    ]  # fmt: skip
+
+    def shapes(flips: list) -> set[tuple[object, ...]]:
+        return {(f.change, f.request.action, f.request.product,
+                 json.dumps(dict(f.request.context), sort_keys=True)) for f in flips}  # fmt: skip
+
+    assert whole and shapes(result.flips) == shapes(whole)
+    assert result.requests < len(
+        decision_space(before.snapshot.tree, after.snapshot.tree, personas)
+    )
