@@ -1,8 +1,9 @@
 """Dead policies: domain permits that a global guardrail overrides wherever they would grant.
 
-Best effort, over the catalog and the decision space (personas, plus one synthetic principal per
-group or user a permit names in its scope or conditions, every enumerated context): a permit that grants somewhere in that
-space, and is overridden by a global forbid everywhere it grants, has no effect a test can see.
+Best effort, over the catalog and the decision space (personas, plus one synthetic principal
+per group or user a permit names in its scope or conditions, every enumerated context): a
+permit that grants somewhere in that space, and is overridden by a global forbid everywhere it
+grants, has no effect a test can see.
 """
 
 from __future__ import annotations
