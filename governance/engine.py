@@ -230,7 +230,7 @@ def _decide(
         masks = _masks(bound, plans, key, columns, removed, {plan: access})
     return Decision(
         next_sequence(), request, access, masks, view.classification, view.retention,
-        view.revisions, now, time.perf_counter_ns() - started,
+        view.revisions, now, time.perf_counter_ns() - started, encoded=view.encoded,
     )  # fmt: skip
 
 
