@@ -13,7 +13,7 @@ import datetime as dt
 import itertools
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
@@ -92,8 +92,10 @@ class Mask:
             "column": self.column,
             "level": self.level,
             "kind": self.kind,
-            "policies": _Fragment(_shared_json(self.policies, _policies_json)),
-            "errors": _Fragment(_shared_json(self.errors, _errors_json)),
+            "policies": _Fragment(
+                _POLICIES.encode(self.policies, _policies_json) if self.policies else b"[]"
+            ),
+            "errors": _Fragment(_ERRORS.encode(self.errors, _errors_json) if self.errors else b"[]"),
             "strategy": _Fragment(strategy),
         })  # fmt: skip
 
@@ -162,38 +164,47 @@ class Decision:
             return json.dumps(self.to_dict(), allow_nan=False, separators=(",", ":")).encode()
 
     def _encode(self) -> bytes:
-        encoded = self._product_json()
-        return orjson.dumps({
-            "decision_id": self.decision_id,
-            "allowed": self.access.kind == "permitted",
-            "request": _request_dict(self.request),
-            "reason": summary(self),
-            "reason_code": self.reason_code,
-            "access": _Fragment(_shared_json(self.access, _access_json)),
-            "masks": _Fragment(
-                b"[" + b",".join([m.to_json(encoded) for m in self.masks]) + b"]"
-                if self.masks
-                else b"[]"
-            ),
-            "classification": None
-            if encoded is None
-            else _Fragment(encoded.classification_json(self.read_columns)),
-            "retention": None if encoded is None else _Fragment(encoded.fragments.retention),
-            "revisions": self.revisions if type(self.revisions) is dict else dict(self.revisions),
-            "evaluated_at": isoformat(self.evaluated_ns),
-            "duration_us": round(self.duration_ns / 1000, 2),
-        })  # fmt: skip
+        encoded, access = self._product_json(), self.access
+        if self.refusal or self.masks:
+            verdict = b"".join((
+                b',"reason":', orjson.dumps(summary(self)),
+                b',"reason_code":', orjson.dumps(self.reason_code),
+                b',"access":', _ACCESS.encode(access, _access_json),
+            ))  # fmt: skip
+        else:  # the reason is the answer's alone: encoded with it, once
+            verdict = _VERDICT.encode(access, _verdict_json)
+        if encoded is None:
+            product = b',"classification":null,"retention":null'
+        else:
+            product = b"".join((
+                b',"classification":', encoded.classification_json(self.read_columns),
+                b',"retention":', encoded.fragments.retention,
+            ))  # fmt: skip
+        # The identifiers, time and duration are ASCII without quotes: formatted, not encoded.
+        # `.2f` is the decimal `round(x, 2)` stands for, so both read back as the same float.
+        allowed = "true" if access.kind == "permitted" else "false"
+        head = f'{{"decision_id":"{_BOOT}-{self.sequence:012d}","allowed":{allowed},"request":'
+        tail = (
+            f',"evaluated_at":"{isoformat(self.evaluated_ns)}",'
+            f'"duration_us":{self.duration_ns / 1000:.2f}}}'
+        )
+        return b"".join((
+            head.encode(), orjson.dumps(_request_dict(self.request)), verdict,
+            b',"masks":', self._masks_json(encoded), product,
+            b',"revisions":', _REVISIONS.encode(self.revisions, _revisions_json), tail.encode(),
+        ))  # fmt: skip
+
+    def _masks_json(self, encoded: ProductJson | None) -> bytes:
+        if not self.masks:
+            return b"[]"
+        return b"[" + b",".join([m.to_json(encoded) for m in self.masks]) + b"]"
 
     @property
-    def read_columns(self) -> Iterable[str] | None:
-        """The columns the request read (and those masked), in request order; None for a
-        whole-product request, which reads every column."""
+    def read_columns(self) -> tuple[str, ...] | None:
+        """The columns the request read, as it named them; None for a whole-product request,
+        which reads every column. The masked columns are always among them."""
         request = self.request
-        if not isinstance(request, AccessRequest) or request.columns is None:
-            return None
-        if not self.masks:
-            return dict.fromkeys(request.columns)
-        return dict.fromkeys((*request.columns, *(m.column for m in self.masks)))
+        return request.columns if isinstance(request, AccessRequest) else None
 
     def _product_json(self) -> ProductJson | None:
         """The snapshot's fragments when they describe this decision's product; fragments
@@ -267,22 +278,42 @@ def _request_dict(request: AccessRequest | Mapping[str, Any]) -> dict[str, Any]:
     return request.to_authzen() if isinstance(request, AccessRequest) else dict(request)
 
 
-_encoded_parts: dict[int, tuple[object, bytes]] = {}
+class _IdentityCache:
+    """Encodings of parts decisions share (an answer, its policies, a product's revisions),
+    kept by identity: evaluators hand the same Access to every request it answers. Bounded;
+    safe across threads (a race encodes twice and keeps either, equal, result)."""
+
+    __slots__ = ("_found",)
+
+    def __init__(self) -> None:
+        self._found: dict[int, tuple[object, bytes]] = {}
+
+    def encode(self, part: Any, encode: Callable[[Any], bytes]) -> bytes:
+        found = self._found
+        cached = found.get(id(part))
+        if cached is not None and cached[0] is part:
+            return cached[1]
+        encoded = encode(part)
+        if len(found) >= _CACHE_LIMIT:
+            found.clear()
+        found[id(part)] = (part, encoded)  # the reference keeps the id from reuse
+        return encoded
 
 
-def _shared_json(part: Any, encode: Callable[[Any], bytes]) -> bytes:
-    """`encode(part)` for a part decisions share (an answer, its policies), kept by identity:
-    evaluators hand the same Access to every request it answers."""
-    if not part:
-        return b"[]"
-    cached = _encoded_parts.get(id(part))
-    if cached is not None and cached[0] is part:
-        return cached[1]
-    encoded = encode(part)
-    if len(_encoded_parts) >= _CACHE_LIMIT:
-        _encoded_parts.clear()
-    _encoded_parts[id(part)] = (part, encoded)  # the reference keeps the id from reuse
-    return encoded
+_ACCESS, _VERDICT, _REVISIONS = _IdentityCache(), _IdentityCache(), _IdentityCache()
+_POLICIES, _ERRORS = _IdentityCache(), _IdentityCache()
+
+
+def _verdict_json(access: Access) -> bytes:
+    """`,"reason":...,"reason_code":null,"access":{...}` of a decision the answer alone explains."""
+    reason = summary(Decision(0, {}, access, (), None, None, {}, 0, 0))
+    return b"".join((
+        b',"reason":', dumps(reason), b',"reason_code":null,"access":', _access_json(access)
+    ))  # fmt: skip
+
+
+def _revisions_json(revisions: Mapping[str, str]) -> bytes:
+    return dumps(dict(revisions))
 
 
 def _access_json(access: Access) -> bytes:

@@ -137,3 +137,8 @@ def test_engines_share_fragments_per_product_within_a_snapshot() -> None:
     first = engine.decide(request(columns=["customer_email", "payment_card_number"]))
     second = engine.decide(request("bob", columns=["order_id"]))
     assert first.encoded is second.encoded is engine.snapshot.products["sales.orders"].encoded
+
+
+@given(st.integers(0, 10**15))
+def test_the_formatted_duration_reads_back_as_the_rounded_one(ns: int) -> None:
+    assert float(f"{ns / 1000:.2f}") == round(ns / 1000, 2)

@@ -69,6 +69,9 @@ def retention_summary(retention: Retention) -> dict[str, Any]:
     }
 
 
+_COLUMN_SETS = 256  # column lists kept encoded per product; past it the cache starts over
+
+
 class Fragments(NamedTuple):
     head: bytes  # the classification up to its sources: `{"level":...,"labels":[...],"sources":[`
     own: tuple[tuple[int, bytes], ...]  # the product's own deciding sources, by position
@@ -87,7 +90,7 @@ class ProductJson:
     (a wide product costs its first decision, never the load). Safe across threads: two
     threads racing to encode build equal bytes and either result is kept."""
 
-    __slots__ = ("_fragments", "classification", "retention", "strategies")
+    __slots__ = ("_by_columns", "_fragments", "classification", "retention", "strategies")
 
     def __init__(
         self,
@@ -98,6 +101,7 @@ class ProductJson:
         self.classification, self.retention = classification, retention
         self.strategies = strategies or {}
         self._fragments: Fragments | None = None
+        self._by_columns: dict[tuple[str, ...], bytes] = {}  # traffic repeats its column lists
 
     @property
     def fragments(self) -> Fragments:
@@ -106,14 +110,23 @@ class ProductJson:
             found = self._fragments = self._encode()
         return found
 
-    def classification_json(self, columns: Iterable[str] | None) -> bytes:
-        """The classification with the given `columns` (every column when None), as
+    def classification_json(self, columns: tuple[str, ...] | None) -> bytes:
+        """The classification as of `columns` (every column when None), as
         `classification_dict` would encode it."""
-        fragments = self.fragments
         if columns is None:
-            return fragments.every_column
+            return self.fragments.every_column
+        found = self._by_columns.get(columns)
+        if found is None:
+            found = self._classification_json(columns)
+            if len(self._by_columns) >= _COLUMN_SETS:
+                self._by_columns.clear()
+            self._by_columns[columns] = found
+        return found
+
+    def _classification_json(self, columns: tuple[str, ...]) -> bytes:
+        fragments = self.fragments
         encoded = fragments.columns
-        keys = [c for c in columns if c in encoded]
+        keys = [c for c in dict.fromkeys(columns) if c in encoded]
         sources = list(fragments.own)
         by_column = fragments.by_column
         for key in keys:
