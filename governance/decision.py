@@ -189,7 +189,7 @@ class Decision:
             f'"duration_us":{self.duration_ns / 1000:.2f}}}'
         )
         return b"".join((
-            head.encode(), orjson.dumps(_request_dict(self.request)), verdict,
+            head.encode(), _request_json(self.request), verdict,
             b',"masks":', self._masks_json(encoded), product,
             b',"revisions":', _REVISIONS.encode(self.revisions, _revisions_json), tail.encode(),
         ))  # fmt: skip
@@ -276,6 +276,28 @@ _second: tuple[int, str] = (-1, "")
 
 def _request_dict(request: AccessRequest | Mapping[str, Any]) -> dict[str, Any]:
     return request.to_authzen() if isinstance(request, AccessRequest) else dict(request)
+
+
+def _request_json(request: AccessRequest | Mapping[str, Any]) -> bytes:
+    return (
+        request_json(request) if isinstance(request, AccessRequest) else orjson.dumps(dict(request))
+    )
+
+
+def request_json(request: AccessRequest) -> bytes:
+    """`orjson.dumps(request.to_authzen())`, a third cheaper: orjson reads the request's
+    tuples and dicts as they are, only the nesting is built. Raises what orjson raises."""
+    context = request.context
+    properties = {"groups": request.groups, **request.attributes}
+    resource: dict[str, Any] = {"type": "DataProduct", "id": request.product}
+    if request.columns is not None:
+        resource["properties"] = {"columns": request.columns}
+    return orjson.dumps({
+        "subject": {"type": request.principal_type, "id": request.principal, "properties": properties},
+        "action": {"name": request.action},
+        "resource": resource,
+        "context": context if isinstance(context, dict) else dict(context),
+    })  # fmt: skip
 
 
 class _IdentityCache:
