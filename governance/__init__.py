@@ -21,6 +21,7 @@ from governance.errors import (
     RequestError,
 )
 from governance.rules.classification import Classified, ProductClassification
+from governance.rules.encoded import ProductJson
 from governance.rules.retention import Retention
 from governance.tools.check import CheckReport, check_tree
 
@@ -46,6 +47,7 @@ __all__ = [
     "PolicyRef",
     "Problem",
     "ProductClassification",
+    "ProductJson",
     "ReasonCode",
     "ReloadError",
     "RequestError",

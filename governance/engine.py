@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from governance.access.answer import Access
 from governance.access.catalog_entities import CATALOG_TYPES
 from governance.access.evaluator import BoundRequest, Plan, PlanKey
@@ -148,7 +150,17 @@ class Engine:
             settle_after_swap()
 
     def decide_many(self, requests: Iterable[RequestLike]) -> list[Decision]:
-        return [self.decide(r) for r in requests]
+        """Decide a batch against one snapshot: the whole batch sees one policy set, even
+        across a reload. Consecutive requests of one principal (same subject, action and
+        context; typically one principal asking about many products) are checked against
+        the schema and bound once. With a decision log every decision is enqueued."""
+        snapshot, batch = self._snapshot, _Batch()
+        decisions = [self._decide_in(snapshot, request, batch) for request in requests]
+        if self._log is not None:
+            log = self._log.log
+            for decision in decisions:
+                log(decision)
+        return decisions
 
     def decide(
         self, request: RequestLike, *, req_id: int | None = None, requested_by: str = ""
@@ -157,11 +169,20 @@ class Engine:
 
         With a decision log, the decision is enqueued for it (`req_id` and `requested_by`, the
         caller's request number and client address, go into the record)."""
-        started, snapshot, now = time.perf_counter_ns(), self._snapshot, 0
+        decision = self._decide_in(self._snapshot, request, None)
+        if self._log is not None:
+            self._log.log(decision, req_id, requested_by)
+        return decision
+
+    def _decide_in(
+        self, snapshot: Snapshot, request: RequestLike, batch: _Batch | None
+    ) -> Decision:
+        started, now = time.perf_counter_ns(), 0
         try:
             now = self._now_ns()  # inside the guard: a failing clock is a refusal, not a raise
             parsed = coerce_request(request)
-            decision = _decide(snapshot, parsed, _resolve(snapshot, parsed), now, started)
+            view = _resolve(snapshot, parsed, batch)
+            decision = _decide(snapshot, parsed, view, now, started, batch)
         except RequestError as exc:
             code = exc.code if exc.code in REASON_CODES else "bad_request"
             decision = _refusal(snapshot, request, str(exc), code, now, started)  # type: ignore[arg-type]
@@ -169,9 +190,50 @@ class Engine:
             decision = _refusal(
                 snapshot, request, _internal(exc), "internal_error", now or time.time_ns(), started
             )
-        if self._log is not None:
-            self._log.log(decision, req_id, requested_by)
         return decision
+
+
+class _Batch:
+    """What consecutive requests of one batch share: the last principal the schema accepted
+    (with its action and context) and its bindings per domain. A request shares them only
+    when it names the same principal, action and context, values and types alike; telling
+    costs a string comparison for a new principal, so mixed traffic pays next to nothing."""
+
+    __slots__ = ("accepted", "bound", "key", "sharing")
+
+    def __init__(self) -> None:
+        self.accepted: AccessRequest | None = None  # the last request the schema accepted
+        self.key: bytes | None = None  # the accepted request's, read when first compared
+        self.bound: dict[str, BoundRequest] = {}  # the accepted principal, bound per domain
+        self.sharing = False  # whether the request being decided shares the accepted one's
+
+    def shares(self, request: AccessRequest) -> bool:
+        """Whether `request` has the accepted request's principal, action and context."""
+        if self.key is None:
+            assert self.accepted is not None
+            self.key = _principal_key(self.accepted)
+        key = _principal_key(request)
+        self.sharing = key is not None and key == self.key
+        return self.sharing
+
+    def bind(self, snapshot: Snapshot, request: AccessRequest, domain: str) -> BoundRequest:
+        """The accepted principal bound to `domain`, bound on first use."""
+        bound = self.bound.get(domain)
+        if bound is None:
+            bound = self.bound[domain] = snapshot.evaluator.bind(request, domain)
+        return bound
+
+
+def _principal_key(request: AccessRequest) -> bytes | None:
+    """The principal, action and context as JSON: equal exactly when they are the same values
+    of the same types (`1 == True` in Python, never in Cedar); None shares nothing."""
+    try:
+        return orjson.dumps((
+            request.principal, request.principal_type, request.groups, request.attributes,
+            request.action, request.context,
+        ))  # fmt: skip
+    except (TypeError, orjson.JSONEncodeError):  # a value JSON cannot hold: decided alone
+        return None
 
 
 def _load(path: str | Path, evaluator: EvaluatorName, previous: Snapshot | None = None) -> Snapshot:
@@ -189,7 +251,7 @@ def _load(path: str | Path, evaluator: EvaluatorName, previous: Snapshot | None 
             raise LoadError(shown_from(path, exc.problems)) from None
 
 
-def _resolve(snapshot: Snapshot, request: AccessRequest) -> ProductView:
+def _resolve(snapshot: Snapshot, request: AccessRequest, batch: _Batch | None) -> ProductView:
     view = snapshot.products.get(request.product)
     if view is None:
         raise RequestError(f"unknown product `{request.product}`", "unknown_product")
@@ -199,13 +261,30 @@ def _resolve(snapshot: Snapshot, request: AccessRequest) -> ProductView:
         raise RequestError(
             f"`{request.principal_type}` cannot be a subject type", "bad_subject_type"
         )
+    if batch is not None:
+        # A new principal costs one comparison; only a repeated one is compared in full.
+        accepted = batch.accepted
+        batch.sharing = False
+        if (
+            accepted is not None
+            and accepted.principal == request.principal
+            and batch.shares(request)
+        ):
+            return view
     if snapshot.request_schema is not None:
         snapshot.request_schema.check(request)
+    if batch is not None:
+        batch.accepted, batch.key, batch.bound = request, None, {}  # only once accepted
     return view
 
 
 def _decide(
-    snapshot: Snapshot, request: AccessRequest, view: ProductView, now: int, started: int
+    snapshot: Snapshot,
+    request: AccessRequest,
+    view: ProductView,
+    now: int,
+    started: int,
+    batch: _Batch | None = None,
 ) -> Decision:
     domain = view.product.domain
     key = (request.action, domain)
@@ -220,7 +299,11 @@ def _decide(
         else None
     )
     removed = waived or _NOTHING_WAIVED
-    bound = snapshot.evaluator.bind(request, domain)
+    bound = (
+        snapshot.evaluator.bind(request, domain)
+        if batch is None or not (batch.sharing or request is batch.accepted)
+        else batch.bind(snapshot, request, domain)
+    )
     plans = snapshot.plans
     plan = plans[key, view.resource]
     access = plan.evaluate(bound, removed)
@@ -230,7 +313,7 @@ def _decide(
         masks = _masks(bound, plans, key, columns, removed, {plan: access})
     return Decision(
         next_sequence(), request, access, masks, view.classification, view.retention,
-        view.revisions, now, time.perf_counter_ns() - started,
+        view.revisions, now, time.perf_counter_ns() - started, encoded=view.encoded,
     )  # fmt: skip
 
 

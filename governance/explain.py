@@ -11,7 +11,9 @@ from governance.access.request import AccessRequest
 from governance.decision import Decision, headline
 
 
-def explain(decision: Decision, title: str = "") -> str:
+def explain(decision: Decision, title: str = "", *, all_columns: bool = False) -> str:
+    """The decision in a few lines; `all_columns` adds the classification of every column of
+    the product (a decision itself carries only the columns the request read)."""
     lines = [f"== {title}"] if title else []
     lines.append(_request_line(decision.request))
     if decision.refusal:
@@ -20,6 +22,8 @@ def explain(decision: Decision, title: str = "") -> str:
     lines += _access_lines(decision)
     lines += _mask_lines(decision)
     lines += _classification_lines(decision)
+    if all_columns:
+        lines += _column_lines(decision)
     lines += _retention_lines(decision)
     return "\n".join(lines)
 
@@ -79,6 +83,18 @@ def _classification_lines(decision: Decision) -> list[str]:
     deciding = product.deciding[:1]
     why = f" from {deciding[0]}" if deciding else ""
     return [f"  CLASS  {product.level}{labels}{why}"]
+
+
+def _column_lines(decision: Decision) -> list[str]:
+    if decision.classification is None:
+        return []
+    lines = []
+    for key, column in decision.classification.columns.items():
+        labels = f" [{', '.join(sorted(column.labels))}]" if column.labels else ""
+        deciding = column.deciding[:1]
+        why = f" from {deciding[0]}" if deciding else ""
+        lines.append(f"         column {key}: {column.level}{labels}{why}")
+    return lines
 
 
 def _retention_lines(decision: Decision) -> list[str]:

@@ -28,6 +28,7 @@ from governance.cedar_bridge import pst
 from governance.compiler.schema import load_schema
 from governance.errors import LoadError, Location, Problem
 from governance.rules.classification import Classifier, ProductClassification
+from governance.rules.encoded import ProductJson
 from governance.rules.masking import MaskingResolver, MaskSource, Strategy
 from governance.rules.retention import Retention, RetentionResolver
 from governance.rules.waivers import WaiverBook
@@ -57,6 +58,7 @@ class ProductView:
     revisions: Mapping[str, str]
     resource: Resource
     column_keys: frozenset[str]  # every column, public or not
+    encoded: ProductJson  # classification, retention and strategies as JSON, for decisions
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,9 +271,10 @@ def _view(
     }
     retention = resolver.resolve(product, classification.product)
     resource = Resource("DataProduct", product.id)
+    strategies = {c.key: (c.strategy, c.strategy_source) for c in maskable}
     return ProductView(
         product, classification, retention, tuple(maskable), revisions, resource,
-        frozenset(classification.columns),
+        frozenset(classification.columns), ProductJson(classification, retention, strategies),
     )  # fmt: skip
 
 

@@ -14,8 +14,8 @@ def rule(rid, level, labels=(), **match):
 
 
 def classify(tree, product="sales.orders"):
-    """The decision's classification block (the product is always readable here)."""
-    d = tree.engine().decide(request(product=product, columns=[])).to_dict()
+    """The decision's classification of every column (the product is always readable here)."""
+    d = tree.engine().decide(request(product=product, columns=[])).to_dict(all_columns=True)
     return d["classification"]
 
 
@@ -122,7 +122,7 @@ def test_custom_scale_orders_levels(tmp_path):
     t = TreeBuilder(tmp_path, levels=["open", "secret", "top-secret"])
     t.cedar("global", '@id("all")\npermit (principal, action, resource);\n')
     t.product("sales.orders", [column("a", "top-secret"), column("b", "secret")])
-    d = t.engine().decide(request(columns=[])).to_dict()["classification"]
+    d = t.engine().decide(request(columns=[])).to_dict(all_columns=True)["classification"]
     assert d["level"] == "top-secret"
     assert d["columns"]["b"]["level"] == "secret"
 

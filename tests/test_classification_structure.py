@@ -26,7 +26,7 @@ def tree(tmp_path):
 
 
 def columns_of(tree: TreeBuilder, product: str) -> dict:
-    decision = tree.engine().decide(request(product=product, columns=[])).to_dict()
+    decision = tree.engine().decide(request(product=product, columns=[])).to_dict(all_columns=True)
     return decision["classification"]["columns"]
 
 

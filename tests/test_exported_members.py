@@ -10,7 +10,7 @@ PUBLIC = {
     "check_tree", "CheckReport",
     # the types of every Decision field
     "Access", "Kind", "PolicyRef", "PolicyError", "Mask", "ReasonCode", "OnForbidError",
-    "Classified", "ProductClassification", "Retention",
+    "Classified", "ProductClassification", "Retention", "ProductJson",
 }  # fmt: skip
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+import orjson
 
 from governance.cli.progress import progress_bar
 from governance.engine import Engine
@@ -174,6 +175,12 @@ def test(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 @click.option("--fail-on-deny", is_flag=True, help="Exit 1 when access is denied.")
+@click.option(
+    "--explain",
+    "every_column",
+    is_flag=True,
+    help="Classify every column of the product, not only the columns the request reads.",
+)
 @_evaluator_option
 def decide(
     request: str | None,
@@ -190,6 +197,7 @@ def decide(
     at: dt.datetime | None,
     fmt: str,
     fail_on_deny: bool,
+    every_column: bool,
     evaluator: str,
 ) -> None:
     """Decide one request: AuthZEN JSON (argument, --file or stdin) or built from flags.
@@ -228,10 +236,12 @@ def decide(
         except ValueError as exc:
             _usage(str(exc))
     decision = engine.decide(parsed)
-    if fmt == "json":
-        click.echo(json.dumps(decision.to_dict(), indent=2))
+    if fmt == "json" and every_column:
+        click.echo(orjson.dumps(decision.to_dict(all_columns=True)).decode())
+    elif fmt == "json":
+        click.echo(decision.to_json().decode())
     else:
-        click.echo(explain(decision))
+        click.echo(explain(decision, all_columns=every_column))
     sys.exit(1 if fail_on_deny and not decision.allowed else 0)
 
 

@@ -17,15 +17,15 @@ import orjson
 
 from governance.access.answer import Access
 from governance.access.request import AccessRequest
-from governance.decision import Decision
+from governance.decision import Decision, request_json
 from governance.logs.record import (
     EVAL_METRIC,
     PATH,
     RecordBuilder,
     mask_fields,
     reason_code,
-    retention_fields,
 )
+from governance.rules.encoded import ProductJson, retention_summary
 
 _CACHE_LIMIT = 4096
 
@@ -45,26 +45,45 @@ class RecordEncoder:
     def encode(
         self, decision: Decision, req_id: int | None = None, requested_by: str = ""
     ) -> bytes:
-        request, code = decision.request, reason_code(decision)
-        answer = self._shared(decision.access, self._answer)
+        # The identifiers, the time and the numbers are ASCII without quotes: formatted, not
+        # encoded; everything else is orjson's, or a fragment encoded once per product.
+        request = decision.request
+        head = (
+            f'{{"decision_id":"{decision.decision_id}",'
+            f'"timestamp":"{self._builder.timestamp(decision.evaluated_ns)}'
+        )
         masks = orjson.dumps([mask_fields(m) for m in decision.masks]) if decision.masks else b"[]"
         parts = [
-            b'{"decision_id":"', decision.decision_id.encode(), b'","timestamp":"',
-            self._builder.timestamp(decision.evaluated_ns).encode(), self._path_labels,
-            b',"input":', _json(request.to_authzen() if isinstance(request, AccessRequest) else dict(request)),
-            b',"result":', answer, masks,
-            b',"classification":', self._shared(decision.classification, _classification),
-            b',"retention":', self._shared(decision.retention, _retention),
+            head.encode(), self._path_labels, b',"input":', _input(request),
+            b',"result":', self._shared(decision.access, self._answer), masks,
+            self._product(decision),
         ]  # fmt: skip
+        code = reason_code(decision)
         if code is not None:
             parts += [b',"reason_code":', _json(code), b',"reason":', _json(decision.refusal)]
-        revisions = self._shared(decision.revisions, _revisions)
+        number = decision.sequence if req_id is None else req_id
+        tail = f'{decision.duration_ns}}},"req_id":{number},"requested_by":'
         parts += [
-            revisions, self._metric, str(decision.duration_ns).encode(), b'},"req_id":',
-            str(decision.sequence).encode() if req_id is None else _json(req_id),
-            b',"requested_by":', _json(requested_by),
+            self._shared(decision.revisions, _revisions), self._metric,
+            tail.encode() if type(number) is int else _tail(decision.duration_ns, number),
+            _json(requested_by) if requested_by else b'""',
         ]  # fmt: skip
         return b"".join(parts)
+
+    def _product(self, decision: Decision) -> bytes:
+        """`,"classification":...,"retention":...`: from the snapshot's fragments of the
+        product (one lookup), else encoded here once per part."""
+        encoded = decision.encoded
+        if (
+            encoded is not None
+            and encoded.classification is decision.classification
+            and encoded.retention is decision.retention
+        ):
+            return self._shared(encoded, _product_part)
+        return b"".join((
+            b',"classification":', self._shared(decision.classification, _classification),
+            b',"retention":', self._shared(decision.retention, _retention),
+        ))  # fmt: skip
 
     def _answer(self, access: Access) -> bytes:
         """The result up to its masks: `{"allowed": ..., "waivers": [...], "masks":`."""
@@ -95,6 +114,27 @@ def _json(value: Any) -> bytes:
             return orjson.dumps({"unencodable": type(value).__name__})
 
 
+def _input(request: AccessRequest | Mapping[str, Any]) -> bytes:
+    if isinstance(request, AccessRequest):
+        try:
+            return request_json(request)
+        except (TypeError, orjson.JSONEncodeError):
+            return _json(request.to_authzen())
+    return _json(dict(request))
+
+
+def _tail(duration_ns: int, req_id: Any) -> bytes:
+    """The record's end for a `req_id` that is not an integer (JSON-encoded whatever it is)."""
+    return str(duration_ns).encode() + b'},"req_id":' + _json(req_id) + b',"requested_by":'
+
+
+def _product_part(encoded: ProductJson) -> bytes:
+    fragments = encoded.fragments
+    return b"".join((
+        b',"classification":', fragments.level, b',"retention":', fragments.retention_summary
+    ))  # fmt: skip
+
+
 def _type_name(value: Any) -> str:
     return f"<{type(value).__name__}>"
 
@@ -104,7 +144,7 @@ def _classification(classification: Any) -> bytes:
 
 
 def _retention(retention: Any) -> bytes:
-    return orjson.dumps(retention_fields(retention))
+    return orjson.dumps(retention_summary(retention))
 
 
 def _revisions(revisions: Mapping[str, str]) -> bytes:

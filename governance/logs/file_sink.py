@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import re
 import time
@@ -69,17 +70,25 @@ class FileSink:
         if self._file is None:
             self._open()
         lines: list[bytes] = []
+        append, sha256, join = lines.append, hashlib.sha256, b"".join
+        link = _link(self._hash)  # the previous line's hash as the JSON that names it
+        size, records, limit = self._size, self._records, self.max_bytes
         for body in bodies:
-            line = _chained(body, self._hash)
-            if self._records and self._size + len(line) > self.max_bytes:
+            line = join((body, link))
+            if records and size + len(line) > limit:
+                self._size, self._records = size, records
                 self._write_lines(lines)
-                lines = []
+                lines.clear()
                 self._rotate()
-                line = _chained(body, self._hash)
-            self._hash = line_hash(line)
-            self._size += len(line) + 1
-            self._records += 1
-            lines.append(line)
+                size, records = self._size, self._records
+                line = join((body, _link(self._hash)))
+            digest = sha256(line).hexdigest()  # `line_hash`, without a call per record
+            link = b',"prev_hash":"' + digest.encode() + b'"}'
+            self._hash = digest
+            size += len(line) + 1
+            records += 1
+            append(line)
+        self._size, self._records = size, records
         self._write_lines(lines)
 
     def close(self) -> None:
@@ -139,9 +148,11 @@ class FileSink:
         return number, newest.name, _last_line_hash(newest)
 
 
-def _chained(body: bytes, previous: str | None) -> bytes:
-    link = b"null" if previous is None else b'"' + previous.encode() + b'"'
-    return body + b',"prev_hash":' + link + b"}"
+def _link(previous: str | None) -> bytes:
+    """The end of a record that follows the line hashed to `previous`."""
+    return (
+        b',"prev_hash":null}' if previous is None else b',"prev_hash":"' + previous.encode() + b'"}'
+    )
 
 
 def _last_line_hash(path: Path) -> str | None:

@@ -15,7 +15,7 @@ from governance.access.answer import Access
 from governance.access.request import AccessRequest
 from governance.decision import Decision, Mask
 from governance.rules.classification import ProductClassification
-from governance.rules.retention import Retention
+from governance.rules.encoded import retention_summary
 
 PATH = "govern/decide"  # OPA's `path`: the decision that was asked for
 EVAL_METRIC = "timer_govern_eval_ns"  # OPA names metrics timer_<what>_ns
@@ -126,13 +126,7 @@ def _classification(classification: ProductClassification) -> str:
     return classification.product.level
 
 
-def retention_fields(retention: Retention) -> dict[str, Any]:
-    return {
-        "min": retention.min.iso if retention.min else None,
-        "max": retention.max.iso if retention.max else None,
-        "on_expiry": retention.on_expiry,
-        "legal_hold": retention.legal_hold,
-    }
+retention_fields = retention_summary  # what a record keeps of retention
 
 
 def _domain(revisions: Mapping[str, str]) -> str | None:

@@ -118,3 +118,18 @@ def test_decide_on_an_unknown_product_is_a_reasoned_deny() -> None:
                  "--product", "sales.nope")  # fmt: skip
     assert result.exit_code == 0
     assert "DENY   unknown product `sales.nope`" in result.stdout
+
+
+def test_decide_classifies_the_read_columns_and_every_column_with_explain() -> None:
+    flags = ["decide", "--path", str(POLICIES), "--principal", "alice", "--action", "read",
+             "--product", "sales.orders", "--purpose", "analytics", "--column", "order_id"]  # fmt: skip
+    read = json.loads(run(*flags, "--format", "json").stdout)
+    assert list(read["classification"]["columns"]) == ["order_id"]
+    every = json.loads(run(*flags, "--format", "json", "--explain").stdout)
+    assert "payment_card_number" in every["classification"]["columns"]
+    assert {k: v for k, v in every.items() if k not in ("decision_id", "classification",
+            "evaluated_at", "duration_us")} == {k: v for k, v in read.items() if k not in (
+            "decision_id", "classification", "evaluated_at", "duration_us")}  # fmt: skip
+    text = run(*flags, "--explain").stdout
+    assert "column payment_card_number: restricted [pci]" in text
+    assert "column payment_card_number" not in run(*flags).stdout
