@@ -1,0 +1,133 @@
+"""A statement's token shape: value literals lifted out, so texts differing only in them share a plan.
+
+Applications and BI tools send the same query again and again with other values in it
+(`WHERE order_id = 1042`, `LIMIT 50 OFFSET 100`). Tokenizing is a small part of planning, so
+the gateway keys its plans by the token stream with those literals replaced by a marker of
+their kind; a text of a known shape is then served by the shape's plan with its own literals as
+bound parameters (DuckDB `$n`), never spliced into SQL, so no literal can change a statement's
+structure.
+
+Only literals in value positions are lifted: a plain string or a plain decimal number that is
+an operand of a comparison, `LIKE`/`ILIKE`, `BETWEEN` or an `IN` list, or the count of `LIMIT`
+or `OFFSET`. Every other token, `ORDER BY 1`, `INTERVAL '1 day'`, `DATE '2024-01-01'`,
+formats, dollar-quoted or escape strings included, stays in the key with its exact text. The
+key also records which tokens touch (the parser looks at adjacency) but not comments (which
+never reach DuckDB). The planner still checks, on the parsed and qualified tree, that each
+lifted literal became a plain value in such a position (`policy_sql.bind_sentinels`).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import SqlglotError
+from sqlglot.tokenizer_core import Token, TokenType
+
+_DIALECT = Dialect.get_or_raise("postgres")
+# Tokens after which a literal is an operand: its value never changes what the query reads.
+_OPERATORS = frozenset(
+    {TokenType.EQ, TokenType.NEQ, TokenType.GT, TokenType.GTE, TokenType.LT, TokenType.LTE,
+     TokenType.LIKE, TokenType.ILIKE, TokenType.BETWEEN, TokenType.LIMIT, TokenType.OFFSET}
+)  # fmt: skip
+# A text holding client parameters keeps its exact-text plan: their `$n` and ours would mix.
+_PARAMETERS = frozenset({TokenType.PARAMETER, TokenType.PLACEHOLDER, TokenType.SESSION_PARAMETER})
+_INTEGER = re.compile(r"[0-9]{1,18}")
+_DECIMAL = re.compile(r"[0-9]{1,18}\.[0-9]{1,18}")
+
+Value = str | int | Decimal
+Element = tuple[TokenType, str, bool]  # type, exact text or kind marker, touches the next token
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """`key` names the shape; `values` are the lifted literals in order, `spans` where they are."""
+
+    key: tuple[Element, ...]
+    values: tuple[Value, ...]
+    spans: tuple[tuple[int, int], ...]  # (start, end) in the text, end inclusive
+
+    def sentinel_text(self, sql: str) -> tuple[str, dict[tuple[bool, str], int]]:
+        """`sql` with each lifted literal replaced by a random literal of the same kind, and
+        which literal (is_string, text) stands for which value."""
+        tag = secrets.token_hex(8)
+        number = str(secrets.randbelow(9 * 10**11) + 10**11)  # twelve digits, no leading zero
+        parts, sentinels, last = [], {}, 0
+        for index, ((start, end), value) in enumerate(zip(self.spans, self.values, strict=True)):
+            if isinstance(value, str):
+                literal, key = f"'govern_{tag}_{index}'", (True, f"govern_{tag}_{index}")
+            else:
+                text = f"{number}{index:04d}" + (".5" if isinstance(value, Decimal) else "")
+                literal, key = text, (False, text)
+            parts += [sql[last:start], literal]
+            sentinels[key] = index
+            last = end + 1
+        parts.append(sql[last:])
+        return "".join(parts), sentinels
+
+
+def shape_of(sql: str) -> Shape | None:
+    """The text's shape, or None when it has no literal to lift, holds parameters or does not
+    tokenize (the caller then plans the exact text)."""
+    try:
+        tokens = _DIALECT.tokenize(sql)
+    except SqlglotError:
+        return None
+    key: list[Element] = []
+    values: list[Value] = []
+    spans: list[tuple[int, int]] = []
+    listed: set[int] = set()  # lifted literals that are members of an `IN (...)` list
+    lows: set[int] = set()  # lifted literals right after `BETWEEN`
+    for index, token in enumerate(tokens):
+        if token.token_type in _PARAMETERS:
+            return None
+        before, two_before = _type(tokens, index - 1), _type(tokens, index - 2)
+        in_list = (before == TokenType.L_PAREN and two_before == TokenType.IN) or (
+            before == TokenType.COMMA and index - 2 in listed
+        )
+        operand = (
+            in_list or (before in _OPERATORS) or (before == TokenType.AND and index - 2 in lows)
+        )
+        value = _value(token) if operand else None
+        touches = index + 1 < len(tokens) and tokens[index + 1].start == token.end + 1
+        if value is None:
+            key.append((token.token_type, token.text, touches))
+            continue
+        key.append((token.token_type, _kind(value), touches))
+        values.append(value)
+        spans.append((token.start, token.end))
+        if in_list:
+            listed.add(index)
+        if before == TokenType.BETWEEN:
+            lows.add(index)
+    if not values:
+        return None
+    return Shape(tuple(key), tuple(values), tuple(spans))
+
+
+def _type(tokens: list[Token], index: int) -> TokenType | None:
+    return tokens[index].token_type if index >= 0 else None
+
+
+def _value(token: Token) -> Value | None:
+    """A plain string or number's value as it is bound; None for any other token."""
+    if token.token_type == TokenType.STRING:
+        return token.text
+    if token.token_type != TokenType.NUMBER:
+        return None
+    if _INTEGER.fullmatch(token.text):
+        return int(token.text)
+    if _DECIMAL.fullmatch(token.text):
+        return Decimal(token.text)
+    return None
+
+
+def _kind(value: Value) -> str:
+    # No kept token has this text: a string in an operand position is always lifted, and a
+    # number's text has no NUL, so a lifted literal's element never equals a kept one's.
+    if isinstance(value, str):
+        return "\x00string"
+    return "\x00decimal" if isinstance(value, Decimal) else "\x00integer"
