@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlglot.dialects.dialect import Dialect
@@ -35,6 +35,7 @@ _OPERATORS = frozenset(
 )  # fmt: skip
 # A text holding client parameters keeps its exact-text plan: their `$n` and ours would mix.
 _PARAMETERS = frozenset({TokenType.PARAMETER, TokenType.PLACEHOLDER, TokenType.SESSION_PARAMETER})
+_LITERALS = frozenset({TokenType.STRING, TokenType.NUMBER})
 _INTEGER = re.compile(r"[0-9]{1,18}")
 _DECIMAL = re.compile(r"[0-9]{1,18}\.[0-9]{1,18}")
 
@@ -49,6 +50,7 @@ class Shape:
     key: tuple[Element, ...]
     values: tuple[Value, ...]
     spans: tuple[tuple[int, int], ...]  # (start, end) in the text, end inclusive
+    tokens: list[Token] = field(compare=False, repr=False)  # the text's, for the parser
 
     def sentinel_text(self, sql: str) -> tuple[str, dict[tuple[bool, str], int]]:
         """`sql` with each lifted literal replaced by a random literal of the same kind, and
@@ -76,27 +78,31 @@ def shape_of(sql: str) -> Shape | None:
         tokens = _DIALECT.tokenize(sql)
     except SqlglotError:
         return None
+    types = [token.token_type for token in tokens]
+    if not _PARAMETERS.isdisjoint(types):
+        return None
+    ends = [token.end for token in tokens]
+    touches = [a + 1 == b.start for a, b in zip(ends, tokens[1:], strict=False)] + [False]
     key: list[Element] = []
     values: list[Value] = []
     spans: list[tuple[int, int]] = []
     listed: set[int] = set()  # lifted literals that are members of an `IN (...)` list
     lows: set[int] = set()  # lifted literals right after `BETWEEN`
     for index, token in enumerate(tokens):
-        if token.token_type in _PARAMETERS:
-            return None
-        before, two_before = _type(tokens, index - 1), _type(tokens, index - 2)
-        in_list = (before == TokenType.L_PAREN and two_before == TokenType.IN) or (
-            before == TokenType.COMMA and index - 2 in listed
-        )
-        operand = (
-            in_list or (before in _OPERATORS) or (before == TokenType.AND and index - 2 in lows)
-        )
-        value = _value(token) if operand else None
-        touches = index + 1 < len(tokens) and tokens[index + 1].start == token.end + 1
+        kind = types[index]
+        value = None
+        if kind in _LITERALS and index:
+            before = types[index - 1]
+            two_before = types[index - 2] if index > 1 else None
+            in_list = (before == TokenType.L_PAREN and two_before == TokenType.IN) or (
+                before == TokenType.COMMA and index - 2 in listed
+            )
+            if in_list or before in _OPERATORS or (before == TokenType.AND and index - 2 in lows):
+                value = _value(token)
         if value is None:
-            key.append((token.token_type, token.text, touches))
+            key.append((kind, token.text, touches[index]))
             continue
-        key.append((token.token_type, _kind(value), touches))
+        key.append((kind, _kind(value), touches[index]))
         values.append(value)
         spans.append((token.start, token.end))
         if in_list:
@@ -105,11 +111,7 @@ def shape_of(sql: str) -> Shape | None:
             lows.add(index)
     if not values:
         return None
-    return Shape(tuple(key), tuple(values), tuple(spans))
-
-
-def _type(tokens: list[Token], index: int) -> TokenType | None:
-    return tokens[index].token_type if index >= 0 else None
+    return Shape(tuple(key), tuple(values), tuple(spans), tokens)
 
 
 def _value(token: Token) -> Value | None:

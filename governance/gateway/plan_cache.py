@@ -89,7 +89,7 @@ class StatementPlanner:
         if again is None or again.key != shape.key:  # the sentinels must tokenize alike
             return _AS_WRITTEN
         try:
-            tree = one_query(text)
+            tree = one_query(text, again.tokens)
             if is_catalog_query(tree):
                 return _AS_WRITTEN
             return plan_query(tree, self._catalog, sentinels)

@@ -14,12 +14,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, SqlglotError
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import traverse_scope
 from sqlglot.schema import MappingSchema
+from sqlglot.tokenizer_core import Token
 
 from governance.gateway.relations import Relation, sqlglot_schema
 
@@ -140,7 +141,7 @@ def _template(
         alias = exp.TableAlias(this=exp.to_identifier(table.alias_or_name, quoted=True))
         table.replace(exp.Table(this=exp.to_identifier(placeholder, quoted=True), alias=alias))
         slots.append((f'"{placeholder}"', key))
-    template = tree.sql(dialect="duckdb", comments=False)
+    template = tree.sql(dialect="duckdb", comments=False, copy=False)  # the plan's own tree
     if any(template.count(placeholder) != 1 for placeholder, _ in slots):
         raise Refused("the query holds a reserved name", "42601")  # a 128-bit guess
     return template, slots
@@ -196,13 +197,16 @@ _VALUE_POSITIONS: tuple[tuple[tuple[type[Any], ...], frozenset[str]], ...] = (
 def bind_sentinels(tree: exp.Query, sentinels: Mapping[tuple[bool, str], int]) -> None:
     """Each sentinel literal replaced by its parameter `$n`. NotBindable unless every one is
     found, each time in a value position, and the query had no parameters of its own."""
-    if any(isinstance(node, (exp.Placeholder, exp.Parameter)) for node in tree.walk()):
-        raise NotBindable("the query has parameters of its own")
+    literals: list[tuple[exp.Literal, int]] = []
+    for node in tree.walk():
+        if isinstance(node, (exp.Placeholder, exp.Parameter)):
+            raise NotBindable("the query has parameters of its own")
+        if isinstance(node, exp.Literal):
+            index = sentinels.get((node.is_string, node.this))
+            if index is not None:
+                literals.append((node, index))
     found: set[int] = set()
-    for literal in list(tree.find_all(exp.Literal)):
-        index = sentinels.get((literal.is_string, literal.this))
-        if index is None:
-            continue
+    for literal, index in literals:
         if not _value_position(literal):
             raise NotBindable(f"literal {index} is not a plain value")
         literal.replace(exp.Placeholder(this=str(index + 1)))
@@ -250,10 +254,15 @@ def _schema(catalog: Mapping[tuple[str, str], Relation]) -> MappingSchema:
     return schema
 
 
-def one_query(sql: str) -> exp.Query:
-    """The one read statement `sql` holds, parsed; Refused for anything else."""
+_POSTGRES = Dialect.get_or_raise("postgres")
+
+
+def one_query(sql: str, tokens: list[Token] | None = None) -> exp.Query:
+    """The one read statement `sql` holds, parsed (from its `tokens` when the caller has them);
+    Refused for anything else."""
     try:
-        statements = [s for s in sqlglot.parse(sql, read="postgres") if s is not None]
+        tokens = _POSTGRES.tokenize(sql) if tokens is None else tokens
+        statements = [s for s in _POSTGRES.parser().parse(tokens, sql) if s is not None]
     except (ParseError, SqlglotError) as exc:
         raise Refused(f"syntax error: {_first_line(exc)}", "42601") from exc
     if len(statements) != 1:
