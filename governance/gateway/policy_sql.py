@@ -24,6 +24,8 @@ from sqlglot.tokenizer_core import Token
 
 from governance.gateway.relations import Relation, sqlglot_schema
 
+# Dialects as instances: sqlglot makes a new one for every name it is given.
+_POSTGRES, _DUCKDB = Dialect.get_or_raise("postgres"), Dialect.get_or_raise("duckdb")
 # Statement and expression kinds a read query may never contain, whatever they are nested in.
 FORBIDDEN_NODES: tuple[type[Any], ...] = (
     exp.DDL, exp.DML, exp.Command, exp.Copy, exp.Attach, exp.Detach, exp.Pragma, exp.Set,
@@ -141,7 +143,7 @@ def _template(
         alias = exp.TableAlias(this=exp.to_identifier(table.alias_or_name, quoted=True))
         table.replace(exp.Table(this=exp.to_identifier(placeholder, quoted=True), alias=alias))
         slots.append((f'"{placeholder}"', key))
-    template = tree.sql(dialect="duckdb", comments=False, copy=False)  # the plan's own tree
+    template = tree.sql(dialect=_DUCKDB, comments=False, copy=False)  # the plan's own tree
     if any(template.count(placeholder) != 1 for placeholder, _ in slots):
         raise Refused("the query holds a reserved name", "42601")  # a 128-bit guess
     return template, slots
@@ -165,7 +167,7 @@ def plan_query(
     schema = _schema(catalog)
     try:
         qualified = qualify(
-            tree, schema=schema, dialect="postgres", validate_qualify_columns=True,
+            tree, schema=schema, dialect=_POSTGRES, validate_qualify_columns=True,
             quote_identifiers=True, identify=False,
         )  # fmt: skip
     except SqlglotError as exc:
@@ -252,9 +254,6 @@ def _schema(catalog: Mapping[tuple[str, str], Relation]) -> MappingSchema:
     schema = MappingSchema(sqlglot_schema(catalog), dialect="postgres")
     _SCHEMAS[:] = [*_SCHEMAS[-3:], (catalog, schema)]  # a reload brings a new catalog
     return schema
-
-
-_POSTGRES = Dialect.get_or_raise("postgres")
 
 
 def one_query(sql: str, tokens: list[Token] | None = None) -> exp.Query:
