@@ -197,6 +197,33 @@ def test_literals_in_expressions_are_planned_as_written(connection: GatewayConne
     assert _rows(connection, first) != _rows(connection, second)
 
 
+EDGE_FORMS = [
+    "customer_email LIKE '%!%' ESCAPE '!'",
+    "order_ts > '2024-03-01'::date",
+    "order_ts::date = '2024-01-05'",
+    "store_id NOT IN ('S001', 'S002')",
+    "total_amount NOT BETWEEN 10 AND 500",
+    "total_amount > 100 ORDER BY 1 OFFSET 5 ROWS",
+    "total_amount > 100 ORDER BY 1 FETCH FIRST 5 ROWS ONLY",
+    "(CASE WHEN total_amount > 500 THEN 'big' ELSE 'small' END) = 'big'",
+    "total_amount > 100 GROUP BY order_id, total_amount HAVING count(*) > 0",
+    "total_amount > '100'",
+    "total_amount > -5",
+    "channel = 'web' COLLATE nocase",
+    "coalesce(channel, 'x') = 'web'",
+    "total_amount > 100 LIMIT 3 OFFSET 0",
+]
+
+
+@pytest.mark.parametrize("where", EDGE_FORMS)
+def test_edge_forms_answer_as_written(connection: GatewayConnection, where: str) -> None:
+    """Bound or planned as written, each form gives the exact planner's rows."""
+    sql = f"SELECT order_id, total_amount FROM sales.orders WHERE {where}"
+    shared = StatementPlanner(connection.catalog)(sql)
+    assert isinstance(shared, QueryPlan)
+    assert sorted(_rows(connection, shared)) == sorted(_rows(connection, _exact(connection, sql)))
+
+
 def test_refusals_are_not_shared(connection: GatewayConnection) -> None:
     """A refused text of a shape does not refuse the shape's other texts, nor the reverse."""
     planner = StatementPlanner(connection.catalog)
