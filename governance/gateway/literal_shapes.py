@@ -45,30 +45,31 @@ Element = tuple[TokenType, str, bool]  # type, exact text or kind marker, touche
 
 @dataclass(frozen=True, slots=True)
 class Shape:
-    """`key` names the shape; `values` are the lifted literals in order, `spans` where they are."""
+    """`key` names the shape; `values` are the lifted literals in order, `indexes` their tokens."""
 
     key: tuple[Element, ...]
     values: tuple[Value, ...]
-    spans: tuple[tuple[int, int], ...]  # (start, end) in the text, end inclusive
+    indexes: tuple[int, ...]
     tokens: list[Token] = field(compare=False, repr=False)  # the text's, for the parser
 
-    def sentinel_text(self, sql: str) -> tuple[str, dict[tuple[bool, str], int]]:
-        """`sql` with each lifted literal replaced by a random literal of the same kind, and
-        which literal (is_string, text) stands for which value."""
+    def sentinel_tokens(self) -> tuple[list[Token], dict[tuple[bool, str], int]]:
+        """The text's tokens with each lifted literal's text replaced by a random literal of
+        the same kind (positions kept, so the parser sees the same adjacency), and which literal
+        (is_string, text) stands for which value."""
         tag = secrets.token_hex(8)
         number = str(secrets.randbelow(9 * 10**11) + 10**11)  # twelve digits, no leading zero
-        parts, sentinels, last = [], {}, 0
-        for index, ((start, end), value) in enumerate(zip(self.spans, self.values, strict=True)):
+        tokens, sentinels = list(self.tokens), {}
+        for position, (index, value) in enumerate(zip(self.indexes, self.values, strict=True)):
             if isinstance(value, str):
-                literal, key = f"'govern_{tag}_{index}'", (True, f"govern_{tag}_{index}")
+                text = f"govern_{tag}_{position}"
             else:
-                text = f"{number}{index:04d}" + (".5" if isinstance(value, Decimal) else "")
-                literal, key = text, (False, text)
-            parts += [sql[last:start], literal]
-            sentinels[key] = index
-            last = end + 1
-        parts.append(sql[last:])
-        return "".join(parts), sentinels
+                text = f"{number}{position:04d}" + (".5" if isinstance(value, Decimal) else "")
+            token = tokens[index]
+            tokens[index] = Token(
+                token.token_type, text, token.line, token.col, token.start, token.end, []
+            )
+            sentinels[(isinstance(value, str), text)] = position
+        return tokens, sentinels
 
 
 def shape_of(sql: str) -> Shape | None:
@@ -85,7 +86,7 @@ def shape_of(sql: str) -> Shape | None:
     touches = [a + 1 == b.start for a, b in zip(ends, tokens[1:], strict=False)] + [False]
     key: list[Element] = []
     values: list[Value] = []
-    spans: list[tuple[int, int]] = []
+    indexes: list[int] = []
     listed: set[int] = set()  # lifted literals that are members of an `IN (...)` list
     lows: set[int] = set()  # lifted literals right after `BETWEEN`
     for index, token in enumerate(tokens):
@@ -104,14 +105,14 @@ def shape_of(sql: str) -> Shape | None:
             continue
         key.append((kind, _kind(value), touches[index]))
         values.append(value)
-        spans.append((token.start, token.end))
+        indexes.append(index)
         if in_list:
             listed.add(index)
         if before == TokenType.BETWEEN:
             lows.add(index)
     if not values:
         return None
-    return Shape(tuple(key), tuple(values), tuple(spans), tokens)
+    return Shape(tuple(key), tuple(values), tuple(indexes), tokens)
 
 
 def _value(token: Token) -> Value | None:

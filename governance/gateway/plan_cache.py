@@ -3,7 +3,7 @@
 A plan depends only on the statement and the catalog, never on who asks (decisions are made
 afresh for every query). A text seen before gets its plan back; a text of a known shape
 (`literal_shapes`) gets the shape's plan bound to its own literals, at the cost of tokenizing
-it. A new shape is planned once from its sentinel text, so its plan holds `$n` where the
+it. A new shape is planned once from its sentinel tokens, so its plan holds `$n` where the
 literals were; when a literal does not end up as a plain value (`NotBindable`), or the text is
 a catalog query, the shape is remembered as one whose texts are each planned as written.
 """
@@ -79,17 +79,14 @@ class StatementPlanner:
             self._shapes.put(shape.key, known)
         if isinstance(known, QueryPlan):
             return known.bound(shape.values)
-        return plan_statement(sql, self._catalog)
+        return plan_statement(sql, self._catalog, shape.tokens)
 
     def _plan_shape(self, sql: str, shape: Shape) -> QueryPlan | str:
-        """The shape's plan, or `_AS_WRITTEN`. A refusal of the sentinel text is not the
+        """The shape's plan, or `_AS_WRITTEN`. A refusal of the sentinel tokens is not the
         client's answer: the exact text is then planned, and refused, as written."""
-        text, sentinels = shape.sentinel_text(sql)
-        again = shape_of(text)
-        if again is None or again.key != shape.key:  # the sentinels must tokenize alike
-            return _AS_WRITTEN
+        tokens, sentinels = shape.sentinel_tokens()
         try:
-            tree = one_query(text, again.tokens)
+            tree = one_query(sql, tokens)
             if is_catalog_query(tree):
                 return _AS_WRITTEN
             return plan_query(tree, self._catalog, sentinels)

@@ -159,7 +159,7 @@ def plan_query(
     catalog: Mapping[tuple[str, str], Relation],
     sentinels: Mapping[tuple[bool, str], int] | None = None,
 ) -> QueryPlan:
-    """With `sentinels` (`Shape.sentinel_text`), each sentinel literal becomes its parameter
+    """With `sentinels` (`Shape.sentinel_tokens`), each sentinel literal becomes its parameter
     (NotBindable when one is anywhere but a value position)."""
     _refuse_forbidden(tree)
     name_outputs(tree)
