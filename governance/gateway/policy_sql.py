@@ -8,25 +8,33 @@ rewritten, so predicates, joins and aggregates only ever see masked values.
 
 from __future__ import annotations
 
+import copy
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, SqlglotError
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import traverse_scope
 from sqlglot.schema import MappingSchema
+from sqlglot.tokenizer_core import Token
 
 from governance.gateway.relations import Relation, sqlglot_schema
 
+# Dialects as instances: sqlglot makes a new one for every name it is given.
+_POSTGRES, _DUCKDB = Dialect.get_or_raise("postgres"), Dialect.get_or_raise("duckdb")
 # Statement and expression kinds a read query may never contain, whatever they are nested in.
 FORBIDDEN_NODES: tuple[type[Any], ...] = (
     exp.DDL, exp.DML, exp.Command, exp.Copy, exp.Attach, exp.Detach, exp.Pragma, exp.Set,
     exp.Use, exp.Transaction, exp.Commit, exp.Rollback, exp.Into,
 )  # fmt: skip
+
+
+class NotBindable(Exception):
+    """A lifted literal did not end up as a plain value (`literal_shapes`): plan the exact text."""
 
 
 class Refused(Exception):
@@ -56,15 +64,32 @@ class QueryPlan:
     a set of masks puts each table's projected, masked subquery in its place. The placeholder
     is a random name, and a query text holding it is planned again, so no client text can
     stand in for it.
+
+    A plan made for a shape (`literal_shapes`) has `parameters` bound values, `$1`... in its
+    SQL; `bound` gives the plan with one text's values, sharing the analysis and the SQL.
     """
 
+    values: tuple[Any, ...] = ()
+
     def __init__(
-        self, tree: exp.Query, reads: Reads, catalog: Mapping[tuple[str, str], Relation]
+        self,
+        tree: exp.Query,
+        reads: Reads,
+        catalog: Mapping[tuple[str, str], Relation],
+        parameters: int = 0,
     ) -> None:
-        self.reads, self._catalog = reads, catalog
+        self.reads, self._catalog, self.parameters = reads, catalog, parameters
         self._rendered: dict[tuple[tuple[str, tuple[tuple[str, str], ...]], ...], str] = {}
         self._products = self._read_products()
-        self._template, self._slots = _template(tree, catalog)
+        self.template, self._slots = _template(tree, catalog)
+
+    def bound(self, values: Sequence[Any]) -> QueryPlan:
+        """This plan for a text whose lifted literals are `values`, in order."""
+        if len(values) != self.parameters:
+            raise ValueError(f"the plan binds {self.parameters} values, not {len(values)}")
+        plan = copy.copy(self)  # shallow: the analysis, the SQL and its renderings are shared
+        plan.values = tuple(values)
+        return plan
 
     def products(self) -> dict[str, set[str]]:
         """Engine column keys read, per product (a product with two tables gets both)."""
@@ -92,7 +117,7 @@ class QueryPlan:
         return rendered
 
     def _render(self, masked: Mapping[str, Mapping[str, str]]) -> str:
-        sql = self._template
+        sql = self.template
         for placeholder, key in self._slots:
             relation = self._catalog[key]
             subquery = _projection(
@@ -118,7 +143,7 @@ def _template(
         alias = exp.TableAlias(this=exp.to_identifier(table.alias_or_name, quoted=True))
         table.replace(exp.Table(this=exp.to_identifier(placeholder, quoted=True), alias=alias))
         slots.append((f'"{placeholder}"', key))
-    template = tree.sql(dialect="duckdb", comments=False)
+    template = tree.sql(dialect=_DUCKDB, comments=False, copy=False)  # the plan's own tree
     if any(template.count(placeholder) != 1 for placeholder, _ in slots):
         raise Refused("the query holds a reserved name", "42601")  # a 128-bit guess
     return template, slots
@@ -129,14 +154,20 @@ def plan(sql: str, catalog: Mapping[tuple[str, str], Relation]) -> QueryPlan:
     return plan_query(one_query(sql), catalog)
 
 
-def plan_query(tree: exp.Query, catalog: Mapping[tuple[str, str], Relation]) -> QueryPlan:
+def plan_query(
+    tree: exp.Query,
+    catalog: Mapping[tuple[str, str], Relation],
+    sentinels: Mapping[tuple[bool, str], int] | None = None,
+) -> QueryPlan:
+    """With `sentinels` (`Shape.sentinel_tokens`), each sentinel literal becomes its parameter
+    (NotBindable when one is anywhere but a value position)."""
     _refuse_forbidden(tree)
     name_outputs(tree)
     type_bare_nulls(tree)
     schema = _schema(catalog)
     try:
         qualified = qualify(
-            tree, schema=schema, dialect="postgres", validate_qualify_columns=True,
+            tree, schema=schema, dialect=_POSTGRES, validate_qualify_columns=True,
             quote_identifiers=True, identify=False,
         )  # fmt: skip
     except SqlglotError as exc:
@@ -145,7 +176,57 @@ def plan_query(tree: exp.Query, catalog: Mapping[tuple[str, str], Relation]) -> 
         raise Refused("only read queries (SELECT) are allowed", "42501")
     reads = _reads(qualified, catalog)
     _refuse_unplanned_tables(qualified, catalog)
-    return QueryPlan(qualified, reads, catalog)
+    if not sentinels:
+        return QueryPlan(qualified, reads, catalog)
+    bind_sentinels(qualified, sentinels)
+    plan = QueryPlan(qualified, reads, catalog, parameters=len(sentinels))
+    if any(text in plan.template for _, text in sentinels):
+        raise NotBindable("a sentinel outlived binding")  # copied into a non-literal form
+    return plan
+
+
+# Where a literal is only a value: an operand of a comparison, LIKE, BETWEEN or an IN list, or
+# the count of LIMIT or OFFSET (under casts and parentheses).
+_VALUE_POSITIONS: tuple[tuple[tuple[type[Any], ...], frozenset[str]], ...] = (
+    ((exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Like, exp.ILike),
+     frozenset({"this", "expression"})),
+    ((exp.In,), frozenset({"expressions"})),
+    ((exp.Between,), frozenset({"low", "high"})),
+    ((exp.Limit, exp.Offset), frozenset({"expression"})),
+)  # fmt: skip
+
+
+def bind_sentinels(tree: exp.Query, sentinels: Mapping[tuple[bool, str], int]) -> None:
+    """Each sentinel literal replaced by its parameter `$n`. NotBindable unless every one is
+    found, each time in a value position, and the query had no parameters of its own."""
+    literals: list[tuple[exp.Literal, int]] = []
+    for node in tree.walk():
+        if isinstance(node, (exp.Placeholder, exp.Parameter)):
+            raise NotBindable("the query has parameters of its own")
+        if isinstance(node, exp.Literal):
+            index = sentinels.get((node.is_string, node.this))
+            if index is not None:
+                literals.append((node, index))
+    found: set[int] = set()
+    for literal, index in literals:
+        if not _value_position(literal):
+            raise NotBindable(f"literal {index} is not a plain value")
+        literal.replace(exp.Placeholder(this=str(index + 1)))
+        found.add(index)
+    if len(found) != len(sentinels):
+        raise NotBindable("a literal did not survive as a value")
+
+
+def _value_position(literal: exp.Literal) -> bool:
+    node: exp.Expr = literal
+    while isinstance(node.parent, exp.Paren) or (
+        isinstance(node.parent, exp.Cast) and node.arg_key == "this"
+    ):
+        node = node.parent
+    parent = node.parent
+    return any(
+        isinstance(parent, kinds) and node.arg_key in keys for kinds, keys in _VALUE_POSITIONS
+    )
 
 
 def _refuse_unplanned_tables(tree: exp.Query, catalog: Mapping[tuple[str, str], Relation]) -> None:
@@ -175,10 +256,12 @@ def _schema(catalog: Mapping[tuple[str, str], Relation]) -> MappingSchema:
     return schema
 
 
-def one_query(sql: str) -> exp.Query:
-    """The one read statement `sql` holds, parsed; Refused for anything else."""
+def one_query(sql: str, tokens: list[Token] | None = None) -> exp.Query:
+    """The one read statement `sql` holds, parsed (from its `tokens` when the caller has them);
+    Refused for anything else."""
     try:
-        statements = [s for s in sqlglot.parse(sql, read="postgres") if s is not None]
+        tokens = _POSTGRES.tokenize(sql) if tokens is None else tokens
+        statements = [s for s in _POSTGRES.parser().parse(tokens, sql) if s is not None]
     except (ParseError, SqlglotError) as exc:
         raise Refused(f"syntax error: {_first_line(exc)}", "42601") from exc
     if len(statements) != 1:

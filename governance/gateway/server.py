@@ -3,9 +3,8 @@ PostgreSQL wire protocol, with identity bound at connection start."""
 
 from __future__ import annotations
 
-import functools
 import struct
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -21,12 +20,12 @@ from buenavista.postgres import (  # type: ignore[import-untyped]
 
 from governance.engine import Engine
 from governance.gateway.browse_catalog import CatalogCache
-from governance.gateway.browse_sql import SERVER_VERSION, CatalogQuery
+from governance.gateway.browse_sql import SERVER_VERSION
 from governance.gateway.identity import Principal
-from governance.gateway.policy_sql import QueryPlan, Refused
+from governance.gateway.plan_cache import StatementPlanner
+from governance.gateway.policy_sql import Refused
 from governance.gateway.relations import Relation, relations
 from governance.gateway.session import GatewaySession
-from governance.gateway.statement import plan_statement
 from governance.gateway.tokens import TokenKey, TokenRefused
 
 
@@ -48,12 +47,10 @@ class GatewayConnection(Connection):  # type: ignore[misc]
         self.db = _locked_database(self.catalog, data, self.missing)
         purposes = engine.snapshot.tree.config.context.get("purpose", [])
         self.purposes = frozenset(str(p) for p in purposes)
-        # Plans depend only on the SQL text and the catalog, so clients repeating a query (BI
-        # dashboards, prepared statements) pay parsing and qualifying once; decisions never cache.
-        catalog = self.catalog
-        self.plan: Callable[[str], QueryPlan | CatalogQuery] = functools.lru_cache(maxsize=2048)(
-            lambda sql: plan_statement(sql, catalog)
-        )
+        # Plans depend only on the statement and the catalog, so clients repeating a query (BI
+        # dashboards, prepared statements, apps changing only values) pay parsing and
+        # qualifying once per shape; decisions are never cached.
+        self.plan = StatementPlanner(self.catalog)
 
     def new_session(self) -> GatewaySession:
         return GatewaySession(

@@ -46,6 +46,14 @@ def mask_sql(mask: Mask, column_name: str, column_sql_type: str) -> str:
         return f"CAST(NULL AS {column_sql_type})"
 
 
+@dataclass(frozen=True, slots=True)
+class Governed:
+    """A query as DuckDB runs it: the masked SQL and the values bound to its parameters."""
+
+    sql: str
+    parameters: tuple[Any, ...]
+
+
 @dataclass(slots=True)
 class QueryRecord:
     """One query's decisions, kept for the decision log."""
@@ -106,18 +114,26 @@ class GatewaySession(Session):  # type: ignore[misc]
         if isinstance(planned, CatalogQuery):
             relation = self.browsing_catalog().sql(planned.sql, params=arguments)
         else:
-            relation = self._cursor.sql(self._decide(planned, sql), params=arguments)
+            governed = self._governed(planned, sql, arguments)
+            relation = self._cursor.sql(governed.sql, params=list(governed.parameters) or None)
         if relation is None:  # DuckDB gives no relation for statements; only reads get here
             raise Refused("the statement returned no rows description", "XX000")
         return DuckDBQueryResult(relation.to_arrow_reader())
 
-    def govern(self, sql: str) -> str:
-        """The DuckDB SQL to run for a client's read query over the products; Refused when it
-        may not run."""
+    def govern(self, sql: str, params: Sequence[Any] | None = None) -> Governed:
+        """The DuckDB SQL to run for a client's read query over the products, and the values
+        it binds; Refused when it may not run."""
         planned = self._plan(sql)
         if isinstance(planned, CatalogQuery):
             raise Refused("a catalog query, answered by the browsing catalog", "0A000")
-        return self._decide(planned, sql)
+        return self._governed(planned, sql, list(params) if params else None)
+
+    def _governed(self, plan: QueryPlan, sql: str, arguments: list[Any] | None) -> Governed:
+        """A plan shared by texts differing in literals binds this text's own (`$1`...); the
+        client's parameters only go with its own placeholders, which such a plan never has."""
+        if plan.values and arguments:
+            raise Refused("parameters were sent for a query without placeholders", "08P01")
+        return Governed(self._decide(plan, sql), plan.values or tuple(arguments or ()))
 
     def browsing_catalog(self) -> duckdb.DuckDBPyConnection:
         """This session's catalog for psql and BI tools: the products whose whole-product read
