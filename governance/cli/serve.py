@@ -43,10 +43,8 @@ from governance.server.limits import MAX_BATCH, MAX_BODY_BYTES, OPTIONS_ENV, TOK
 )
 @click.option(
     "--reload-interval",
-    default=30.0,
-    show_default=True,
     type=click.FloatRange(min=1.0),
-    help="seconds between bundle polls",
+    help="seconds between checks for a changed policy tree (default 2) or bundle polls (30)",
 )
 @click.option(
     "--log",
@@ -89,7 +87,7 @@ def serve(
     bundles: tuple[str, ...],
     trust: str | None,
     state_dir: str | None,
-    reload_interval: float,
+    reload_interval: float | None,
     log: str | None,
     subjects: str | None,
     trino: Path | None,

@@ -17,6 +17,7 @@ from governance.server.authzen import BadRequest, Decide, evaluate_batch, evalua
 from governance.server.directory import Directory, Principals
 from governance.server.limits import DEFAULT_LIMITS, Limits
 from governance.server.search import search_actions, search_resources, search_subjects
+from governance.server.tree_watch import TreeWatcher
 from governance.server.trino import TrinoPlugin
 from governance.server.trino_config import TrinoConfig
 
@@ -39,11 +40,13 @@ def create_app(
     limits: Limits = DEFAULT_LIMITS,
     principals: Principals | None = None,
     trino: TrinoConfig | None = None,
+    tree: TreeWatcher | None = None,
     on_shutdown: Sequence[Callable[[], None]] = (),
 ) -> App:
     """`token`, when set, is required as `Authorization: Bearer <token>` on decision endpoints.
     `principals` are the subjects search and Trino identities draw on (default: the policy
-    tree's fixtures)."""
+    tree's fixtures). `tree`, when the served policy tree is watched, reports its reloads in
+    `/ready`."""
     expected = None if token is None else f"Bearer {token}".encode()
     new_request_id = _request_ids()
 
@@ -119,7 +122,8 @@ def create_app(
 
     async def ready(request: Request) -> Response:
         """Ready once the engine holds a verified policy set (it cannot exist otherwise);
-        with bundles, their status: a refused newer bundle leaves the last good set serving."""
+        with bundles or a watched tree, the reload status: a refused newer bundle or a tree
+        edit that does not load leaves the last good set serving, and ready."""
         snapshot = engine.snapshot
         answer: dict[str, Any] = {
             "status": "ready",
@@ -127,6 +131,8 @@ def create_app(
         }
         if engine.bundles is not None:
             answer["bundles"] = engine.bundles.status.to_dict()
+        if tree is not None:
+            answer["policies"] = tree.status.to_dict()
         return json_response(answer)
 
     async def prometheus(request: Request) -> Response:
