@@ -21,7 +21,15 @@ from governance.server import metrics
 from governance.server.app import create_app
 from governance.server.asgi import App
 from governance.server.directory import Principals
-from governance.server.limits import MAX_BATCH, MAX_BODY_BYTES, OPTIONS_ENV, TOKEN_ENV, Limits
+from governance.server.limits import (
+    MAX_BATCH,
+    MAX_BODY_BYTES,
+    MAX_SUBJECTS,
+    OPTIONS_ENV,
+    TOKEN_ENV,
+    Limits,
+)
+from governance.server.log_subjects import subjects_from_logs
 from governance.server.tree_watch import TreeWatcher
 from governance.server.trino_config import TrinoConfig, TrinoConfigError, load_trino_config
 from governance.tree.fingerprint import tree_fingerprint
@@ -48,6 +56,8 @@ class ServeOptions:
     log: str | None = None  # a folder (hash-chained files) or an http(s) collector URL
     subjects: str | None = None  # principals file; None: the policy tree's fixtures
     trino: str | None = None  # trino.yaml; None: the documented defaults
+    subjects_from: tuple[str, ...] = ()  # decision logs whose subjects subject search offers
+    subjects_limit: int = MAX_SUBJECTS
     max_body_bytes: int = MAX_BODY_BYTES
     max_batch: int = MAX_BATCH
     workers: int = 1
@@ -59,6 +69,7 @@ class ServeOptions:
     def from_env(cls) -> ServeOptions:
         raw = orjson.loads(os.environ[OPTIONS_ENV])
         raw["bundles"] = tuple(raw.get("bundles", ()))
+        raw["subjects_from"] = tuple(raw.get("subjects_from", ()))
         return cls(**raw)
 
 
@@ -189,6 +200,11 @@ def build_app(options: ServeOptions, token: str | None) -> App:
     engine = load_engine(options, log)
     trino = trino_settings(options, engine)
     subjects = None if options.subjects is None else load_subjects(options.subjects)
+    logged = (
+        subjects_from_logs(options.subjects_from, options.subjects_limit)
+        if options.subjects_from
+        else None
+    )
     watcher = None if policies is None else TreeWatcher(engine, policies, seen)
     maintenance = Maintenance(engine, log, reload_interval(options), watcher)
     maintenance.start()
@@ -202,6 +218,7 @@ def build_app(options: ServeOptions, token: str | None) -> App:
         principals=subjects,
         trino=trino,
         tree=watcher,
+        logged=logged,
         on_shutdown=closers,
     )
 
