@@ -13,7 +13,13 @@ from types import FrameType
 import click
 
 from governance.errors import GovernanceError
-from governance.server.limits import MAX_BATCH, MAX_BODY_BYTES, OPTIONS_ENV, TOKEN_ENV
+from governance.server.limits import (
+    MAX_BATCH,
+    MAX_BODY_BYTES,
+    MAX_SUBJECTS,
+    OPTIONS_ENV,
+    TOKEN_ENV,
+)
 
 
 @click.command()
@@ -43,10 +49,8 @@ from governance.server.limits import MAX_BATCH, MAX_BODY_BYTES, OPTIONS_ENV, TOK
 )
 @click.option(
     "--reload-interval",
-    default=30.0,
-    show_default=True,
     type=click.FloatRange(min=1.0),
-    help="seconds between bundle polls",
+    help="seconds between checks for a changed policy tree (default 2) or bundle polls (30)",
 )
 @click.option(
     "--log",
@@ -58,6 +62,21 @@ from governance.server.limits import MAX_BATCH, MAX_BODY_BYTES, OPTIONS_ENV, TOK
     type=click.Path(exists=True, dir_okay=False),
     help="principals file (fixtures shape) for subject search and Trino users; "
     "default: the policy tree's fixtures.yaml",
+)
+@click.option(
+    "--subjects-from",
+    "subjects_from",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="decision logs (files or folders of *.jsonl[.gz]) whose subjects subject search also "
+    "offers, deduplicated (repeatable)",
+)
+@click.option(
+    "--subjects-limit",
+    default=MAX_SUBJECTS,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="most subjects taken from the logs (the most recently seen)",
 )
 @click.option(
     "--trino",
@@ -89,9 +108,11 @@ def serve(
     bundles: tuple[str, ...],
     trust: str | None,
     state_dir: str | None,
-    reload_interval: float,
+    reload_interval: float | None,
     log: str | None,
     subjects: str | None,
+    subjects_from: tuple[str, ...],
+    subjects_limit: int,
     trino: Path | None,
     host: str,
     port: int,
@@ -104,6 +125,7 @@ def serve(
     /health, /ready and /metrics. SIGTERM drains requests, flushes the log and exits 0."""
     import uvicorn
 
+    from governance.server.log_subjects import log_files
     from governance.server.runtime import ServeOptions, load_engine, load_subjects, trino_settings
 
     options = ServeOptions(
@@ -118,6 +140,8 @@ def serve(
         if log is None or log.startswith(("http://", "https://"))
         else str(Path(log).resolve()),
         subjects=_absolute(subjects),
+        subjects_from=tuple(str(Path(p).resolve()) for p in subjects_from),
+        subjects_limit=subjects_limit,
         trino=_absolute(None if trino is None else str(trino)),
         max_body_bytes=max_body_bytes,
         max_batch=max_batch,
@@ -127,6 +151,8 @@ def serve(
         trino_settings(options, load_engine(options))
         if options.subjects is not None:
             load_subjects(options.subjects)
+        if options.subjects_from:
+            log_files(options.subjects_from)  # each worker reads them; here only that they exist
     except GovernanceError as exc:
         raise click.ClickException(str(exc)) from None
     os.environ[OPTIONS_ENV] = options.to_env()

@@ -16,7 +16,9 @@ from governance.server.asgi import App, Handler, Request, Response, json_respons
 from governance.server.authzen import BadRequest, Decide, evaluate_batch, evaluate_one
 from governance.server.directory import Directory, Principals
 from governance.server.limits import DEFAULT_LIMITS, Limits
+from governance.server.log_subjects import LoggedSubjects
 from governance.server.search import search_actions, search_resources, search_subjects
+from governance.server.tree_watch import TreeWatcher
 from governance.server.trino import TrinoPlugin
 from governance.server.trino_config import TrinoConfig
 
@@ -39,11 +41,15 @@ def create_app(
     limits: Limits = DEFAULT_LIMITS,
     principals: Principals | None = None,
     trino: TrinoConfig | None = None,
+    tree: TreeWatcher | None = None,
+    logged: LoggedSubjects | None = None,
     on_shutdown: Sequence[Callable[[], None]] = (),
 ) -> App:
     """`token`, when set, is required as `Authorization: Bearer <token>` on decision endpoints.
     `principals` are the subjects search and Trino identities draw on (default: the policy
-    tree's fixtures)."""
+    tree's fixtures); `logged`, principals read from decision logs, are subject search
+    candidates too. `tree`, when the served policy tree is watched, reports its reloads in
+    `/ready`."""
     expected = None if token is None else f"Bearer {token}".encode()
     new_request_id = _request_ids()
 
@@ -85,7 +91,7 @@ def create_app(
 
         return endpoint
 
-    directory = Directory(engine, principals)
+    directory = Directory(engine, principals, None if logged is None else logged.principals)
     plugin = TrinoPlugin(engine, trino or TrinoConfig(), directory, limits.max_batch)
 
     def evaluations(body: Any, decide: Decide) -> dict[str, Any]:
@@ -98,7 +104,7 @@ def create_app(
         return search_actions(body, engine.snapshot, decide)
 
     def subjects(body: Any, decide: Decide) -> dict[str, Any]:
-        return search_subjects(body, directory.all(), decide)
+        return search_subjects(body, directory.searchable(), decide)
 
     async def configuration(request: Request) -> Response:
         base = request.base_url
@@ -119,7 +125,8 @@ def create_app(
 
     async def ready(request: Request) -> Response:
         """Ready once the engine holds a verified policy set (it cannot exist otherwise);
-        with bundles, their status: a refused newer bundle leaves the last good set serving."""
+        with bundles or a watched tree, the reload status: a refused newer bundle or a tree
+        edit that does not load leaves the last good set serving, and ready."""
         snapshot = engine.snapshot
         answer: dict[str, Any] = {
             "status": "ready",
@@ -127,6 +134,16 @@ def create_app(
         }
         if engine.bundles is not None:
             answer["bundles"] = engine.bundles.status.to_dict()
+        if tree is not None:
+            answer["policies"] = tree.status.to_dict()
+        if logged is not None:
+            answer["logged_subjects"] = {
+                "subjects": len(logged.principals),
+                "records": logged.records,
+                "limited": logged.limited,
+                "skipped": logged.skips.count,
+                "skipped_examples": logged.skips.examples,
+            }
         return json_response(answer)
 
     async def prometheus(request: Request) -> Response:

@@ -29,9 +29,13 @@ class Request:
 
     headers: Mapping[bytes, bytes]
     client: str
-    base_url: str
     scope: Scope
     receive: Receive
+
+    @property
+    def base_url(self) -> str:
+        """Built when asked (only the metadata endpoint needs it), not on every request."""
+        return _base_url(self.scope, self.headers)
 
     def header(self, name: bytes) -> str:
         return self.headers.get(name, b"").decode("latin-1")
@@ -118,9 +122,7 @@ class App:
         else:
             headers = dict(scope["headers"])
             client = scope.get("client")
-            request = Request(
-                headers, client[0] if client else "", _base_url(scope, headers), scope, receive
-            )
+            request = Request(headers, client[0] if client else "", scope, receive)
             try:
                 response = await handler(request)
             except Exception:  # a bug must not leak a traceback or hang the caller: fail closed

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from governance.decision import Decision
+from governance.decision import Decision, Mask
 
 SEMANTICS = ("execute_all", "deny_on_first_deny", "permit_on_first_permit")
 _ENTITIES = ("subject", "action", "resource", "context")
@@ -32,13 +32,7 @@ def evaluation_response(decision: Decision, *, masks_supported: bool = True) -> 
     A caller that declared the obligation types it can carry out, without `custom`, cannot
     mask: a permit that needs masks is then answered as a deny (the profile lets the PDP deny
     outright rather than issue a permit the PEP cannot enforce)."""
-    access = decision.access
-    context: dict[str, Any] = {
-        "id": decision.decision_id,
-        "reason": decision.reason,
-        "kind": access.kind,
-        "policies": [p.id for p in access.policies],
-    }
+    context: dict[str, Any] = {"id": decision.decision_id, **_explained(decision)}
     allowed = decision.allowed
     if decision.masks:
         context["obligations"] = mask_obligations(decision)
@@ -54,17 +48,65 @@ def evaluation_response(decision: Decision, *, masks_supported: bool = True) -> 
 def mask_obligations(decision: Decision) -> list[dict[str, Any]]:
     """One obligation per masked column, ids unique within the response."""
     return [
-        {
-            "id": f"mask-{index}",
-            "type": MASK_OBLIGATION,
-            "properties": {
-                "action": "mask",
-                "column": mask.column,
-                "strategy": {**mask.strategy.to_dict(), **mask.rule.to_dict()},
-            },
-        }
+        {"id": _mask_id(index), "type": MASK_OBLIGATION, "properties": _mask_properties(mask)}
         for index, mask in enumerate(decision.masks, start=1)
     ]
+
+
+# Decisions share their answers (`Access` instances), and masks their strategies and rules:
+# the parts of a response that follow from those alone are built once, not per decision.
+# Read-only once built (they are only serialised); a bounded cache keyed by identity, each
+# entry holding its key object so the id cannot be reused while cached.
+_CACHE_LIMIT = 4096
+_EXPLAINED: dict[tuple[int, int], tuple[object, dict[str, Any]]] = {}
+_PROPERTIES: dict[tuple[str, int, int], tuple[object, object, dict[str, Any]]] = {}
+_MASK_IDS = [f"mask-{index}" for index in range(1025)]
+
+
+def _explained(decision: Decision) -> dict[str, Any]:
+    """`reason`, `kind` and `policies`: a function of the answer and the number of masks,
+    except for a refused request, whose reason is its own."""
+    access = decision.access
+    if decision.refusal:
+        return {
+            "reason": decision.reason,
+            "kind": access.kind,
+            "policies": [p.id for p in access.policies],
+        }
+    key = (id(access), len(decision.masks))
+    cached = _EXPLAINED.get(key)
+    if cached is not None and cached[0] is access:
+        return cached[1]
+    explained = {
+        "reason": decision.reason,
+        "kind": access.kind,
+        "policies": [p.id for p in access.policies],
+    }
+    if len(_EXPLAINED) >= _CACHE_LIMIT:
+        _EXPLAINED.clear()
+    _EXPLAINED[key] = (access, explained)
+    return explained
+
+
+def _mask_properties(mask: Mask) -> dict[str, Any]:
+    strategy, rule = mask.strategy, mask.rule
+    key = (mask.column, id(strategy), id(rule))
+    cached = _PROPERTIES.get(key)
+    if cached is not None and cached[0] is strategy and cached[1] is rule:
+        return cached[2]
+    properties = {
+        "action": "mask",
+        "column": mask.column,
+        "strategy": {**strategy.to_dict(), **rule.to_dict()},
+    }
+    if len(_PROPERTIES) >= _CACHE_LIMIT:
+        _PROPERTIES.clear()
+    _PROPERTIES[key] = (strategy, rule, properties)
+    return properties
+
+
+def _mask_id(index: int) -> str:
+    return _MASK_IDS[index] if index < len(_MASK_IDS) else f"mask-{index}"
 
 
 def error_response(message: str) -> dict[str, Any]:
@@ -174,6 +216,8 @@ def _merged(defaults: dict[str, Any], item: Any) -> dict[str, Any]:
     if not isinstance(item, dict):
         raise BadRequest("each evaluation must be an object")
     merged = {**defaults, **item}
+    if defaults.keys().isdisjoint(item) and None not in item.values():
+        return merged  # the common case: each entity given once, no explicit nulls
     for name, own in item.items():
         default = defaults.get(name)
         if default is None:

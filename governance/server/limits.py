@@ -7,6 +7,7 @@ from dataclasses import dataclass
 OPTIONS_ENV = "GOVERN_SERVE_OPTIONS"  # how `govern serve` hands its options to each worker
 TOKEN_ENV = "GOVERN_SERVE_TOKEN"
 MAX_BODY_BYTES = 1_048_576
+MAX_SUBJECTS = 10_000  # from decision logs: every subject search decides each candidate
 MAX_BATCH = 1000
 
 

@@ -23,6 +23,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from governance.bundle.loader import PollResult
 from governance.bundle.status import BundleStatus
 from governance.logs import LogStats
+from governance.server.tree_watch import Outcome, TreeStatus
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -57,6 +58,22 @@ BUNDLE_ERRORS = Gauge(
 BUNDLE_ACTIVATED = Gauge(
     "govern_bundle_last_activation_timestamp_seconds",
     "When the serving bundle set was activated",
+    multiprocess_mode="max",
+)
+POLICY_RELOADS = Counter(
+    "govern_policy_reloads",
+    "Checks of a served policy tree, by result: activated (an edit now serves), unchanged, "
+    "refused (the edited tree did not load; the last good set keeps serving)",
+    ["result"],
+)
+POLICY_ERRORS = Gauge(
+    "govern_policy_errors",
+    "Errors of the policy tree on disk while it does not load (0 when the served set is current)",
+    multiprocess_mode="max",
+)
+POLICY_ACTIVATED = Gauge(
+    "govern_policy_last_activation_timestamp_seconds",
+    "When the serving policy tree was loaded",
     multiprocess_mode="max",
 )
 LOG_WRITTEN = Gauge(
@@ -95,6 +112,15 @@ def record_bundles(status: BundleStatus) -> None:
     BUNDLE_ERRORS.set(len(status.errors))
     if status.last_activation is not None:
         BUNDLE_ACTIVATED.set(status.last_activation.timestamp())
+
+
+def record_tree(outcome: Outcome | None, status: TreeStatus) -> None:
+    """A policy tree check (`outcome`), or only the status (None, at start and shutdown)."""
+    if outcome is not None:
+        POLICY_RELOADS.labels(outcome).inc()
+    POLICY_ERRORS.set(status.error_count)
+    if status.last_activation is not None:
+        POLICY_ACTIVATED.set(status.last_activation.timestamp())
 
 
 def record_log(stats: LogStats) -> None:

@@ -21,10 +21,22 @@ from governance.server import metrics
 from governance.server.app import create_app
 from governance.server.asgi import App
 from governance.server.directory import Principals
-from governance.server.limits import MAX_BATCH, MAX_BODY_BYTES, OPTIONS_ENV, TOKEN_ENV, Limits
+from governance.server.limits import (
+    MAX_BATCH,
+    MAX_BODY_BYTES,
+    MAX_SUBJECTS,
+    OPTIONS_ENV,
+    TOKEN_ENV,
+    Limits,
+)
+from governance.server.log_subjects import subjects_from_logs
+from governance.server.tree_watch import TreeWatcher
 from governance.server.trino_config import TrinoConfig, TrinoConfigError, load_trino_config
+from governance.tree.fingerprint import tree_fingerprint
 
 LABELS = {"service": "govern-serve"}
+TREE_INTERVAL = 2.0  # seconds between checks of a policy tree (a walk of `stat` calls)
+BUNDLE_INTERVAL = 30.0  # seconds between bundle polls (a request per bundle URL)
 
 
 class SubjectsError(GovernanceError):
@@ -40,10 +52,12 @@ class ServeOptions:
     bundles: tuple[str, ...] = ()  # one folder, or one URL per bundle
     trust: str | None = None
     state_dir: str | None = None
-    reload_interval: float = 30.0
+    reload_interval: float | None = None  # None: TREE_INTERVAL or BUNDLE_INTERVAL
     log: str | None = None  # a folder (hash-chained files) or an http(s) collector URL
     subjects: str | None = None  # principals file; None: the policy tree's fixtures
     trino: str | None = None  # trino.yaml; None: the documented defaults
+    subjects_from: tuple[str, ...] = ()  # decision logs whose subjects subject search offers
+    subjects_limit: int = MAX_SUBJECTS
     max_body_bytes: int = MAX_BODY_BYTES
     max_batch: int = MAX_BATCH
     workers: int = 1
@@ -55,6 +69,7 @@ class ServeOptions:
     def from_env(cls) -> ServeOptions:
         raw = orjson.loads(os.environ[OPTIONS_ENV])
         raw["bundles"] = tuple(raw.get("bundles", ()))
+        raw["subjects_from"] = tuple(raw.get("subjects_from", ()))
         return cls(**raw)
 
 
@@ -133,11 +148,18 @@ def load_subjects(path: str | Path) -> Principals:
 
 
 class Maintenance:
-    """One daemon thread per worker: polls bundles every `interval` seconds and refreshes the
-    gauges (log counts, bundle status) every second, so any worker's `/metrics` is current."""
+    """One daemon thread per worker: polls bundles, or checks the policy tree, every
+    `interval` seconds and refreshes the gauges (log counts, reload status) every second, so
+    any worker's `/metrics` is current. With several workers each reloads its own engine."""
 
-    def __init__(self, engine: Engine, log: BackgroundLog | None, interval: float) -> None:
-        self._engine, self._log, self._interval = engine, log, interval
+    def __init__(
+        self,
+        engine: Engine,
+        log: BackgroundLog | None,
+        interval: float,
+        tree: TreeWatcher | None = None,
+    ) -> None:
+        self._engine, self._log, self._interval, self._tree = engine, log, interval, tree
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="govern-maintenance", daemon=True)
 
@@ -157,6 +179,8 @@ class Maintenance:
                 metrics.record_poll(loader.poll(), loader.status)
             else:
                 metrics.record_bundles(loader.status)
+        if self._tree is not None:
+            metrics.record_tree(self._tree.check() if poll else None, self._tree.status)
         if self._log is not None:
             metrics.record_log(self._log.stats())
 
@@ -171,10 +195,18 @@ class Maintenance:
 
 def build_app(options: ServeOptions, token: str | None) -> App:
     log = decision_log(options)
+    policies = None if options.bundles else options.policies or "policies"
+    seen = None if policies is None else tree_fingerprint(policies)  # before the load reads it
     engine = load_engine(options, log)
     trino = trino_settings(options, engine)
     subjects = None if options.subjects is None else load_subjects(options.subjects)
-    maintenance = Maintenance(engine, log, options.reload_interval)
+    logged = (
+        subjects_from_logs(options.subjects_from, options.subjects_limit)
+        if options.subjects_from
+        else None
+    )
+    watcher = None if policies is None else TreeWatcher(engine, policies, seen)
+    maintenance = Maintenance(engine, log, reload_interval(options), watcher)
     maintenance.start()
     closers: list[Callable[[], None]] = [maintenance.stop]
     if log is not None:
@@ -185,8 +217,16 @@ def build_app(options: ServeOptions, token: str | None) -> App:
         limits=Limits(options.max_body_bytes, options.max_batch),
         principals=subjects,
         trino=trino,
+        tree=watcher,
+        logged=logged,
         on_shutdown=closers,
     )
+
+
+def reload_interval(options: ServeOptions) -> float:
+    if options.reload_interval is not None:
+        return options.reload_interval
+    return BUNDLE_INTERVAL if options.bundles else TREE_INTERVAL
 
 
 def app_from_env() -> App:

@@ -100,8 +100,16 @@ class TrinoPlugin:
         }
 
     def row_filters(self, body: Any, decide: Decide) -> dict[str, Any]:
-        """`opa.policy.row-filters-uri`: govern has no row filters; an empty list filters none."""
-        self._read(body)
+        """`opa.policy.row-filters-uri`: the plugin's `GetRowFilters` on one table, answered as
+        `OpaRowFiltersQueryResult`. govern's policies decide products and columns, never rows,
+        so the answer is always the empty list: what the plugin itself uses when the URI is not
+        set. Access to the table is decided apart (`SelectFromColumns`), so no filter is never
+        a grant."""
+        _, action = self._read(body)
+        if action["operation"] != "GetRowFilters":
+            raise BadRequest("the row filters endpoint answers the `GetRowFilters` operation")
+        resource = _object(action.get("resource"), "input.action.resource")
+        _names(_object(resource.get("table"), "resource.table"), _TABLE_KEYS, "resource.table")
         return {"result": []}
 
     # --- reading ---------------------------------------------------------------------------

@@ -163,8 +163,29 @@ def test_batch_column_masks_answer_only_masked_columns_by_index(server):
 
 
 def test_row_filters_are_an_empty_list(server):
-    answer = post(server, "rowFilters", query("GetRowFilters", resource=table("sales", "orders")))
-    assert answer["result"] == []
+    # the plugin's request (OpaHighLevelClient.getRowFilterExpressionsFromOpa): GetRowFilters
+    # on one table; OpaRowFiltersQueryResult reads `result` as a list of view expressions
+    for user, groups in [("alice", ("sales-analysts",)), ("ivan", ())]:
+        body = query("GetRowFilters", context(user, groups), resource=table("sales", "orders"))
+        assert post(server, "rowFilters", body) == {"result": []}
+    unmapped = query("GetRowFilters", resource=table("scratch", "anything"))
+    assert post(server, "rowFilters", unmapped) == {"result": []}
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        {"operation": "SelectFromColumns", "resource": table("sales", "orders")},
+        {"operation": "GetRowFilters"},
+        {"operation": "GetRowFilters", "resource": {"column": {"catalogName": "lakehouse"}}},
+        {"operation": "GetRowFilters", "resource": {"table": {"catalogName": "lakehouse"}}},
+    ],
+)
+def test_row_filter_requests_that_are_not_the_plugins_are_400(server, action):
+    body = {"input": {"context": context(), "action": action}}
+    response = server.post(f"{BASE}/rowFilters", json=body)
+    assert response.status_code == 400
+    assert response.json()["error"]
 
 
 def test_groups_come_from_trino_and_attributes_from_the_directory(server):

@@ -1,0 +1,138 @@
+"""Live reload of a served policy tree: poll its fingerprint, reload incrementally, keep the last good set.
+
+Each check compares the tree's fingerprint (sizes and mtimes, `governance/tree/fingerprint.py`)
+with the one of the last load; a change reloads through `Engine.reload`, which reuses what the
+unchanged domains determine (docs/reload.md). A tree that fails to load leaves the last good set
+serving, and its problems stay in `status` until a later edit loads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from governance.engine import Engine
+from governance.errors import ReloadError
+from governance.snapshot import Snapshot
+from governance.tree.fingerprint import tree_fingerprint
+
+Outcome = Literal["activated", "unchanged", "refused"]
+SHOWN_PROBLEMS = 20  # a broken tree can have thousands; the status names the first ones
+
+
+@dataclass(frozen=True, slots=True)
+class LayerRevision:
+    revision: str
+    activated_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TreeStatus:
+    """Immutable, like `BundleStatus`: each check that changes something publishes a new one."""
+
+    source: str
+    layers: Mapping[str, LayerRevision] = field(default_factory=dict)
+    last_activation: dt.datetime | None = None
+    last_error: str | None = None
+    last_error_at: dt.datetime | None = None
+    errors: tuple[str, ...] = ()  # the (first) errors of the tree on disk, while it does not load
+    error_count: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "layers": {
+                name: {"revision": s.revision, "activated_at": s.activated_at.isoformat()}
+                for name, s in sorted(self.layers.items())
+            },
+            "last_activation": _iso(self.last_activation),
+            "last_error": self.last_error,
+            "last_error_at": _iso(self.last_error_at),
+            "errors": list(self.errors),
+            "error_count": self.error_count,
+        }
+
+
+class TreeWatcher:
+    """Keeps `engine` on the tree at `path`; `check` is safe to call from any thread."""
+
+    def __init__(self, engine: Engine, path: str | Path, seen: str | None = None) -> None:
+        """`seen` is the fingerprint taken before the engine's first load (so an edit made
+        during that load is a change); None takes it now."""
+        self.engine = engine
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._seen = tree_fingerprint(self.path) if seen is None else seen
+        now = _now()
+        self._status = TreeStatus(
+            str(self.path),
+            {n: LayerRevision(r, now) for n, r in _revisions(engine.snapshot).items()},
+            last_activation=now,
+        )
+
+    @property
+    def status(self) -> TreeStatus:
+        return self._status
+
+    def check(self) -> Outcome:
+        """Reload when the tree changed since the last load (or failed load)."""
+        with self._lock:
+            seen = tree_fingerprint(self.path)  # before reading: an edit during the load is
+            if seen == self._seen:  # a change for the next check
+                return "unchanged"
+            self._seen = seen
+            try:
+                self.engine.reload(self.path)
+            except ReloadError as exc:
+                problems = [str(p) for p in exc.errors] or [str(exc)]
+                self._refused(problems, len(exc.errors))
+                return "refused"
+            except Exception as exc:  # never let the watcher die; the last good set serves
+                self._refused([f"reload failed: {type(exc).__name__}: {exc}"], 1)
+                return "refused"
+            self._activated(_revisions(self.engine.snapshot))
+            return "activated"
+
+    def _activated(self, revisions: Mapping[str, str]) -> None:
+        now = _now()
+        layers = {
+            name: self._status.layers[name]
+            if name in self._status.layers and self._status.layers[name].revision == revision
+            else LayerRevision(revision, now)
+            for name, revision in revisions.items()
+        }
+        self._status = replace(
+            self._status, layers=layers, last_activation=now, errors=(), error_count=0
+        )
+
+    def _refused(self, problems: list[str], count: int) -> None:
+        shown = problems[:SHOWN_PROBLEMS]
+        if count > len(shown):
+            shown.append(f"... and {count - len(shown)} more")
+        self._status = replace(
+            self._status,
+            last_error=f"policy tree `{self.path}` did not load: {shown[0]}",
+            last_error_at=_now(),
+            errors=tuple(shown),
+            error_count=count,
+        )
+
+
+def _revisions(snapshot: Snapshot) -> dict[str, str]:
+    tree = snapshot.tree
+    return {
+        "global": tree.global_layer.revision,
+        **{name: layer.revision for name, layer in tree.domains.items()},
+    }
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return moment.isoformat() if moment else None

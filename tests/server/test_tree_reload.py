@@ -1,0 +1,130 @@
+"""Live reload of a served policy tree: a real server process, edits on disk, answers over HTTP."""
+
+from __future__ import annotations
+
+import shutil
+
+import httpx
+import pytest
+
+from governance.tree.fingerprint import tree_fingerprint
+from tests.server.conftest import ROOT, start, stop
+from tests.server.test_operations import PERMIT, samples, until, value
+
+GRANTS = "domains/people/access/grants.cedar"
+
+
+def decision(url: str) -> bool:
+    """One evaluation on a fresh connection, so that with several workers any may answer."""
+    return bool(
+        httpx.post(f"{url}/access/v1/evaluation", json=PERMIT, timeout=10).json()["decision"]
+    )
+
+
+def revoke_hr_partners(tree) -> None:
+    grants = tree / GRANTS
+    text = grants.read_text()
+    assert '"hr_administration"' in text
+    grants.write_text(text.replace('"hr_administration"', '"hr_retired_purpose"'))
+
+
+@pytest.fixture
+def tree(tmp_path):
+    copy = tmp_path / "policies"
+    shutil.copytree(ROOT / "policies", copy)
+    return copy
+
+
+def test_an_edit_flips_the_decision_and_a_broken_tree_keeps_the_last_good_set(tree):
+    process, url = start("--policies", str(tree), "--reload-interval", "1")
+    try:
+        with httpx.Client(base_url=url, timeout=10) as client:
+            assert decision(url) is True
+            ready = client.get("/ready").json()["policies"]
+            assert ready["errors"] == [] and ready["last_error"] is None
+            people = ready["layers"]["people"]["revision"]
+            finance = ready["layers"]["finance"]
+
+            # a file that does not parse: refused, reported, and the old set keeps answering
+            grants = tree / GRANTS
+            good = grants.read_text()
+            grants.write_text(good + "\npermit (principal, action, resource\n")
+            assert until(lambda: client.get("/ready").json()["policies"]["errors"])
+            status = client.get("/ready").json()
+            assert status["status"] == "ready"
+            assert "grants.cedar" in status["policies"]["last_error"]
+            assert status["policies"]["error_count"] >= 1
+            assert status["policies"]["layers"]["people"]["revision"] == people
+            assert decision(url) is True
+            found = samples(client)
+            assert value(found, "govern_policy_errors") >= 1
+            assert value(found, "govern_policy_reloads_total", result="refused") >= 1
+
+            # the fixed file with the grant's purpose changed: activates, the decision flips
+            grants.write_text(good)
+            revoke_hr_partners(tree)
+            assert until(lambda: decision(url) is False)
+            status = client.get("/ready").json()["policies"]
+            assert status["errors"] == [] and status["error_count"] == 0
+            assert "grants.cedar" in status["last_error"]  # the last error stays on record
+            assert status["layers"]["people"]["revision"] != people
+            assert status["layers"]["finance"] == finance  # an unchanged layer keeps its time
+            found = samples(client)
+            assert value(found, "govern_policy_errors") == 0
+            assert value(found, "govern_policy_reloads_total", result="activated") >= 1
+            assert until(
+                lambda: (
+                    value(samples(client), "govern_policy_reloads_total", result="unchanged") >= 1
+                )
+            )
+    finally:
+        stop(process)
+
+
+def test_every_worker_reloads(tree):
+    process, url = start("--policies", str(tree), "--reload-interval", "1", "--workers", "2")
+    try:
+        assert all(decision(url) for _ in range(10))
+        revoke_hr_partners(tree)
+        # both workers answer fresh connections; every answer must have flipped
+        assert until(lambda: not any(decision(url) for _ in range(10)))
+        assert not any(decision(url) for _ in range(20))
+    finally:
+        stop(process)
+
+
+def test_the_fingerprint_changes_with_each_kind_of_edit(tree):
+    before = tree_fingerprint(tree)
+    assert tree_fingerprint(tree) == before
+    (tree / "notes.md").write_text("not read by the loader, not a change")  # beside the tree
+    assert tree_fingerprint(tree) == before
+    (tree / "domains/people/.swap").write_text("an editor's hidden file")
+    assert tree_fingerprint(tree) == before
+
+    seen = {before}
+    grants = tree / GRANTS
+    grants.write_text(grants.read_text() + "\n")  # rewritten in place
+    seen.add(tree_fingerprint(tree))
+    replacement = tree / "replacement.cedar"
+    replacement.write_text(grants.read_text())
+    replacement.replace(grants)  # replaced by a rename, as editors and deploys do
+    seen.add(tree_fingerprint(tree))
+    (tree / "domains/people/access/extra.cedar").write_text("")
+    seen.add(tree_fingerprint(tree))
+    shutil.rmtree(tree / "domains/sales")
+    seen.add(tree_fingerprint(tree))
+    assert len(seen) == 5
+
+
+def test_a_symlinked_root_swapped_to_another_release_is_a_change(tmp_path):
+    releases = tmp_path / "releases"
+    shutil.copytree(ROOT / "policies", releases / "a")
+    shutil.copytree(ROOT / "policies", releases / "b")
+    link = tmp_path / "policies"
+    link.symlink_to(releases / "a")
+    before = tree_fingerprint(link)
+    swapped = tmp_path / "next"
+    swapped.symlink_to(releases / "b")
+    swapped.replace(link)
+    assert tree_fingerprint(link) != before
+    assert tree_fingerprint(tmp_path / "missing") != before
