@@ -180,7 +180,8 @@ def _load(path: str | Path, evaluator: EvaluatorName, previous: Snapshot | None 
     # Decision sources name files relative to the tree root, whatever the working directory;
     # the problems of a tree that does not load are named as the path was given, to be opened.
     with collector_paused():  # reading the tree makes as many long-lived objects as building
-        tree, problems = load_tree(path, tree_relative=True)
+        earlier = None if previous is None else previous.tree
+        tree, problems = load_tree(path, tree_relative=True, previous=earlier)
         try:
             if tree is None:
                 raise LoadError(problems)

@@ -32,6 +32,7 @@ from governance.rules.masking import MaskingResolver, MaskSource, Strategy
 from governance.rules.retention import Retention, RetentionResolver
 from governance.rules.waivers import WaiverBook
 from governance.tree.catalog import Product
+from governance.tree.cedar_files import SourcePolicy
 from governance.tree.layers import GLOBAL, PolicyTree
 from governance.tree.load import display_path
 
@@ -74,6 +75,11 @@ class Snapshot:
     catalog: Mapping[str, tuple[dict[str, Any], ...]] = field(default_factory=dict)
     named: Mapping[str, frozenset[tuple[str, str]]] = field(default_factory=dict)
     rebuilt: frozenset[str] | None = None
+    # The slices and their templates, and each domain's plan keys: what a reload that keeps a
+    # domain takes as it is, instead of selecting, collecting or filtering them again.
+    slices: Mapping[SliceKey, tuple[SourcePolicy, ...]] = field(default_factory=dict)
+    templates: Mapping[SliceKey, tuple[pst.Template, ...]] = field(default_factory=dict)
+    plan_keys: Mapping[str, tuple[PlanKey, ...]] = field(default_factory=dict)
 
 
 @contextmanager
@@ -176,8 +182,13 @@ def _build(
             for pid, p in products.items()
         )
     catalog = Catalog(parts, action_entities(tree.config.action_specs()))
-    slices = build_slices(tree)
-    templates = {key: tuple(p.template for p in policies) for key, policies in slices.items()}
+    known = {} if previous is None else {k: p for k, p in previous.slices.items() if k[1] in same}
+    slices = build_slices(tree, known)
+    templates = {
+        key: previous.templates[key] if previous is not None and key in known
+        else tuple(p.template for p in policies)
+        for key, policies in slices.items()
+    }  # fmt: skip
     refs = {
         p.full_id: PolicyRef(p.full_id, p.layer, p.effect, p.location, p.reason)
         for p in tree.policies()
@@ -195,8 +206,12 @@ def _build(
         # bare exception out of `reload`.
         where = Location(display_path(tree.root))
         raise LoadError([Problem(where, "snapshot", " ".join(str(exc).split()))]) from exc
+    plan_keys = _plan_keys(plans)
     if previous is not None and reuse is not None:
-        plans.update((k, p) for k, p in previous.plans.items() if k[0][1] in reuse.slices)
+        plans = _with_kept_plans(previous, plans, reuse.slices)
+        plan_keys.update(
+            (d, previous.plan_keys[d]) for d in reuse.slices & previous.plan_keys.keys()
+        )
     return Snapshot(
         tree=tree,
         products=views,
@@ -209,7 +224,31 @@ def _build(
         catalog=parts,
         named=_named(tree, previous, same),
         rebuilt=None if reuse is None else frozenset(tree.domains) - reuse.slices,
+        slices=slices,
+        templates=templates,
+        plan_keys=plan_keys,
     )
+
+
+def _plan_keys(plans: Mapping[PlanKey, Plan]) -> dict[str, tuple[PlanKey, ...]]:
+    by_domain: dict[str, list[PlanKey]] = {}
+    for key in plans:
+        by_domain.setdefault(key[0][1], []).append(key)
+    return {domain: tuple(keys) for domain, keys in by_domain.items()}
+
+
+def _with_kept_plans(
+    previous: Snapshot, fresh: dict[PlanKey, Plan], kept: frozenset[str]
+) -> dict[PlanKey, Plan]:
+    """The previous plan table without the domains not `kept` (rebuilt or gone), and the
+    `fresh` plans: a copy and a few deletions rather than a filter of every plan."""
+    plans = dict(previous.plans)
+    for domain, keys in previous.plan_keys.items():
+        if domain not in kept:
+            for key in keys:
+                del plans[key]
+    plans.update(fresh)
+    return plans
 
 
 def _named(
@@ -221,8 +260,8 @@ def _named(
         if previous is not None and (layer.is_global or layer.name in same):
             named[layer.name] = previous.named[layer.name]
         else:
-            templates = tuple(p.template for p in layer.policies)
-            named[layer.name] = frozenset((str(u.type), u.id) for u in pst.entity_uids(templates))
+            uids = (u for p in layer.policies for u in p.names)
+            named[layer.name] = frozenset((str(u.type), u.id) for u in uids)
     return named
 
 
