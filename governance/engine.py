@@ -37,6 +37,7 @@ from governance.snapshot import (
     Snapshot,
     build_snapshot,
     collector_paused,
+    let_go,
     settle_after_swap,
 )
 from governance.tree.load import load_tree, shown_from
@@ -138,14 +139,20 @@ class Engine:
                 snapshot = _load(path, self._snapshot.evaluator_name, self._snapshot)
             except LoadError as exc:
                 raise ReloadError(exc.problems) from exc
-            self._snapshot = snapshot
-            settle_after_swap()
+            self._swap(snapshot)
 
     def activate(self, snapshot: Snapshot) -> None:
         """Swap in a snapshot built elsewhere (a verified bundle set); one reference swap."""
         with self._reload_lock:
-            self._snapshot = snapshot
-            settle_after_swap()
+            self._swap(snapshot)
+
+    def _swap(self, snapshot: Snapshot) -> None:
+        """One reference swap; the replaced snapshot is then let go a part at a time, so freeing
+        it never stalls deciding threads (decisions still running on it keep what they use)."""
+        replaced = [self._snapshot]
+        self._snapshot = snapshot
+        settle_after_swap()
+        let_go(replaced)
 
     def decide_many(self, requests: Iterable[RequestLike]) -> list[Decision]:
         return [self.decide(r) for r in requests]

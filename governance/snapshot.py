@@ -7,6 +7,7 @@ always sees one consistent policy set.
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -102,8 +103,40 @@ def collector_paused() -> Iterator[None]:
 def settle_after_swap() -> None:
     """Move everything alive (the new snapshot with it) out of the collector's sight: later
     collections never walk the snapshot again. A replaced snapshot holds no reference cycle
-    (tests/test_reload.py checks it), so reference counting alone frees it."""
+    (tests/test_reload.py checks it), so reference counting alone frees it, and so does a
+    snapshot built and never served."""
     gc.freeze()
+
+
+def let_go(held: list[Any]) -> None:
+    """Release the objects in `held` (a replaced snapshot) a part at a time, never all at once.
+
+    Dropping the last reference to a snapshot frees a million objects in one uninterrupted
+    cascade, with the interpreter lock held throughout: deciding threads would stall for as
+    long. Here an object that only `held` keeps alive lends its referents to the work list
+    before it is dropped when it is near the top (the snapshot, its evaluator, the tree) or
+    holds many (the plan table, the product views): so each step frees one small part, and the
+    interpreter switches threads between steps. Nothing is mutated, only references let go in
+    another order; whatever something else still holds (parts the new snapshot shares) lives on.
+    """
+    pending = [(item, 0) for item in held]
+    held.clear()
+    referents, count, tracked = gc.get_referents, sys.getrefcount, gc.is_tracked
+    while pending:
+        item, depth = pending.pop()
+        # `item` and getrefcount's argument the only references: dropping it would free it.
+        if count(item) == _ONLY_HERE and tracked(item):
+            inner = referents(item)
+            if depth < _TOP or len(inner) > _SMALL:
+                # Only what `item` alone holds (its reference, `inner`'s, the loop variable's
+                # and getrefcount's argument): the rest outlives it, so is no part to free.
+                pending.extend([(r, depth + 1) for r in inner if count(r) == 4 and tracked(r)])
+            del inner
+        del item
+
+
+_ONLY_HERE = 2
+_TOP, _SMALL = 2, 64  # always opened: the first levels, and anything holding more than a few
 
 
 def build_snapshot(
@@ -123,7 +156,13 @@ def build_snapshot(
         raise LoadError(problems)
     with collector_paused():
         same = _unchanged_domains(previous, tree, evaluator)
-        return _build(tree, evaluator, None if same is None else previous, same or frozenset())
+        snapshot = _build(tree, evaluator, None if same is None else previous, same or frozenset())
+        # Frozen before the collector is back: built while it was off, the snapshot's million
+        # objects all sit in the youngest generation, and the first collection after would
+        # walk every one of them with the interpreter lock held (a stall of a second at 10,000
+        # policies) before the swap could freeze them.
+        settle_after_swap()
+        return snapshot
 
 
 def _unchanged_domains(
