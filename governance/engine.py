@@ -39,6 +39,7 @@ from governance.snapshot import (
     Snapshot,
     build_snapshot,
     collector_paused,
+    let_go,
     settle_after_swap,
 )
 from governance.tree.load import load_tree, shown_from
@@ -140,14 +141,20 @@ class Engine:
                 snapshot = _load(path, self._snapshot.evaluator_name, self._snapshot)
             except LoadError as exc:
                 raise ReloadError(exc.problems) from exc
-            self._snapshot = snapshot
-            settle_after_swap()
+            self._swap(snapshot)
 
     def activate(self, snapshot: Snapshot) -> None:
         """Swap in a snapshot built elsewhere (a verified bundle set); one reference swap."""
         with self._reload_lock:
-            self._snapshot = snapshot
-            settle_after_swap()
+            self._swap(snapshot)
+
+    def _swap(self, snapshot: Snapshot) -> None:
+        """One reference swap; the replaced snapshot is then let go a part at a time, so freeing
+        it never stalls deciding threads (decisions still running on it keep what they use)."""
+        replaced = [self._snapshot]
+        self._snapshot = snapshot
+        settle_after_swap()
+        let_go(replaced)
 
     def decide_many(self, requests: Iterable[RequestLike]) -> list[Decision]:
         """Decide a batch against one snapshot: the whole batch sees one policy set, even
@@ -242,7 +249,8 @@ def _load(path: str | Path, evaluator: EvaluatorName, previous: Snapshot | None 
     # Decision sources name files relative to the tree root, whatever the working directory;
     # the problems of a tree that does not load are named as the path was given, to be opened.
     with collector_paused():  # reading the tree makes as many long-lived objects as building
-        tree, problems = load_tree(path, tree_relative=True)
+        earlier = None if previous is None else previous.tree
+        tree, problems = load_tree(path, tree_relative=True, previous=earlier)
         try:
             if tree is None:
                 raise LoadError(problems)

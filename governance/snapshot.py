@@ -7,6 +7,7 @@ always sees one consistent policy set.
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from governance.rules.masking import MaskingResolver, MaskSource, Strategy
 from governance.rules.retention import Retention, RetentionResolver
 from governance.rules.waivers import WaiverBook
 from governance.tree.catalog import Product
+from governance.tree.cedar_files import SourcePolicy
 from governance.tree.layers import GLOBAL, PolicyTree
 from governance.tree.load import display_path
 
@@ -76,6 +78,11 @@ class Snapshot:
     catalog: Mapping[str, tuple[dict[str, Any], ...]] = field(default_factory=dict)
     named: Mapping[str, frozenset[tuple[str, str]]] = field(default_factory=dict)
     rebuilt: frozenset[str] | None = None
+    # The slices and their templates, and each domain's plan keys: what a reload that keeps a
+    # domain takes as it is, instead of selecting, collecting or filtering them again.
+    slices: Mapping[SliceKey, tuple[SourcePolicy, ...]] = field(default_factory=dict)
+    templates: Mapping[SliceKey, tuple[pst.Template, ...]] = field(default_factory=dict)
+    plan_keys: Mapping[str, tuple[PlanKey, ...]] = field(default_factory=dict)
 
 
 @contextmanager
@@ -98,8 +105,40 @@ def collector_paused() -> Iterator[None]:
 def settle_after_swap() -> None:
     """Move everything alive (the new snapshot with it) out of the collector's sight: later
     collections never walk the snapshot again. A replaced snapshot holds no reference cycle
-    (tests/test_reload.py checks it), so reference counting alone frees it."""
+    (tests/test_reload.py checks it), so reference counting alone frees it, and so does a
+    snapshot built and never served."""
     gc.freeze()
+
+
+def let_go(held: list[Any]) -> None:
+    """Release the objects in `held` (a replaced snapshot) a part at a time, never all at once.
+
+    Dropping the last reference to a snapshot frees a million objects in one uninterrupted
+    cascade, with the interpreter lock held throughout: deciding threads would stall for as
+    long. Here an object that only `held` keeps alive lends its referents to the work list
+    before it is dropped when it is near the top (the snapshot, its evaluator, the tree) or
+    holds many (the plan table, the product views): so each step frees one small part, and the
+    interpreter switches threads between steps. Nothing is mutated, only references let go in
+    another order; whatever something else still holds (parts the new snapshot shares) lives on.
+    """
+    pending = [(item, 0) for item in held]
+    held.clear()
+    referents, count, tracked = gc.get_referents, sys.getrefcount, gc.is_tracked
+    while pending:
+        item, depth = pending.pop()
+        # `item` and getrefcount's argument the only references: dropping it would free it.
+        if count(item) == _ONLY_HERE and tracked(item):
+            inner = referents(item)
+            if depth < _TOP or len(inner) > _SMALL:
+                # Only what `item` alone holds (its reference, `inner`'s, the loop variable's
+                # and getrefcount's argument): the rest outlives it, so is no part to free.
+                pending.extend([(r, depth + 1) for r in inner if count(r) == 4 and tracked(r)])
+            del inner
+        del item
+
+
+_ONLY_HERE = 2
+_TOP, _SMALL = 2, 64  # always opened: the first levels, and anything holding more than a few
 
 
 def build_snapshot(
@@ -119,7 +158,13 @@ def build_snapshot(
         raise LoadError(problems)
     with collector_paused():
         same = _unchanged_domains(previous, tree, evaluator)
-        return _build(tree, evaluator, None if same is None else previous, same or frozenset())
+        snapshot = _build(tree, evaluator, None if same is None else previous, same or frozenset())
+        # Frozen before the collector is back: built while it was off, the snapshot's million
+        # objects all sit in the youngest generation, and the first collection after would
+        # walk every one of them with the interpreter lock held (a stall of a second at 10,000
+        # policies) before the swap could freeze them.
+        settle_after_swap()
+        return snapshot
 
 
 def _unchanged_domains(
@@ -178,8 +223,13 @@ def _build(
             for pid, p in products.items()
         )
     catalog = Catalog(parts, action_entities(tree.config.action_specs()))
-    slices = build_slices(tree)
-    templates = {key: tuple(p.template for p in policies) for key, policies in slices.items()}
+    known = {} if previous is None else {k: p for k, p in previous.slices.items() if k[1] in same}
+    slices = build_slices(tree, known)
+    templates = {
+        key: previous.templates[key] if previous is not None and key in known
+        else tuple(p.template for p in policies)
+        for key, policies in slices.items()
+    }  # fmt: skip
     refs = {
         p.full_id: PolicyRef(p.full_id, p.layer, p.effect, p.location, p.reason)
         for p in tree.policies()
@@ -197,8 +247,12 @@ def _build(
         # bare exception out of `reload`.
         where = Location(display_path(tree.root))
         raise LoadError([Problem(where, "snapshot", " ".join(str(exc).split()))]) from exc
+    plan_keys = _plan_keys(plans)
     if previous is not None and reuse is not None:
-        plans.update((k, p) for k, p in previous.plans.items() if k[0][1] in reuse.slices)
+        plans = _with_kept_plans(previous, plans, reuse.slices)
+        plan_keys.update(
+            (d, previous.plan_keys[d]) for d in reuse.slices & previous.plan_keys.keys()
+        )
     return Snapshot(
         tree=tree,
         products=views,
@@ -211,7 +265,31 @@ def _build(
         catalog=parts,
         named=_named(tree, previous, same),
         rebuilt=None if reuse is None else frozenset(tree.domains) - reuse.slices,
+        slices=slices,
+        templates=templates,
+        plan_keys=plan_keys,
     )
+
+
+def _plan_keys(plans: Mapping[PlanKey, Plan]) -> dict[str, tuple[PlanKey, ...]]:
+    by_domain: dict[str, list[PlanKey]] = {}
+    for key in plans:
+        by_domain.setdefault(key[0][1], []).append(key)
+    return {domain: tuple(keys) for domain, keys in by_domain.items()}
+
+
+def _with_kept_plans(
+    previous: Snapshot, fresh: dict[PlanKey, Plan], kept: frozenset[str]
+) -> dict[PlanKey, Plan]:
+    """The previous plan table without the domains not `kept` (rebuilt or gone), and the
+    `fresh` plans: a copy and a few deletions rather than a filter of every plan."""
+    plans = dict(previous.plans)
+    for domain, keys in previous.plan_keys.items():
+        if domain not in kept:
+            for key in keys:
+                del plans[key]
+    plans.update(fresh)
+    return plans
 
 
 def _named(
@@ -223,8 +301,8 @@ def _named(
         if previous is not None and (layer.is_global or layer.name in same):
             named[layer.name] = previous.named[layer.name]
         else:
-            templates = tuple(p.template for p in layer.policies)
-            named[layer.name] = frozenset((str(u.type), u.id) for u in pst.entity_uids(templates))
+            uids = (u for p in layer.policies for u in p.names)
+            named[layer.name] = frozenset((str(u.type), u.id) for u in uids)
     return named
 
 

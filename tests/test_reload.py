@@ -155,8 +155,10 @@ def test_a_replaced_snapshot_leaves_no_cyclic_garbage(trees, collector, monkeypa
     sound because a replaced one is freed by reference counting alone. Without the freeze, a
     collection after each reload finds no garbage at all."""
     import governance.engine
+    import governance.snapshot
 
     monkeypatch.setattr(governance.engine, "settle_after_swap", lambda: None)
+    monkeypatch.setattr(governance.snapshot, "settle_after_swap", lambda: None)
     a, b = trees
     engine = a.engine()
     engine.decide(request(groups=["x"]))
@@ -180,3 +182,38 @@ def test_loading_restores_the_collector_as_it_was(trees, collector, tmp_path, en
         engine.reload(tmp_path / "missing")
     assert collector.isenabled() is enabled
     assert collector.get_freeze_count() > 0  # the swap froze the live snapshot
+
+
+class _Part:
+    """A weakly referenceable stand-in for a snapshot's parts."""
+
+    def __init__(self, *children: object) -> None:
+        self.children = list(children)
+
+
+def test_let_go_frees_a_replaced_structure_and_spares_what_others_hold():
+    import weakref
+
+    from governance.snapshot import let_go
+
+    shared = _Part("kept")
+    leaves = [_Part(i) for i in range(500)]
+    table = {i: _Part(leaf, shared) for i, leaf in enumerate(leaves)}
+    root = _Part(table, [shared, _Part(_Part(_Part()))])
+    watched = [weakref.ref(p) for p in (root, *table.values(), *leaves)]
+    held = [root]
+    del root, table, leaves
+    let_go(held)
+    assert held == [] and all(ref() is None for ref in watched)
+    assert shared.children == ["kept"]
+
+
+def test_a_reload_frees_the_replaced_snapshot_before_returning(trees):
+    import weakref
+
+    a, b = trees
+    engine = Engine.from_path(a.root, evaluator="compiled")
+    store = weakref.ref(engine.snapshot.evaluator._store)
+    engine.reload(b.root)
+    assert store() is None
+    assert fingerprint(engine.decide(request(groups=["x"])))[0] is False

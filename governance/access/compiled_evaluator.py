@@ -49,12 +49,14 @@ class CompiledEvaluator:
         previous = reuse.previous if reuse and type(reuse.previous) is CompiledEvaluator else None
         if previous is None or reuse is None:
             self._store = EntityStore.from_json(catalog.entities())
+            self._parts = _parts(self._store, catalog)
             compiled, failed = _compile_all(slices, {})
         else:
-            self._store = _updated_store(previous._store, catalog, reuse.catalog)
+            self._store, self._parts = _updated_store(previous, catalog, reuse.catalog)
+            unchanged = reuse.catalog | {GLOBAL}
             kept = {
                 pid: policy for pid, policy in previous._compiled.items()
-                if policy.id.partition("/")[0] in reuse.catalog | {GLOBAL}
+                if policy.id.partition("/")[0] in unchanged
             }  # fmt: skip
             compiled, failed = _compile_all(slices, kept)
         self._compiled: dict[str, CompiledPolicy] = compiled
@@ -129,19 +131,36 @@ def _attributes(values: Mapping[str, Any]) -> Mapping[str, Any]:
     return read_record(values)
 
 
-def _updated_store(previous: EntityStore, catalog: Catalog, same: frozenset[str]) -> EntityStore:
+_Parts = dict[str, tuple[Entity, ...]]  # the store's entities by catalog part ("" the actions)
+
+
+def _parts(store: EntityStore, catalog: Catalog) -> _Parts:
+    """The entities of each domain's part of the catalog, and of the actions, in `store`."""
+    parts = {
+        name: tuple(_kept(store, item) for item in part) for name, part in catalog.domains.items()
+    }
+    parts[""] = tuple(_kept(store, item) for item in catalog.actions)
+    return parts
+
+
+def _updated_store(
+    previous: CompiledEvaluator, catalog: Catalog, same: frozenset[str]
+) -> tuple[EntityStore, _Parts]:
     """The catalog store with the entities of unchanged domains and the actions (the global
-    layer is unchanged too) taken from the previous store as they are, the others read anew."""
-    kept = [_kept(previous, item) for item in catalog.actions]
-    fresh: list[dict[str, Any]] = []
+    layer is unchanged too) taken from the previous store as they are, the others read anew.
+    Each part's hierarchy lies within it (a column's product, a product's domain; an action's
+    parents are actions), so what the previous store closed stays closed."""
+    parts = {"": previous._parts[""]}
+    fresh: dict[str, tuple[dict[str, Any], ...]] = {}
     for name, part in catalog.domains.items():
         if name in same:
-            kept.extend(_kept(previous, item) for item in part)
+            parts[name] = previous._parts[name]
         else:
-            fresh.extend(part)
-    read = EntityStore.from_json(fresh)  # closes within: a domain's entities name only its own
-    kept.extend(_kept(read, item) for item in fresh)
-    return EntityStore(kept)
+            fresh[name] = part
+    read = EntityStore.from_json([e for part in fresh.values() for e in part])
+    parts.update((name, tuple(_kept(read, item) for item in part)) for name, part in fresh.items())
+    kept = [e for name, part in parts.items() if name == "" or name in same for e in part]
+    return EntityStore.joined(kept, previous._store, read), parts
 
 
 def _kept(store: EntityStore, item: Mapping[str, Any]) -> Entity:

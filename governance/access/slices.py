@@ -6,7 +6,7 @@ another domain's, so the cost of a decision does not grow with the number of dom
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from governance.cedar_bridge import pst
 from governance.tree.cedar_files import SourcePolicy
@@ -39,13 +39,24 @@ def applies_to_action(template: pst.Template, ancestry: frozenset[str]) -> bool:
     return True
 
 
-def build_slices(tree: PolicyTree) -> dict[SliceKey, tuple[SourcePolicy, ...]]:
+Slices = dict[SliceKey, tuple[SourcePolicy, ...]]
+
+
+def build_slices(
+    tree: PolicyTree, known: Mapping[SliceKey, tuple[SourcePolicy, ...]] | None = None
+) -> Slices:
+    """Every (action, domain) slice; those in `known` (slices of unchanged domains, built by an
+    earlier load with the same global layer and actions) are taken as they are."""
     ancestry = action_ancestry(tree)
-    return {
-        (action, domain): _select(tree.policies_in_scope(domain), ancestors)
-        for action, ancestors in ancestry.items()
-        for domain in tree.domains
-    }
+    known = known or {}
+    slices: Slices = {}
+    for action, ancestors in ancestry.items():
+        for domain in tree.domains:
+            kept = known.get((action, domain))
+            slices[action, domain] = (
+                kept if kept is not None else _select(tree.policies_in_scope(domain), ancestors)
+            )
+    return slices
 
 
 def _select(policies: Iterable[SourcePolicy], ancestry: frozenset[str]) -> tuple[SourcePolicy, ...]:

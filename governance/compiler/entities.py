@@ -128,6 +128,24 @@ class EntityStore:
             )
         return cls(entities)
 
+    @classmethod
+    def joined(cls, kept: Iterable[Entity], base: EntityStore, fresh: EntityStore) -> EntityStore:
+        """The `kept` entities of `base` and all of `fresh`, as they are: nothing is read or
+        closed again. Each kept entity's hierarchy must lie among the kept ones (a reload keeps
+        whole parts of a catalog whose entities name parents only within their part); a uid in
+        both is an error, as in the constructor."""
+        table: dict[EntityUID, Entity] = {}
+        kept = list(kept)
+        for entity in (*kept, *fresh._entities.values()):
+            if entity.uid in table:
+                raise ValueError(f"duplicate entity `{entity.uid}`")
+            table[entity.uid] = entity
+        store = cls.__new__(cls)
+        store._entities = table
+        store.unknowns = fresh.unknowns or (base.unknowns and any(map(_holds_unknown, kept)))
+        store.get = table.get
+        return store
+
     def ancestors(self, uid: EntityUID) -> frozenset[EntityUID]:
         entity = self._entities.get(uid)
         return entity.ancestors if entity is not None else NO_ANCESTORS

@@ -26,6 +26,8 @@ class SourcePolicy:
     reason: str
     waivable: bool
     text: str
+    # The entities the policy names, sorted by their text: read once, when the file is parsed.
+    names: tuple[pst.EntityUid, ...] = ()
 
 
 def nesting_problem(text: str, display: str, code: str) -> Problem | None:
@@ -121,6 +123,7 @@ def _identify(
         reason=template.annotations.get("reason", ""),
         waivable=waivable == "true",
         text=statement.text,
+        names=tuple(sorted(pst.entity_uids(template), key=str)),
     )
 
 

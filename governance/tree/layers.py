@@ -10,6 +10,7 @@ from typing import Generic, TypeVar
 from governance.errors import Location
 from governance.tree.catalog import Product
 from governance.tree.cedar_files import SourcePolicy
+from governance.tree.file_memo import FileMemo
 from governance.tree.formats import (
     ClassificationRule,
     DomainConfig,
@@ -31,6 +32,10 @@ def name_under(base: tuple[str, str], path: Path) -> str | None:
     folder, prefix = base
     if not folder:
         return None
+    text = os.fspath(path)
+    # The common case, a plain path the loader joined below the folder, without relpath's cost.
+    if text.startswith(folder + os.sep) and os.sep + "." not in text[len(folder) :]:
+        return prefix + text[len(folder) + 1 :].replace(os.sep, "/")
     inside = os.path.relpath(path, folder)
     if inside == os.pardir or inside.startswith(os.pardir + os.sep):
         return None
@@ -93,6 +98,7 @@ class PolicyTree:
     fixtures_location: Location | None = None
     # (resolved root, prefix): how the load named this tree's files; see `display`
     names: tuple[str, str] = ("", "")
+    memo: FileMemo | None = None  # what the next load of this tree can reuse (load_tree)
 
     def display(self, path: Path) -> str:
         """A file of this tree named as the loader named the others (a test file read later

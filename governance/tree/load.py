@@ -5,8 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import replace
@@ -17,8 +16,9 @@ from pydantic import BaseModel, ValidationError
 
 from governance.cedar_bridge import parse_schema
 from governance.errors import Location, Problem
-from governance.tree.catalog import product_from_descriptor
-from governance.tree.cedar_files import nesting_problem, read_policies
+from governance.tree.catalog import Product, product_from_descriptor
+from governance.tree.cedar_files import SourcePolicy, nesting_problem, read_policies
+from governance.tree.file_memo import FileMemo
 from governance.tree.formats import (
     ClassificationFile,
     DomainConfig,
@@ -30,11 +30,20 @@ from governance.tree.formats import (
     WaiversFile,
 )
 from governance.tree.layers import GLOBAL, Layer, PolicyTree, Sourced, name_under
-from governance.tree.located_yaml import INVALID, READ_LOG, load_yaml, position_of, read_text
+from governance.tree.located_yaml import (
+    INVALID,
+    READ_LOG,
+    decode_text,
+    load_yaml,
+    parse_yaml,
+    position_of,
+    read_bytes,
+)
 from governance.tree.unread import unread_layer_problems, unread_problems
 from governance.tree.validate import action_problems, validate_tree
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 
 # How files are named in messages and decision sources: `(folder, prefix)` names a file under
@@ -43,6 +52,8 @@ M = TypeVar("M", bound=BaseModel)
 # somewhere that is not its real home (bundles unpacked into a private temp folder) names its
 # files from a label instead of that folder, which is gone after loading.
 _DISPLAY_BASE: ContextVar[tuple[str, str] | None] = ContextVar("display_base", default=None)
+# The parse results of this load, and of the previous one to reuse (set for the length of a load).
+_MEMO: ContextVar[FileMemo | None] = ContextVar("file_memo", default=None)
 
 
 def display_path(path: Path) -> str:
@@ -71,7 +82,7 @@ def displayed_as(root: Path, label: str) -> Iterator[None]:
 
 
 def load_tree(
-    root: Path | str, *, tree_relative: bool = False
+    root: Path | str, *, tree_relative: bool = False, previous: PolicyTree | None = None
 ) -> tuple[PolicyTree | None, list[Problem]]:
     """Read and validate a whole tree. The tree is None only when nothing usable could be read;
     a tree with error problems must not be served (the engine refuses it).
@@ -80,7 +91,12 @@ def load_tree(
     that swaps a `policies -> releases/A` symlink mid-load gives wholly A or wholly B. Files are
     named as the root was given (`policies/domains/...`), or with `tree_relative` relative to
     the root (`domains/...`), the same whatever the working directory: how the engine names the
-    sources of its decisions."""
+    sources of its decisions.
+
+    With the `previous` tree, a file whose bytes are those that tree parsed is not parsed again:
+    its result (and the problems it gave) is taken from that tree, and so is a layer whose files
+    are all unchanged (docs/reload.md). Every file is still read once, and the revision is still
+    the digest of exactly the bytes used."""
     given = Path(root)
     pinned = Path(os.path.realpath(given))
     base = _DISPLAY_BASE.get()
@@ -88,14 +104,22 @@ def load_tree(
         shown = "" if tree_relative else display_path(given)
         base = (str(pinned), "" if shown in ("", ".") else f"{shown}/")
     log: dict[Path, str] = {}
-    tokens = (READ_LOG.set(log), _DISPLAY_BASE.set(base))
+    # Results carry file names: only a tree read below the same root and named the same way
+    # can lend them.
+    if previous is not None and (previous.root != pinned or previous.names != base):
+        previous = None
+    memo = FileMemo(base, None if previous is None else previous.memo)
+    tokens = (READ_LOG.set(log), _DISPLAY_BASE.set(base), _MEMO.set(memo))
     try:
-        tree, problems = _load_tree(pinned, log)
+        tree, problems = _load_tree(pinned, log, previous)
     finally:
+        _MEMO.reset(tokens[2])
         _DISPLAY_BASE.reset(tokens[1])
         READ_LOG.reset(tokens[0])
+        memo.seal()
     if tree is not None:
         tree.names = base
+        tree.memo = memo
     return tree, problems
 
 
@@ -111,7 +135,9 @@ def shown_from(root: Path | str, problems: Iterable[Problem]) -> list[Problem]:
     return found
 
 
-def _load_tree(root: Path, log: dict[Path, str]) -> tuple[PolicyTree | None, list[Problem]]:
+def _load_tree(
+    root: Path, log: dict[Path, str], previous: PolicyTree | None
+) -> tuple[PolicyTree | None, list[Problem]]:
     problems: list[Problem] = []
     if not root.is_dir():
         what = "does not exist" if not root.exists() else "is not a directory"
@@ -120,19 +146,65 @@ def _load_tree(root: Path, log: dict[Path, str]) -> tuple[PolicyTree | None, lis
     problems += unread_problems(root, display_path)
     config = _load_config(root, problems)
     schema_text = _load_schema(root, problems)
-    global_layer = _load_layer(root / GLOBAL, GLOBAL, problems, is_global=True)
+    # The org config and schema shape every layer's meaning, so they count as global content.
+    shared = {
+        p: log[p] for p in (root / "governance.yaml", root / "schema.cedarschema") if p in log
+    }
+    global_layer = _load_layer(root, root / GLOBAL, GLOBAL, problems, is_global=True, shared=shared)
     domains = _load_domains(root, problems)
     fixtures, fixtures_location = _load_fixtures(root, problems)
-    # The org config and schema shape every layer's meaning, so they count as global content.
-    under = _files_under(log)
-    global_layer.revision = _revision(
-        root, log, [root / "governance.yaml", root / "schema.cedarschema"], under[root / GLOBAL]
-    )
-    for layer in domains.values():
-        layer.revision = _revision(root, log, [], under[layer.folder])
+    if previous is not None:
+        global_layer = _kept(previous.global_layer, global_layer)
+        old = previous.domains
+        domains = {n: _kept(old[n], layer) if n in old else layer for n, layer in domains.items()}
     tree = PolicyTree(root, config, schema_text, global_layer, domains, fixtures, fixtures_location)
-    validate_tree(tree, problems)
+    validate_tree(tree, problems, _MEMO.get())
     return tree, sorted(problems)
+
+
+def _kept(earlier: Layer, layer: Layer) -> Layer:
+    """The previous tree's layer when this one was made of the same bytes (its revision) and
+    lists the same tests: its objects carry over whole, so later stages can tell by identity."""
+    same = earlier.revision == layer.revision and earlier.tests == layer.tests
+    return earlier if same and earlier.folder == layer.folder else layer
+
+
+def _parsed(
+    path: Path,
+    kind: str,
+    problems: list[Problem],
+    parse: Callable[[str, str, list[Problem]], T],
+) -> T | None:
+    """`parse(text, display, problems)` of the file at `path`, which is read once. When the
+    previous load parsed the same bytes of it as `kind`, its result and problems are reused."""
+    display = display_path(path)
+    read = read_bytes(path, display, problems)
+    if read is None:
+        return None
+    data, sha = read
+
+    def compute(found: list[Problem]) -> T | None:
+        text = decode_text(data, display, found)
+        return None if text is None else parse(text, display, found)
+
+    memo = _MEMO.get()
+    if memo is None:
+        return compute(problems)
+    return memo.get((path, kind), sha, problems, compute)
+
+
+def _parsed_yaml(
+    path: Path,
+    kind: str,
+    problems: list[Problem],
+    build: Callable[[Any, str, list[Problem]], T],
+) -> T | None:
+    """`build(document, display, problems)` of a YAML file, reused like `_parsed`."""
+
+    def parse(text: str, display: str, found: list[Problem]) -> T:
+        return build(parse_yaml(text, display, found), display, found)
+
+    return _parsed(path, kind, problems, parse)
 
 
 def _load_config(root: Path, problems: list[Problem]) -> GovernanceConfig:
@@ -142,13 +214,14 @@ def _load_config(root: Path, problems: list[Problem]) -> GovernanceConfig:
             Problem(Location(display_path(path)), "missing-file", "missing governance.yaml")
         )
         return GovernanceConfig()
-    display = display_path(path)
-    document = load_yaml(path, display, problems)
-    config = validate_model(document, GovernanceConfig, display, problems)
-    if config is None:
-        return GovernanceConfig()
-    problems += action_problems(config.action_specs(), _locator(document, display))
-    return config
+
+    def build(document: Any, display: str, found: list[Problem]) -> GovernanceConfig | None:
+        config = validate_model(document, GovernanceConfig, display, found)
+        if config is not None:
+            found += action_problems(config.action_specs(), _locator(document, display))
+        return config
+
+    return _parsed_yaml(path, "config", problems, build) or GovernanceConfig()
 
 
 def _load_schema(root: Path, problems: list[Problem]) -> str:
@@ -157,18 +230,21 @@ def _load_schema(root: Path, problems: list[Problem]) -> str:
     if not path.is_file():
         problems.append(Problem(Location(display), "missing-schema", "missing schema.cedarschema"))
         return ""
-    text = read_text(path, display, problems) or ""
-    deep = nesting_problem(text, display, "cedar-schema")
-    if deep is not None:
-        problems.append(deep)
-        return ""
-    try:
-        parse_schema(text)
-    except ValueError as exc:
-        problems.append(
-            Problem(Location(display, 1, 1), "cedar-schema", " ".join(str(exc).split()))
-        )
-    return text
+
+    def parse(text: str, display: str, found: list[Problem]) -> str:
+        deep = nesting_problem(text, display, "cedar-schema")
+        if deep is not None:
+            found.append(deep)
+            return ""
+        try:
+            parse_schema(text)
+        except ValueError as exc:
+            found.append(
+                Problem(Location(display, 1, 1), "cedar-schema", " ".join(str(exc).split()))
+            )
+        return text
+
+    return _parsed(path, "schema", problems, parse) or ""
 
 
 # A domain name becomes part of policy ids (`sales/x`) and product ids (`sales.x`): it must be a
@@ -193,11 +269,34 @@ def _load_domains(root: Path, problems: list[Problem]) -> dict[str, Layer]:
             message = f"domain folder `{child.name}` {why}"
             problems.append(Problem(Location(display_path(child)), "bad-domain-name", message))
             continue
-        domains[child.name] = _load_layer(child, child.name, problems, is_global=False)
+        domains[child.name] = _load_layer(root, child, child.name, problems, is_global=False)
     return domains
 
 
-def _load_layer(folder: Path, name: str, problems: list[Problem], *, is_global: bool) -> Layer:
+def _load_layer(
+    root: Path,
+    folder: Path,
+    name: str,
+    problems: list[Problem],
+    *,
+    is_global: bool,
+    shared: Mapping[Path, str] | None = None,
+) -> Layer:
+    """One layer, with its revision: the digest of the files read while loading it (all below
+    its folder) and of the `shared` files read before."""
+    outer, own = READ_LOG.get(), dict(shared or {})
+    token = READ_LOG.set(own)
+    try:
+        layer = _read_layer(folder, name, problems, is_global=is_global)
+    finally:
+        READ_LOG.reset(token)
+    if outer is not None:
+        outer.update(own)
+    layer.revision = _revision(root, own)
+    return layer
+
+
+def _read_layer(folder: Path, name: str, problems: list[Problem], *, is_global: bool) -> Layer:
     layer = Layer(name=name, folder=folder)
     if not folder.is_dir():
         if is_global:
@@ -206,15 +305,18 @@ def _load_layer(folder: Path, name: str, problems: list[Problem], *, is_global: 
             )
         return layer
     problems += unread_layer_problems(folder, is_global=is_global, display=display_path)
+
+    def policies(text: str, display: str, found: list[Problem]) -> list[SourcePolicy]:
+        return read_policies(text, display, name, found)
+
     for path in sorted((folder / "access").glob("*.cedar")):
-        text = read_text(path, display_path(path), problems)
-        if text is not None:
-            layer.policies.extend(read_policies(text, display_path(path), name, problems))
+        layer.policies.extend(_parsed(path, f"cedar:{name}", problems, policies) or ())
     _load_rules(folder, layer, problems)
     layer.tests = sorted((folder / "tests").glob("*.y*ml"))
     if is_global:
-        waivers = _sourced(folder / "waivers.yaml", WaiversFile, "waivers", name, problems)
-        layer.waivers = waivers
+        layer.waivers = _sourced(
+            folder / "waivers.yaml", WaiversFile, ("waivers",), name, problems
+        )[0]
     else:
         _load_domain_files(folder, layer, problems)
     return layer
@@ -223,12 +325,13 @@ def _load_layer(folder: Path, name: str, problems: list[Problem], *, is_global: 
 def _load_rules(folder: Path, layer: Layer, problems: list[Problem]) -> None:
     name = layer.name
     layer.classification = _sourced(
-        folder / "classification.yaml", ClassificationFile, "rules", name, problems
+        folder / "classification.yaml", ClassificationFile, ("rules",), name, problems
+    )[0]
+    # One read of retention.yaml gives both its rules and its holds.
+    retention = _sourced(
+        folder / "retention.yaml", RetentionFile, ("rules", "holds"), name, problems
     )
-    layer.retention = _sourced(folder / "retention.yaml", RetentionFile, "rules", name, problems)
-    layer.holds = _sourced(
-        folder / "retention.yaml", RetentionFile, "holds", name, problems, report=False
-    )
+    layer.retention, layer.holds = retention
     _load_masking(folder / "masking.yaml", layer, problems)
 
 
@@ -236,68 +339,96 @@ def _load_masking(path: Path, layer: Layer, problems: list[Problem]) -> None:
     """Masking rules and the layer's default strategy, each located in the file."""
     if not path.is_file():
         return
-    document = load_yaml(path, display_path(path), problems)
-    parsed = validate_model(document, MaskingFile, display_path(path), problems)
-    if parsed is None:
-        return
-    locate = _locator(document, display_path(path))
-    layer.masking = [
-        Sourced(rule, layer.name, locate(("rules", i))) for i, rule in enumerate(parsed.rules)
-    ]
-    if parsed.default is not None:
-        layer.masking_default = Sourced(parsed.default, layer.name, locate(("default",)))
+    name = layer.name
+
+    def build(document: Any, display: str, found: list[Problem]) -> _Masking | None:
+        parsed = validate_model(document, MaskingFile, display, found)
+        if parsed is None:
+            return None
+        locate = _locator(document, display)
+        rules = [Sourced(rule, name, locate(("rules", i))) for i, rule in enumerate(parsed.rules)]
+        default = parsed.default
+        return rules, None if default is None else Sourced(default, name, locate(("default",)))
+
+    masking = _parsed_yaml(path, f"masking:{name}", problems, build)
+    if masking is not None:
+        layer.masking, layer.masking_default = masking
+
+
+_Masking = tuple[list[Sourced[Any]], Sourced[Any] | None]
 
 
 def _load_domain_files(folder: Path, layer: Layer, problems: list[Problem]) -> None:
     config_path = folder / "domain.yaml"
     if config_path.is_file():
-        layer.config = read_model(config_path, DomainConfig, problems)
+        layer.config = _read_model(config_path, DomainConfig, problems)
     else:
         problems.append(
             Problem(Location(display_path(config_path)), "missing-file", "missing domain.yaml")
         )
     for path in sorted((folder / "products").glob("*.y*ml")):
-        document = load_yaml(path, display_path(path), problems)
-        descriptor = validate_model(document, ProductDescriptor, display_path(path), problems)
-        if descriptor is not None:
-            locate = _locator(document, display_path(path))
-            if descriptor.domain is not None and descriptor.domain != layer.name:
-                message = (
-                    f"the contract says domain `{descriptor.domain}` but lives in `{layer.name}`"
-                )
-                problems.append(Problem(locate(("domain",)), "domain-mismatch", message))
-            product = product_from_descriptor(descriptor, locate, problems, layer.name, path.stem)
+        product = _parsed_yaml(
+            path, f"product:{layer.name}", problems, _product_reader(layer, path)
+        )
+        if product is not None:
             layer.products.append(product)
+
+
+def _product_reader(
+    layer: Layer, path: Path
+) -> Callable[[Any, str, list[Problem]], Product | None]:
+    name = layer.name
+
+    def build(document: Any, display: str, found: list[Problem]) -> Product | None:
+        descriptor = validate_model(document, ProductDescriptor, display, found)
+        if descriptor is None:
+            return None
+        locate = _locator(document, display)
+        if descriptor.domain is not None and descriptor.domain != name:
+            message = f"the contract says domain `{descriptor.domain}` but lives in `{name}`"
+            found.append(Problem(locate(("domain",)), "domain-mismatch", message))
+        return product_from_descriptor(descriptor, locate, found, name, path.stem)
+
+    return build
 
 
 def _load_fixtures(root: Path, problems: list[Problem]) -> tuple[FixturesFile, Location | None]:
     path = root / "fixtures.yaml"
     if not path.is_file():
         return FixturesFile(), None
-    return read_model(path, FixturesFile, problems) or FixturesFile(), Location(
+    return _read_model(path, FixturesFile, problems) or FixturesFile(), Location(
         display_path(path), 1
     )
 
 
 def _sourced(
-    path: Path,
-    model: type[Any],
-    key: str,
-    layer: str,
-    problems: list[Problem],
-    *,
-    report: bool = True,
-) -> list[Any]:
-    """The items under `key` of an optional rules file, each with its own location."""
+    path: Path, model: type[Any], keys: tuple[str, ...], layer: str, problems: list[Problem]
+) -> tuple[list[Any], ...]:
+    """For each of `keys`, the items under it of an optional rules file, each located."""
     if not path.is_file():
-        return []
-    sink: list[Problem] = problems if report else []
-    document = load_yaml(path, display_path(path), sink)
-    parsed = validate_model(document, model, display_path(path), sink)
-    if parsed is None:
-        return []
-    locate = _locator(document, display_path(path))
-    return [Sourced(item, layer, locate((key, i))) for i, item in enumerate(getattr(parsed, key))]
+        return tuple([] for _ in keys)
+
+    def build(document: Any, display: str, found: list[Problem]) -> tuple[list[Any], ...] | None:
+        parsed = validate_model(document, model, display, found)
+        if parsed is None:
+            return None
+        locate = _locator(document, display)
+        return tuple(
+            [Sourced(item, layer, locate((key, i))) for i, item in enumerate(getattr(parsed, key))]
+            for key in keys
+        )
+
+    kind = f"{model.__name__}:{layer}:{','.join(keys)}"
+    return _parsed_yaml(path, kind, problems, build) or tuple([] for _ in keys)
+
+
+def _read_model(path: Path, model: type[M], problems: list[Problem]) -> M | None:
+    """`read_model`, reused across loads like every file."""
+
+    def build(document: Any, display: str, found: list[Problem]) -> M | None:
+        return validate_model(document, model, display, found)
+
+    return _parsed_yaml(path, model.__name__, problems, build)
 
 
 def read_model(path: Path, model: type[M], problems: list[Problem]) -> M | None:
@@ -338,23 +469,21 @@ def _locator(document: Any, display: str) -> Callable[[tuple[int | str, ...]], L
     return locate
 
 
-def _files_under(log: dict[Path, str]) -> defaultdict[Path, list[Path]]:
-    """Each folder with the read files below it, in one pass (not one pass per layer)."""
-    under: defaultdict[Path, list[Path]] = defaultdict(list)
-    for path in log:
-        for folder in path.parents:
-            under[folder].append(path)
-    return under
-
-
-def _revision(root: Path, log: dict[Path, str], files: list[Path], in_folder: list[Path]) -> str:
+def _revision(root: Path, read: Mapping[Path, str]) -> str:
     """Digest of the sorted (path, sha256) pairs of exactly the files of a layer that were read
-    and parsed (`files`, and those read `in_folder`): a file the loader never reads cannot
-    change it, and the pairs are separated by bytes no path contains, so two different sets
-    never share a digest."""
-    chosen = {p for p in files if p in log} | set(in_folder)
-    pairs = sorted((p.relative_to(root).as_posix(), log[p]) for p in chosen)
+    and parsed (`read`): a file the loader never reads cannot change it, and the pairs are
+    separated by bytes no path contains, so two different sets never share a digest."""
+    base = os.fspath(root) + os.sep
+    pairs = sorted((_below(base, p, root), sha) for p, sha in read.items())
     digest = hashlib.sha256()
     for name, sha in pairs:
         digest.update(name.encode() + b"\0" + sha.encode() + b"\n")
     return digest.hexdigest()[:16]
+
+
+def _below(base: str, path: Path, root: Path) -> str:
+    """`path` relative to `root` (`base` is root and a separator), POSIX style."""
+    text = os.fspath(path)
+    if text.startswith(base):
+        return text[len(base) :].replace(os.sep, "/")
+    return path.relative_to(root).as_posix()

@@ -97,16 +97,23 @@ _LocatingLoader.yaml_implicit_resolvers = {
 READ_LOG: ContextVar[dict[Path, str] | None] = ContextVar("READ_LOG", default=None)
 
 
-def read_text(path: Path, display: str, problems: list[Problem]) -> str | None:
-    """The file's text, or None with a located problem if it is unreadable or not text."""
+def read_bytes(path: Path, display: str, problems: list[Problem]) -> tuple[bytes, str] | None:
+    """The file's bytes and their sha256 (logged for the revision), or None with a located
+    problem when it cannot be read."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         problems.append(Problem(Location(display), "io", f"cannot read file: {exc.strerror}"))
         return None
+    sha = hashlib.sha256(data).hexdigest()
     log = READ_LOG.get()
     if log is not None:
-        log[path] = hashlib.sha256(data).hexdigest()
+        log[path] = sha
+    return data, sha
+
+
+def decode_text(data: bytes, display: str, problems: list[Problem]) -> str | None:
+    """Bytes as UTF-8 text, or None with a located problem when they are binary or not UTF-8."""
     if b"\x00" in data:
         problems.append(Problem(Location(display), "not-text", "file is binary, not text"))
         return None
@@ -115,6 +122,12 @@ def read_text(path: Path, display: str, problems: list[Problem]) -> str | None:
     except UnicodeDecodeError as exc:
         problems.append(Problem(Location(display), "not-text", f"file is not UTF-8: {exc.reason}"))
         return None
+
+
+def read_text(path: Path, display: str, problems: list[Problem]) -> str | None:
+    """The file's text, or None with a located problem if it is unreadable or not text."""
+    read = read_bytes(path, display, problems)
+    return None if read is None else decode_text(read[0], display, problems)
 
 
 def _check_depth(text: str) -> None:

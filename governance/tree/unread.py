@@ -10,7 +10,8 @@ left alone.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from governance.errors import Location, Problem
@@ -83,17 +84,31 @@ def _unread_below(
     folder: Path, suffixes: tuple[str, ...], display: Display, what: str
 ) -> list[Problem]:
     """Files under `folder` other than its direct children with one of `suffixes` (exact case)."""
-    if not folder.is_dir():
-        return []
     found = []
-    for path in sorted(folder.rglob("*")):
-        hidden = any(part.startswith(".") for part in path.relative_to(folder).parts)
-        if hidden or not path.is_file() or _ignorable(path):
+    for path, direct in sorted(_files_below(os.fspath(folder), direct=True)):
+        if direct and os.path.splitext(path)[1] in suffixes:
             continue
-        if path.parent == folder and path.suffix in suffixes:
-            continue
-        found.append(_warning(path, display, f"not read: only {what} files are read here"))
+        if not _ignorable(Path(path)):
+            message = f"not read: only {what} files are read here"
+            found.append(_warning(Path(path), display, message))
     return found
+
+
+def _files_below(folder: str, *, direct: bool) -> Iterator[tuple[str, bool]]:
+    """Each file below `folder` (symlinks to files included, hidden entries and symlinked folders
+    not entered), and whether it sits directly in `folder`; nothing when it is no folder."""
+    try:
+        entries = os.scandir(folder)
+    except OSError:
+        return
+    with entries:
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                yield from _files_below(entry.path, direct=False)
+            elif entry.is_file():
+                yield entry.path, direct
 
 
 def _ignorable(path: Path) -> bool:

@@ -10,17 +10,21 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from fnmatch import fnmatchcase
 from typing import Any
 
-from governance.cedar_bridge import parse_schema, pst, validate_policies
+from governance.cedar_bridge import parse_schema, validate_policies
 from governance.errors import Location, Problem
 from governance.tree.catalog import Product
 from governance.tree.cedar_files import SourcePolicy
+from governance.tree.file_memo import FileMemo
 from governance.tree.formats import ActionSpec, Selector
 from governance.tree.layers import PolicyTree
 
 
-def validate_tree(tree: PolicyTree, problems: list[Problem]) -> None:
+def validate_tree(tree: PolicyTree, problems: list[Problem], memo: FileMemo | None = None) -> None:
+    """Every cross-file check; with the `memo` of a load, a layer checked against the schema by
+    the previous load with the same policies and schema (both revisions equal) is not again."""
     for stage in STAGES:
         stage(tree, problems)
+    _check_schema(tree, problems, memo)
 
 
 def action_problems(
@@ -210,7 +214,7 @@ def _check_scope(tree: PolicyTree, problems: list[Problem]) -> None:
     actions = {a.name for a in tree.config.action_specs()}
     for layer in tree.layers():
         for policy in layer.policies:
-            for uid in sorted(pst.entity_uids(policy.template), key=str):
+            for uid in policy.names:
                 message = _scope_finding(uid, layer.name, products, tree, actions)
                 if message:
                     code = "scope-violation" if "belongs to" in message else "unknown-entity"
@@ -309,16 +313,36 @@ def _other_domain(glob: str, domain: str, products: Mapping[str, Product]) -> st
     return None if not owners or domain in owners else min(owners)
 
 
-def _check_schema(tree: PolicyTree, problems: list[Problem]) -> None:
+def _check_schema(tree: PolicyTree, problems: list[Problem], memo: FileMemo | None) -> None:
+    """Each layer's policies against the schema. What Cedar's validator finds depends on those
+    policies and the schema alone: the layer's revision covers the first, the global revision
+    (which `governance.yaml` and the schema are part of) the second."""
     if not tree.schema_text:
         return
-    try:
-        schema = parse_schema(tree.schema_text)
-    except ValueError:
-        return  # already reported by the loader
+    schema: Any = None
     for layer in tree.layers():
-        if layer.policies:
-            _validate_layer(layer.policies, schema, problems)
+        if not layer.policies:
+            continue
+
+        def check(found: list[Problem], policies: list[SourcePolicy] = layer.policies) -> None:
+            nonlocal schema
+            if schema is None:
+                schema = _parsed_schema(tree.schema_text)
+            if schema is not False:
+                _validate_layer(policies, schema, found)
+
+        if memo is None:
+            check(problems)
+        else:
+            stamp = (layer.revision, tree.global_layer.revision)
+            memo.get(("schema-check", layer.name), stamp, problems, check)
+
+
+def _parsed_schema(text: str) -> Any:
+    try:
+        return parse_schema(text)
+    except ValueError:
+        return False  # already reported by the loader
 
 
 def _validate_layer(policies: list[SourcePolicy], schema: Any, problems: list[Problem]) -> None:
@@ -341,5 +365,4 @@ STAGES: tuple[Callable[[PolicyTree, list[Problem]], None], ...] = (
     _check_waiver_narrowing,
     _check_scope,
     _check_rule_scope,
-    _check_schema,
 )

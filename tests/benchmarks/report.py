@@ -83,6 +83,23 @@ def load_table(data: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def stall_table(data: dict[str, Any]) -> str:
+    rows = [
+        "| case | policies | decisions | longest gap | p99.9 gap | longest collection |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for bench in data["benchmarks"]:
+        info = bench["extra_info"]
+        if bench["group"] == "stalls" and "longest_gap_ms" in info:
+            collection = info.get("longest_collection_ms")
+            rows.append(
+                f"| {info['case']} | {info['policies']:,} | {info['decisions']:,} | "
+                f"{info['longest_gap_ms']} ms | {info['p999_gap_ms']} ms | "
+                f"{'-' if collection is None else f'{collection} ms'} |"
+            )
+    return "\n".join(rows)
+
+
 def _us(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds * 1e6:,.1f} µs"
 
@@ -97,6 +114,8 @@ def main(path: str) -> None:
     print(allowed_table(data))
     print()
     print(load_table(data))
+    print()
+    print(stall_table(data))
     print()
     print(other_table(data))
 
