@@ -1,9 +1,13 @@
-"""Requests checked against the Cedar schema: subject type, subject properties and context types.
+"""Requests checked against the Cedar schema, as cedarpy given the schema checks them: the subject
+type, and the subject properties and context as closed records of declared attributes.
 
-A property the schema types differently (`clearance: "2"` where it says Long) is refused before
-any policy runs, naming the attribute, the expected and the given type: a wrong-typed value could
-otherwise compare without error and slip past a guardrail. The checks are built once per schema
-as one small function per declared attribute.
+Each is refused before any policy runs, naming the attribute path and what is wrong: a property
+the schema types differently (`clearance: "2"` where it says Long) could compare without error
+and slip past a guardrail; an attribute the schema does not declare, or a required one that is
+missing, makes cedarpy refuse the request. The checks are built once per schema: per subject
+type and per action, a set of declared names, a set of required ones and the exact Python type
+of each primitive attribute, so a request of plain values costs one type test per attribute; anything else (sets, records, entities, extension values, or a mistake) takes the
+thorough path, which walks the declared types and explains the first problem.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from governance.access.request import AccessRequest
+from governance.compiler.jsonvalues import read_json_uid, read_value
 from governance.compiler.schema import (
     EntityType,
     ExtensionType,
@@ -23,81 +28,177 @@ from governance.compiler.schema import (
 )
 from governance.errors import RequestError
 
-Check = Callable[[Any], bool]  # fast: does the value have the declared type?
-_SETS = (list, tuple, set, frozenset)
+# Raises a RequestError naming `path` when the value is not of the declared type.
+Check = Callable[[Any, str], None]
+_PYTHON = {"Long": int, "String": str, "Bool": bool}  # exact types: a bool is not a Long
+_SETS = (list, tuple)  # what the request reader accepts as a JSON array
 
 
 class RequestSchema:
-    """The subject types a request may name, and a precompiled check per declared attribute."""
+    """The subject types a request may name, and per subject type and per action a precompiled
+    check of the subject properties and of the context."""
 
     def __init__(self, schema: Schema, not_subjects: frozenset[str]) -> None:
         self._subjects = {
-            name: _checks(decl.attributes) for name, decl in schema.entities.items()
+            name: RecordCheck(decl.attributes) for name, decl in schema.entities.items()
             if name not in not_subjects
         }  # fmt: skip
-        self._contexts = {uid[1]: _checks(decl.context) for uid, decl in schema.actions.items()}
+        self._actions = {
+            uid[1]: (RecordCheck(decl.context), decl.principals)
+            for uid, decl in schema.actions.items()
+        }
 
     def check(self, request: AccessRequest) -> None:
-        checks = self._subjects.get(request.principal_type)
-        if checks is None:
+        subject = self._subjects.get(request.principal_type)
+        if subject is None:
             known = ", ".join(sorted(self._subjects)) or "none"
             raise RequestError(
                 f"subject type `{request.principal_type}` is not a principal type of the schema "
                 f"(known: {known})",
                 "bad_subject_type",
             )
-        _check_record(request.attributes, checks, "subject.properties")
-        contexts = self._contexts.get(request.action)
-        if contexts:
-            _check_record(request.context, contexts, "context")
+        subject.check(request.attributes, "subject.properties")
+        action = self._actions.get(request.action)
+        if action is None:
+            return  # an action governance.yaml names but the schema does not: no context declared
+        context, principals = action
+        if principals and request.principal_type not in principals:
+            raise RequestError(
+                f"subject type `{request.principal_type}` cannot {request.action}: the schema "
+                f"allows {', '.join(sorted(principals))}",
+                "bad_subject_type",
+            )
+        context.check(request.context, "context")
 
 
-_Checks = Mapping[str, tuple[Check, SchemaType]]
+class RecordCheck:
+    """A closed record: only declared attributes, every required one, each of its type."""
 
+    __slots__ = ("_declared", "_required", "_primitive", "_fields", "_record")
 
-def _checks(record: RecordType) -> _Checks:
-    return {attr: (_check_for(t), t) for attr, t in record.attributes.items()}
+    def __init__(self, record: RecordType) -> None:
+        self._record = record
+        self._declared = frozenset(record.attributes)
+        self._required = record.required
+        # The exact Python type of each primitive attribute; None for the others, so that a
+        # record holding a set, a record, an entity or an extension value takes `_thorough`.
+        self._primitive = {
+            name: _PYTHON[t.name] if isinstance(t, Primitive) else None
+            for name, t in record.attributes.items()
+        }.get
+        self._fields = {name: _check_for(t) for name, t in record.attributes.items()}
 
+    def check(self, values: Mapping[str, Any], path: str) -> None:
+        # The common case: every name declared with a primitive type, the value exactly of it.
+        # An undeclared name maps to None, which no value's type is. (For the few attributes
+        # of a request, this loop beats building and comparing sets or lists in C.)
+        primitive = self._primitive
+        for name, value in values.items():
+            if type(value) is not primitive(name):
+                break
+        else:
+            if not self._required or values.keys() >= self._required:
+                return
+        self._thorough(values, path)
 
-def _check_record(values: Mapping[str, Any], checks: _Checks, path: str) -> None:
-    for name, value in values.items():
-        entry = checks.get(name)
-        if entry is not None and not entry[0](value):
-            _explain(entry[1], value, f"{path}.{name}")  # only now is the path built
+    def __call__(self, value: Any, path: str) -> None:
+        """The record as a value inside another (a record attribute, a set's element)."""
+        if not isinstance(value, Mapping):
+            _mistyped(self._record, value, path)
+        self.check(value, path)
+
+    def _thorough(self, values: Mapping[str, Any], path: str) -> None:
+        undeclared = [name for name in values if name not in self._declared]
+        if undeclared:
+            name = sorted(undeclared)[0]
+            declared = ", ".join(sorted(self._declared)) or "none"
+            raise RequestError(
+                f"`{path}.{name}` is not declared by the schema (it declares: {declared})",
+                "unknown_attribute",
+            )
+        missing = sorted(self._required.difference(values))
+        if missing:
+            name = missing[0]
+            raise RequestError(
+                f"`{path}.{name}` is missing: the schema requires it "
+                f"({_describe(self._record.attributes[name])})",
+                "missing_attribute",
+            )
+        for name, value in values.items():
+            self._fields[name](value, f"{path}.{name}")
 
 
 def _check_for(declared: SchemaType) -> Check:
     match declared:
-        case Primitive("Long"):
-            return lambda value: type(value) is int  # bool is not a Long
-        case Primitive("String"):
-            return lambda value: type(value) is str
-        case Primitive("Bool"):
-            return lambda value: type(value) is bool
+        case Primitive(name):
+            python = _PYTHON[name]
+
+            def primitive(value: Any, path: str) -> None:
+                if type(value) is not python:
+                    _mistyped(declared, value, path)
+
+            return primitive
         case SetType(element):
-            item_ok = _check_for(element)
-            return lambda value: type(value) in _SETS and all(map(item_ok, value))
-        case RecordType(attributes):
-            fields = {a: _check_for(t) for a, t in attributes.items()}
-            return lambda value: (
-                isinstance(value, Mapping)
-                and all(ok(value[a]) for a, ok in fields.items() if a in value)
+            item_check = _check_for(element)
+
+            def set_of(value: Any, path: str) -> None:
+                if type(value) not in _SETS:
+                    _mistyped(declared, value, path)
+                for i, item in enumerate(value):
+                    item_check(item, f"{path}[{i}]")
+
+            return set_of
+        case RecordType():
+            return RecordCheck(declared)
+        case EntityType(name):
+            return _entity_check(name)
+        case ExtensionType(name):
+            return _extension_check(name)
+    raise AssertionError(f"unknown schema type {declared!r}")
+
+
+def _entity_check(expected: str) -> Check:
+    """An entity reference as Cedar reads one where the schema expects an entity: `{"type",
+    "id"}` or its `__entity` escape (never uid text), of exactly the declared type."""
+
+    def entity(value: Any, path: str) -> None:
+        try:
+            uid = read_json_uid(value) if isinstance(value, Mapping) else None
+        except ValueError:
+            uid = None
+        if uid is None:
+            raise RequestError(
+                f'`{path}` must be a reference to a `{expected}` entity ({{"type", "id"}}) as '
+                f"the schema declares, not {_given(value)}"
             )
-    return lambda value: True  # entity references and extension values are checked by Cedar
+        if uid.type != expected:
+            raise RequestError(
+                f"`{path}` must be a `{expected}` entity as the schema declares, "
+                f"not a `{uid.type}` entity"
+            )
+
+    return entity
 
 
-def _explain(declared: SchemaType, value: Any, path: str) -> None:
-    """Raise the refusal for a value `_check_for(declared)` rejected, naming where and why."""
-    match declared:
-        case SetType(element) if type(value) in _SETS:
-            for item in value:
-                if not _check_for(element)(item):
-                    _explain(element, item, f"{path}[]")
-        case RecordType() if isinstance(value, Mapping):
-            _check_record(value, _checks(declared), path)
-    given = _JSON_NAMES.get(type(value), "a record" if isinstance(value, Mapping) else "a value")
+def _extension_check(expected: str) -> Check:
+    """An extension value as Cedar reads one where the schema expects it: the constructor's
+    text (`"1.5"` for a decimal) or an `__extn` escape, well formed and of the declared type."""
+    declared = ExtensionType(expected)
+
+    def extension(value: Any, path: str) -> None:
+        try:
+            read = read_value(value, declared)
+        except ValueError as error:
+            raise RequestError(f"`{path}` is not a well-formed {expected}: {error}") from None
+        if getattr(read, "type_name", None) != expected:
+            _mistyped(declared, value, path)
+
+    return extension
+
+
+def _mistyped(declared: SchemaType, value: Any, path: str) -> None:
     raise RequestError(
-        f"`{path}` must be {_describe(declared)} as the schema declares, not {given}"
+        f"`{path}` must be {_describe(declared)} as the schema declares, not {_given(value)}"
     )
 
 
@@ -108,6 +209,10 @@ def _describe(declared: SchemaType) -> str:
         case SetType(element):
             return f"Set<{_describe(element)}>"
     return "a record"
+
+
+def _given(value: Any) -> str:
+    return _JSON_NAMES.get(type(value), "a record" if isinstance(value, Mapping) else "a value")
 
 
 _JSON_NAMES = {str: "a string", int: "a Long", bool: "a Bool", float: "a number", list: "a set"}
