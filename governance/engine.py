@@ -160,8 +160,8 @@ class Engine:
         started, snapshot, now = time.perf_counter_ns(), self._snapshot, 0
         try:
             now = self._now_ns()  # inside the guard: a failing clock is a refusal, not a raise
-            parsed = coerce_request(request)
-            decision = _decide(snapshot, parsed, _resolve(snapshot, parsed), now, started)
+            parsed, view = _resolve(snapshot, coerce_request(request))
+            decision = _decide(snapshot, parsed, view, now, started)
         except RequestError as exc:
             code = exc.code if exc.code in REASON_CODES else "bad_request"
             decision = _refusal(snapshot, request, str(exc), code, now, started)  # type: ignore[arg-type]
@@ -189,7 +189,8 @@ def _load(path: str | Path, evaluator: EvaluatorName, previous: Snapshot | None 
             raise LoadError(shown_from(path, exc.problems)) from None
 
 
-def _resolve(snapshot: Snapshot, request: AccessRequest) -> ProductView:
+def _resolve(snapshot: Snapshot, request: AccessRequest) -> tuple[AccessRequest, ProductView]:
+    """The product the request is about, and the request as the schema says to read it."""
     view = snapshot.products.get(request.product)
     if view is None:
         raise RequestError(f"unknown product `{request.product}`", "unknown_product")
@@ -200,8 +201,8 @@ def _resolve(snapshot: Snapshot, request: AccessRequest) -> ProductView:
             f"`{request.principal_type}` cannot be a subject type", "bad_subject_type"
         )
     if snapshot.request_schema is not None:
-        snapshot.request_schema.check(request)
-    return view
+        request = snapshot.request_schema.check(request)
+    return request, view
 
 
 def _decide(

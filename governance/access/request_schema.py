@@ -6,8 +6,15 @@ the schema types differently (`clearance: "2"` where it says Long) could compare
 and slip past a guardrail; an attribute the schema does not declare, or a required one that is
 missing, makes cedarpy refuse the request. The checks are built once per schema: per subject
 type and per action, a set of declared names, a set of required ones and the exact Python type
-of each primitive attribute, so a request of plain values costs one type test per attribute; anything else (sets, records, entities, extension values, or a mistake) takes the
-thorough path, which walks the declared types and explains the first problem.
+of each primitive attribute, so a request of plain values costs one type test per attribute.
+Anything else (sets, records, entities, extension values, or a mistake) takes the thorough
+path, which walks the declared types and explains the first problem.
+
+Where the schema expects an entity or an extension value, Cedar reads `{"type", "id"}` as an
+entity and `"1.5"` as a decimal; read without the schema they would be a record and a string.
+The thorough path rewrites such values to their explicit escapes (`__entity`, `__extn`), which
+both evaluators read as Cedar given the schema reads the original: `principal.manager ==
+User::"boss"` cannot come out false where Cedar says true.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from governance.access.request import AccessRequest
-from governance.compiler.jsonvalues import read_json_uid, read_value
+from governance.compiler.jsonvalues import read_json_uid, read_value, write_value
 from governance.compiler.schema import (
     EntityType,
     ExtensionType,
@@ -28,8 +35,9 @@ from governance.compiler.schema import (
 )
 from governance.errors import RequestError
 
-# Raises a RequestError naming `path` when the value is not of the declared type.
-Check = Callable[[Any, str], None]
+# The value if it has the declared type (an entity or extension value rewritten to its
+# escape); otherwise raises a RequestError naming `path`.
+Check = Callable[[Any, str], Any]
 _PYTHON = {"Long": int, "String": str, "Bool": bool}  # exact types: a bool is not a Long
 _SETS = (list, tuple)  # what the request reader accepts as a JSON array
 
@@ -48,7 +56,9 @@ class RequestSchema:
             for uid, decl in schema.actions.items()
         }
 
-    def check(self, request: AccessRequest) -> None:
+    def check(self, request: AccessRequest) -> AccessRequest:
+        """The request as the evaluators must read it (the same object unless an entity or
+        extension value was rewritten), or a RequestError saying what the schema refuses."""
         subject = self._subjects.get(request.principal_type)
         if subject is None:
             known = ", ".join(sorted(self._subjects)) or "none"
@@ -57,24 +67,27 @@ class RequestSchema:
                 f"(known: {known})",
                 "bad_subject_type",
             )
-        subject.check(request.attributes, "subject.properties")
+        attributes = subject.check(request.attributes, "subject.properties")
+        context = request.context
         action = self._actions.get(request.action)
-        if action is None:
-            return  # an action governance.yaml names but the schema does not: no context declared
-        context, principals = action
-        if principals and request.principal_type not in principals:
-            raise RequestError(
-                f"subject type `{request.principal_type}` cannot {request.action}: the schema "
-                f"allows {', '.join(sorted(principals))}",
-                "bad_subject_type",
-            )
-        context.check(request.context, "context")
+        if action is not None:  # else an action the schema does not declare: no context either
+            context_check, principals = action
+            if principals and request.principal_type not in principals:
+                raise RequestError(
+                    f"subject type `{request.principal_type}` cannot {request.action}: the "
+                    f"schema allows {', '.join(sorted(principals))}",
+                    "bad_subject_type",
+                )
+            context = context_check.check(context, "context")
+        if attributes is request.attributes and context is request.context:
+            return request
+        return request._replace(attributes=attributes, context=context)
 
 
 class RecordCheck:
     """A closed record: only declared attributes, every required one, each of its type."""
 
-    __slots__ = ("_declared", "_required", "_primitive", "_fields", "_record")
+    __slots__ = ("_declared", "_fields", "_primitive", "_record", "_required", "_rewrites")
 
     def __init__(self, record: RecordType) -> None:
         self._record = record
@@ -87,8 +100,9 @@ class RecordCheck:
             for name, t in record.attributes.items()
         }.get
         self._fields = {name: _check_for(t) for name, t in record.attributes.items()}
+        self._rewrites = any(map(_rewrites, record.attributes.values()))
 
-    def check(self, values: Mapping[str, Any], path: str) -> None:
+    def check(self, values: Mapping[str, Any], path: str) -> Mapping[str, Any]:
         # The common case: every name declared with a primitive type, the value exactly of it.
         # An undeclared name maps to None, which no value's type is. (For the few attributes
         # of a request, this loop beats building and comparing sets or lists in C.)
@@ -98,16 +112,16 @@ class RecordCheck:
                 break
         else:
             if not self._required or values.keys() >= self._required:
-                return
-        self._thorough(values, path)
+                return values
+        return self._thorough(values, path)
 
-    def __call__(self, value: Any, path: str) -> None:
+    def __call__(self, value: Any, path: str) -> Mapping[str, Any]:
         """The record as a value inside another (a record attribute, a set's element)."""
         if not isinstance(value, Mapping):
             _mistyped(self._record, value, path)
-        self.check(value, path)
+        return self.check(value, path)
 
-    def _thorough(self, values: Mapping[str, Any], path: str) -> None:
+    def _thorough(self, values: Mapping[str, Any], path: str) -> Mapping[str, Any]:
         undeclared = [name for name in values if name not in self._declared]
         if undeclared:
             name = sorted(undeclared)[0]
@@ -124,8 +138,25 @@ class RecordCheck:
                 f"({_describe(self._record.attributes[name])})",
                 "missing_attribute",
             )
+        fields = self._fields
+        if self._rewrites:
+            return {name: fields[name](value, f"{path}.{name}") for name, value in values.items()}
         for name, value in values.items():
-            self._fields[name](value, f"{path}.{name}")
+            fields[name](value, f"{path}.{name}")
+        return values
+
+
+def _rewrites(declared: SchemaType) -> bool:
+    """Does a value of this type hold an entity or extension value (read differently with
+    and without the schema)?"""
+    match declared:
+        case EntityType() | ExtensionType():
+            return True
+        case SetType(element):
+            return _rewrites(element)
+        case RecordType(attributes):
+            return any(map(_rewrites, attributes.values()))
+    return False
 
 
 def _check_for(declared: SchemaType) -> Check:
@@ -133,21 +164,14 @@ def _check_for(declared: SchemaType) -> Check:
         case Primitive(name):
             python = _PYTHON[name]
 
-            def primitive(value: Any, path: str) -> None:
+            def primitive(value: Any, path: str) -> Any:
                 if type(value) is not python:
                     _mistyped(declared, value, path)
+                return value
 
             return primitive
         case SetType(element):
-            item_check = _check_for(element)
-
-            def set_of(value: Any, path: str) -> None:
-                if type(value) not in _SETS:
-                    _mistyped(declared, value, path)
-                for i, item in enumerate(value):
-                    item_check(item, f"{path}[{i}]")
-
-            return set_of
+            return _set_check(declared, _check_for(element), _rewrites(element))
         case RecordType():
             return RecordCheck(declared)
         case EntityType(name):
@@ -157,11 +181,21 @@ def _check_for(declared: SchemaType) -> Check:
     raise AssertionError(f"unknown schema type {declared!r}")
 
 
+def _set_check(declared: SetType, item_check: Check, rewrites: bool) -> Check:
+    def set_of(value: Any, path: str) -> Any:
+        if type(value) not in _SETS:
+            _mistyped(declared, value, path)
+        items = [item_check(item, f"{path}[{i}]") for i, item in enumerate(value)]
+        return items if rewrites else value
+
+    return set_of
+
+
 def _entity_check(expected: str) -> Check:
     """An entity reference as Cedar reads one where the schema expects an entity: `{"type",
     "id"}` or its `__entity` escape (never uid text), of exactly the declared type."""
 
-    def entity(value: Any, path: str) -> None:
+    def entity(value: Any, path: str) -> Any:
         try:
             uid = read_json_uid(value) if isinstance(value, Mapping) else None
         except ValueError:
@@ -176,6 +210,7 @@ def _entity_check(expected: str) -> Check:
                 f"`{path}` must be a `{expected}` entity as the schema declares, "
                 f"not a `{uid.type}` entity"
             )
+        return write_value(uid)
 
     return entity
 
@@ -185,13 +220,14 @@ def _extension_check(expected: str) -> Check:
     text (`"1.5"` for a decimal) or an `__extn` escape, well formed and of the declared type."""
     declared = ExtensionType(expected)
 
-    def extension(value: Any, path: str) -> None:
+    def extension(value: Any, path: str) -> Any:
         try:
             read = read_value(value, declared)
         except ValueError as error:
             raise RequestError(f"`{path}` is not a well-formed {expected}: {error}") from None
         if getattr(read, "type_name", None) != expected:
             _mistyped(declared, value, path)
+        return write_value(read)
 
     return extension
 
