@@ -332,3 +332,17 @@ def test_entity_and_extension_values_are_read_as_cedar_with_the_schema_reads_the
     assert cedar_answer(copy.deepcopy(request)) == "deny"
     decision = ENGINES[evaluator].decide(request)
     assert not decision.allowed and decision.access.kind == "forbidden", decision.reason
+
+
+@pytest.mark.parametrize("evaluator", sorted(ENGINES))
+@pytest.mark.parametrize("extra", [{"classification": "public"}, {"colums": ["order_id"]}])
+def test_a_resource_property_other_than_columns_is_refused(
+    evaluator: str, extra: dict[str, Any]
+) -> None:
+    request = body(GOOD_SUBJECT, GOOD_CONTEXT)
+    request["resource"]["properties"] = {"columns": ["order_id"], **extra}
+    decision = ENGINES[evaluator].decide(request)
+    assert decision.reason_code == "unknown_attribute"
+    assert f"`resource.properties.{next(iter(extra))}`" in decision.reason
+    request["resource"]["properties"] = {"columns": ["order_id"]}
+    assert ENGINES[evaluator].decide(request).allowed
