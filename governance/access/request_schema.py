@@ -83,6 +83,13 @@ class RequestSchema:
             return request
         return request._replace(attributes=attributes, context=context)
 
+    def required_properties(self, principal_type: str) -> dict[str, Any]:
+        """A value of its type for each attribute the schema requires of `principal_type`
+        (0, "", false, [], nested records likewise): what a principal the CI tools make up
+        (a synthetic member of a group) carries, so that the schema does not refuse it."""
+        subject = self._subjects.get(principal_type)
+        return {} if subject is None else subject.placeholder()
+
 
 class RecordCheck:
     """A closed record: only declared attributes, every required one, each of its type."""
@@ -121,6 +128,11 @@ class RecordCheck:
             _mistyped(self._record, value, path)
         return self.check(value, path)
 
+    def placeholder(self) -> dict[str, Any]:
+        """The record's required attributes, each with a value of its type."""
+        attributes = self._record.attributes
+        return {name: _placeholder(attributes[name]) for name in sorted(self._required)}
+
     def _thorough(self, values: Mapping[str, Any], path: str) -> Mapping[str, Any]:
         undeclared = [name for name in values if name not in self._declared]
         if undeclared:
@@ -144,6 +156,30 @@ class RecordCheck:
         for name, value in values.items():
             fields[name](value, f"{path}.{name}")
         return values
+
+
+_EXTENSION_PLACEHOLDERS = {
+    "decimal": "0.0", "ipaddr": "0.0.0.0", "datetime": "1970-01-01", "duration": "0ms",
+}  # fmt: skip
+
+
+def _placeholder(declared: SchemaType) -> Any:
+    match declared:
+        case Primitive("Long"):
+            return 0
+        case Primitive("String"):
+            return ""
+        case Primitive("Bool"):
+            return False
+        case SetType():
+            return []
+        case RecordType():
+            return RecordCheck(declared).placeholder()
+        case EntityType(name):
+            return {"type": name, "id": ""}
+        case ExtensionType(name):
+            return _EXTENSION_PLACEHOLDERS[name]
+    raise AssertionError(f"unknown schema type {declared!r}")
 
 
 def _rewrites(declared: SchemaType) -> bool:

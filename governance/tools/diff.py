@@ -18,7 +18,7 @@ import subprocess
 import tarfile
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -167,7 +167,7 @@ def run_diff(
         policies = [p.template for e in (before, after) for p in e.snapshot.tree.policies()]
         synthetic = {
             name: persona
-            for name, persona in named_principals(policies).items()
+            for name, persona in named_principals(policies, _required(before, after)).items()
             if name not in fixture_personas
         }
         personas = {**synthetic, **fixture_personas}
@@ -185,6 +185,21 @@ def run_diff(
     flips = _without_echoes(flips, set(synthetic))
     seconds = time.perf_counter() - started
     return DiffResult(base, candidate, len(requests), flips, seconds, unchanged)
+
+
+def _required(*engines: Engine) -> Callable[[str], dict[str, Any]]:
+    """The attributes either side's schema requires of a principal type, with values of their
+    types (the base's where both require one), for the principals `diff` makes up."""
+
+    def required(principal_type: str) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for engine in reversed(engines):
+            schema = engine.snapshot.request_schema
+            if schema is not None:
+                found.update(schema.required_properties(principal_type))
+        return found
+
+    return required
 
 
 def unchanged_domains(base: PolicyTree, candidate: PolicyTree) -> frozenset[str]:

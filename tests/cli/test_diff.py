@@ -172,3 +172,20 @@ def test_a_group_named_only_in_a_condition_gets_a_synthetic_member(org: Path) ->
     assert result.exit_code == 1
     flips = json.loads(result.stdout)["flips"]
     assert {f["persona"] for f in flips} == {"<member of external-auditors>"}
+
+
+def test_synthetic_members_carry_what_the_schema_requires(tmp_path: Path) -> None:
+    # With `clearance` required, a member made up without it would be refused on both sides
+    # (as Cedar given the schema refuses it) and the new grant would go unseen.
+    base, candidate = tmp_path / "base", tmp_path / "candidate"
+    for side in (base, candidate):
+        shutil.copytree(POLICIES, side)
+        _edit(side / "schema.cedarschema", "clearance?: Long", "clearance: Long")
+    grants = candidate / "domains/finance/access/grants.cedar"
+    grants.write_text(grants.read_text() + '\n@id("interns-everything")\npermit (principal in '
+                      'Group::"interns", action, resource in Domain::"finance");\n')  # fmt: skip
+    result = run("diff", str(base), str(candidate), "--format", "json", "--fail-on-grant")
+    assert result.exit_code == 1, result.stdout
+    granted = [f for f in json.loads(result.stdout)["flips"] if f["change"] == "granted"]
+    assert {f["persona"] for f in granted} == {"<member of interns>"}
+    assert all(f["authzen"]["subject"]["properties"]["clearance"] == 0 for f in granted)
