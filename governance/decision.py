@@ -40,6 +40,8 @@ ReasonCode = Literal[
     "unknown_action",
     "unknown_column",
     "bad_subject_type",  # a catalog type named as the subject
+    "unknown_attribute",  # a subject property or context attribute the schema does not declare
+    "missing_attribute",  # one the schema declares required is absent
     "internal_error",  # the engine failed: a bug, never the caller's fault
 ]
 REASON_CODES: frozenset[str] = frozenset(get_args(ReasonCode))

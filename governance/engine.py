@@ -187,8 +187,7 @@ class Engine:
         started, now = time.perf_counter_ns(), 0
         try:
             now = self._now_ns()  # inside the guard: a failing clock is a refusal, not a raise
-            parsed = coerce_request(request)
-            view = _resolve(snapshot, parsed, batch)
+            parsed, view = _resolve(snapshot, coerce_request(request), batch)
             decision = _decide(snapshot, parsed, view, now, started, batch)
         except RequestError as exc:
             code = exc.code if exc.code in REASON_CODES else "bad_request"
@@ -259,7 +258,10 @@ def _load(path: str | Path, evaluator: EvaluatorName, previous: Snapshot | None 
             raise LoadError(shown_from(path, exc.problems)) from None
 
 
-def _resolve(snapshot: Snapshot, request: AccessRequest, batch: _Batch | None) -> ProductView:
+def _resolve(
+    snapshot: Snapshot, request: AccessRequest, batch: _Batch | None
+) -> tuple[AccessRequest, ProductView]:
+    """The product the request is about, and the request as the schema says to read it."""
     view = snapshot.products.get(request.product)
     if view is None:
         raise RequestError(f"unknown product `{request.product}`", "unknown_product")
@@ -269,21 +271,23 @@ def _resolve(snapshot: Snapshot, request: AccessRequest, batch: _Batch | None) -
         raise RequestError(
             f"`{request.principal_type}` cannot be a subject type", "bad_subject_type"
         )
+    shared = False
     if batch is not None:
         # A new principal costs one comparison; only a repeated one is compared in full.
         accepted = batch.accepted
         batch.sharing = False
-        if (
+        shared = (
             accepted is not None
             and accepted.principal == request.principal
             and batch.shares(request)
-        ):
-            return view
+        )
     if snapshot.request_schema is not None:
-        snapshot.request_schema.check(request)
-    if batch is not None:
+        # Always checked, shared or not: the check also rewrites what the schema types as
+        # entities and extensions, and a refusal must never be shared.
+        request = snapshot.request_schema.check(request)
+    if batch is not None and not shared:
         batch.accepted, batch.key, batch.bound = request, None, {}  # only once accepted
-    return view
+    return request, view
 
 
 def _decide(

@@ -96,21 +96,21 @@ def test_all_satisfied_permits_are_named(tree):
 def test_erroring_policy_is_skipped_and_reported(tmp_path):
     t = TreeBuilder(tmp_path)
     t.product("sales.orders", ["order_id"])
-    # `clearance` is required by the schema, so this validates; the request omits it.
+    # `clearance` is required by the schema, so this validates; clearance 3 overflows a Long.
     t.cedar(
         "sales",
         '@id("cleared-read")\n'
         'permit (principal, action == Action::"read", resource)\n'
-        "when { principal.clearance >= 1 };\n",
+        "when { principal.clearance * 3074457345618258603 >= 1 };\n",
     )
     engine = t.engine()
-    decision = engine.decide(request(action="read"))
+    decision = engine.decide(request(action="read", clearance=3))
     assert not decision.allowed  # an errored permit cannot grant
     access = decision.to_dict()["access"]
     assert access["kind"] == "not_permitted"
     assert [e["policy"] for e in access["errors"]] == ["sales/cleared-read"]
-    assert "clearance" in access["errors"][0]["message"]
-    # with the attribute present the same policy grants, and nothing is reported
+    assert "overflow" in access["errors"][0]["message"]  # the error says why
+    # where it evaluates the same policy grants, and nothing is reported
     ok = engine.decide(request(action="read", clearance=2)).to_dict()["access"]
     assert ok["kind"] == "permitted"
     assert ok["errors"] == []
@@ -122,7 +122,8 @@ def _erroring_forbid_tree(tmp_path, on_forbid_error=None):
     t.cedar(
         "global",
         '@id("low-clearance")\n'
-        "forbid (principal, action, resource) when { principal.clearance < 1 };\n"
+        "forbid (principal, action, resource)\n"
+        "when { principal.clearance * 3074457345618258603 < 1 };\n"  # overflows at clearance 3
         '@id("overflowing-column-guardrail")\n'
         "forbid (principal, action, resource is Column)\n"
         "when { resource.sensitivity >= 2 && principal.clearance * 9223372036854775807 < 0 };\n",
@@ -134,7 +135,7 @@ def _erroring_forbid_tree(tmp_path, on_forbid_error=None):
 @pytest.mark.parametrize("evaluator", ["compiled", "reference"])
 def test_erroring_forbid_is_skipped_when_the_tree_says_skip(tmp_path, evaluator):
     t = _erroring_forbid_tree(tmp_path, "skip")
-    d = t.engine(evaluator=evaluator).decide(request(action="read")).to_dict()
+    d = t.engine(evaluator=evaluator).decide(request(action="read", clearance=3)).to_dict()
     assert d["allowed"] is True
     assert d["access"]["kind"] == "permitted"
     assert [e["policy"] for e in d["access"]["errors"]] == ["global/low-clearance"]
@@ -144,7 +145,7 @@ def test_erroring_forbid_is_skipped_when_the_tree_says_skip(tmp_path, evaluator)
 @pytest.mark.parametrize("evaluator", ["compiled", "reference"])
 def test_erroring_forbid_denies_by_default_and_says_which_guardrail(tmp_path, evaluator):
     t = _erroring_forbid_tree(tmp_path)
-    decision = t.engine(evaluator=evaluator).decide(request(action="read"))
+    decision = t.engine(evaluator=evaluator).decide(request(action="read", clearance=3))
     d = decision.to_dict()
     assert d["allowed"] is False
     assert d["access"]["kind"] == "forbidden"

@@ -27,10 +27,6 @@ from tests.test_differential import (
 SCHEMA = (EXAMPLE / "schema.cedarschema").read_text()
 ENGINES = {name: Engine.from_path(EXAMPLE, evaluator=name) for name in EVALUATORS}
 ORACLE = CedarOracle(ENGINES["reference"], schema=SCHEMA)
-# What the example schema declares; anything else the engine leaves to the policies, which,
-# validated against the schema, cannot read it (docs/SEMANTICS.md §8).
-DECLARED_SUBJECT = {"department", "clearance", "employment", "region"}
-DECLARED_CONTEXT = {"purpose", "ticket", "region"}
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.integers(min_value=2**63 - 2)
@@ -208,15 +204,15 @@ def _plain(value: Any) -> Any:
 
 def cedar_allows(request: Any) -> bool:
     """Cedar's answer with the schema, on the request read the AuthZEN way, independently of
-    the engine; undeclared attributes are dropped (the engine leaves them to the policies)."""
+    the engine. Every attribute goes to Cedar: one the schema does not declare makes it refuse
+    the request, as the engine does (docs/SEMANTICS.md §8)."""
     # Only the parts a Cedar request is made of must read as plain JSON; the rest (resource
-    # properties besides `columns`, undeclared attributes) the engine ignores and may hold anything.
+    # properties besides `columns`) the engine ignores and may hold anything.
     subject = request["subject"]
     properties = subject.get("properties") or {}
     groups = _plain(properties.get("groups", []))
-    attrs = {k: _plain(v) for k, v in properties.items() if k in DECLARED_SUBJECT}
-    context = {k: _plain(v) for k, v in (request.get("context") or {}).items()
-               if k in DECLARED_CONTEXT}  # fmt: skip
+    attrs = {k: _plain(v) for k, v in properties.items() if k != "groups"}
+    context = {k: _plain(v) for k, v in (request.get("context") or {}).items()}
     product_id, action = _plain(request["resource"]["id"]), _plain(request["action"]["name"])
     principal = {"type": _plain(subject.get("type", "User")), "id": _plain(subject["id"])}
     policy_set, _ = ORACLE.sets[ORACLE.products[product_id].domain]

@@ -19,8 +19,9 @@ import yaml
 from governance import Engine
 
 # The schema every synthetic tree uses. `clearance` is *required* on purpose: the validator then
-# accepts `principal.clearance` without a `has` guard, and a request that omits it makes the
-# policy error at evaluation time (SPEC 3.3: "a policy whose evaluation errors is skipped").
+# accepts `principal.clearance` without a `has` guard. A request that omits it is refused, as
+# cedarpy given the schema refuses it, so `request()` sends `clearance: 0` unless told otherwise;
+# a policy that must error at evaluation time overflows a Long instead.
 SCHEMA = """\
 entity Group;
 entity User in [Group] {
@@ -73,6 +74,7 @@ def request(
     groups: Iterable[str] = (),
     columns: Any = None,
     context: Mapping[str, Any] | None = None,
+    clearance: Any = 0,
     **attributes: Any,
 ) -> dict[str, Any]:
     """An AuthZEN evaluation request; `columns=None` leaves the column list out (whole product)."""
@@ -83,7 +85,7 @@ def request(
         "subject": {
             "type": "User",
             "id": principal,
-            "properties": {"groups": list(groups), **attributes},
+            "properties": {"groups": list(groups), "clearance": clearance, **attributes},
         },
         "action": {"name": action},
         "resource": resource,

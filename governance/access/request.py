@@ -83,6 +83,9 @@ def from_authzen(request: Mapping[str, Any]) -> AccessRequest:
 
 
 _EMPTY: dict[str, Any] = {}
+# A product's attributes come from its catalog, never from the request: `columns` is the only
+# resource property, and any other is refused rather than silently ignored.
+_RESOURCE_PROPERTIES = frozenset({"columns"})
 _STRINGS = frozenset({str})
 _LISTS = frozenset({list, tuple})
 _new_request = tuple.__new__  # skips NamedTuple's Python-level __new__ on the hot path
@@ -119,6 +122,8 @@ def _fast_authzen(request: Mapping[str, Any]) -> AccessRequest | None:
     groups = properties.get("groups", ())
     columns = resource_properties.get("columns")
     if type(groups) not in _LISTS or not _STRINGS.issuperset(map(type, groups)):
+        return None
+    if resource_properties and not _RESOURCE_PROPERTIES.issuperset(resource_properties):
         return None
     if columns is not None:
         if columns == "*" or columns == ["*"]:
@@ -186,6 +191,13 @@ def _thorough_authzen(request: Mapping[str, Any]) -> AccessRequest:
 
 
 def _columns(properties: Mapping[str, Any]) -> tuple[str, ...] | None:
+    unknown = sorted(str(key) for key in properties if key not in _RESOURCE_PROPERTIES)
+    if unknown:
+        raise RequestError(
+            f"`resource.properties.{unknown[0]}` is not a property govern reads: a product's "
+            "attributes come from its catalog, and `columns` is the only resource property",
+            "unknown_attribute",
+        )
     columns = properties.get("columns", WHOLE_PRODUCT)
     if columns is WHOLE_PRODUCT or columns == "*" or columns == ["*"]:
         return WHOLE_PRODUCT

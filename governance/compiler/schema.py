@@ -35,6 +35,11 @@ class SetType:
 @dataclass(frozen=True, slots=True)
 class RecordType:
     attributes: Mapping[str, SchemaType]
+    optional: frozenset[str] = frozenset()  # declared `name?: T`; every other one is required
+
+    @property
+    def required(self) -> frozenset[str]:
+        return frozenset(self.attributes) - self.optional
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +65,7 @@ class EntityDecl:
 class ActionDecl:
     context: RecordType
     member_of: tuple[EntityUID, ...]
+    principals: frozenset[str] = frozenset()  # full names of the `appliesTo` principal types
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +144,7 @@ class _Parser:
         self.position = 0
         self.common: dict[str, tuple[object, str]] = {}
         self.entity_raw: dict[str, tuple[object, object, str]] = {}
-        self.action_raw: dict[EntityUID, tuple[object, tuple[EntityUID, ...], str]] = {}
+        self.action_raw: dict[EntityUID, tuple[object, tuple[EntityUID, ...], str, list[str]]] = {}
 
     # token helpers
     def peek(self) -> tuple[str, str]:
@@ -263,6 +269,7 @@ class _Parser:
             else:
                 parents.append(self.action_ref(namespace))
         context: object = ("record", {})
+        principals: list[str] = []
         if self.accept("appliesTo"):
             self.expect("{")
             while not self.accept("}"):
@@ -270,25 +277,29 @@ class _Parser:
                 self.expect(":")
                 if key == "context":
                     context = self.type_expr()
+                elif key == "principal":
+                    principals = self.type_names()
                 else:
                     self.type_names()
                 self.accept(",")
         self.expect(";")
         for name in names:
             uid = EntityUID(_qualify(namespace, "Action"), name)
-            self.action_raw[uid] = (context, tuple(parents), namespace)
+            self.action_raw[uid] = (context, tuple(parents), namespace, principals)
 
     def type_expr(self) -> object:
         if self.accept("{"):
             attributes: dict[str, object] = {}
+            optional: set[str] = set()
             while not self.accept("}"):
                 self.skip_annotations()
                 name = self.name()
-                self.accept("?")
+                if self.accept("?"):
+                    optional.add(name)
                 self.expect(":")
                 attributes[name] = self.type_expr()
                 self.accept(",")
-            return ("record", attributes)
+            return ("record", attributes, frozenset(optional))
         name = self.path()
         if name == "Set" and self.accept("<"):
             element = self.type_expr()
@@ -306,8 +317,12 @@ class _Parser:
             for name, (shape, tags, namespace) in self.entity_raw.items()
         }
         actions = {
-            uid: ActionDecl(self.as_record(self.resolve(context, namespace)), parents)
-            for uid, (context, parents, namespace) in self.action_raw.items()
+            uid: ActionDecl(
+                self.as_record(self.resolve(context, namespace)),
+                parents,
+                frozenset(self.entity_name(p, namespace) for p in principals),
+            )
+            for uid, (context, parents, namespace, principals) in self.action_raw.items()
         }
         return Schema(entities, actions)
 
@@ -319,14 +334,24 @@ class _Parser:
 
     def resolve(self, raw: object, namespace: str) -> SchemaType:
         assert isinstance(raw, tuple)
-        kind, value = raw
+        kind, value = raw[0], raw[1]
         if kind == "record":
             assert isinstance(value, dict)
-            return RecordType({k: self.resolve(v, namespace) for k, v in value.items()})
+            optional = raw[2] if len(raw) > 2 else frozenset()
+            assert isinstance(optional, frozenset)
+            return RecordType({k: self.resolve(v, namespace) for k, v in value.items()}, optional)
         if kind == "set":
             return SetType(self.resolve(value, namespace))
         assert isinstance(value, str)
         return self.resolve_name(value, namespace)
+
+    def entity_name(self, name: str, namespace: str) -> str:
+        """The full name of an entity type named in `namespace` (the name as written when
+        the schema does not declare it: cedarpy has already refused such a schema)."""
+        for candidate in [_qualify(namespace, name), name] if namespace else [name]:
+            if candidate in self.entity_raw:
+                return candidate
+        return name
 
     def resolve_name(self, name: str, namespace: str) -> SchemaType:
         candidates = [_qualify(namespace, name), name] if namespace else [name]

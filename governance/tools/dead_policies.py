@@ -79,6 +79,8 @@ def dead_policies(
     solo = _SoloEvaluator(catalog, use_compiler=not exact_only)
     ancestry = action_ancestry(tree)
     contexts = context_values(tree.config.context)
+    schema = snapshot.request_schema
+    required = schema.required_properties if schema is not None else lambda kind: {}
     found = []
     accepted: dict[tuple[str, str], bool] = {}
     for done, layer in enumerate(tree.domains.values()):
@@ -88,7 +90,7 @@ def dead_policies(
             if policy.effect != "permit" or not products:
                 continue
             actions = [a for a, up in ancestry.items() if applies_to_action(policy.template, up)]
-            personas = {**named_principals([policy.template]), **tree.fixtures.principals}
+            personas = {**named_principals([policy.template], required), **tree.fixtures.principals}
             requests = [
                 r for r in space(personas, actions, products, contexts) if _accepts(r, accepted)
             ]

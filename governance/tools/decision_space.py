@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,10 +86,14 @@ def merged_context(configs: Iterable[GovernanceConfig]) -> dict[str, list[Any]]:
     return merged
 
 
-def named_principals(templates: Iterable[pst.Template]) -> dict[str, Persona]:
+def named_principals(
+    templates: Iterable[pst.Template],
+    required: Callable[[str], Mapping[str, Any]] = lambda principal_type: {},
+) -> dict[str, Persona]:
     """A principal for every group or principal the policies name anywhere (scope or condition),
-    without attributes: a synthetic member of each group, and each named user as itself. Fixture
-    personas alone would miss a grant to a group no persona belongs to."""
+    with no attributes but the ones `required` (by the schema) of its type: a synthetic member of
+    each group, and each named user as itself. Fixture personas alone would miss a grant to a
+    group no persona belongs to; without a required attribute the schema would refuse them."""
     found: dict[str, Persona] = {}
     for template in templates:
         for entity in sorted(pst.entity_uids(template), key=str):
@@ -98,10 +102,13 @@ def named_principals(templates: Iterable[pst.Template]) -> dict[str, Persona]:
                 continue  # the engine's principals and groups live in the empty namespace
             if kind == "Group":
                 found[f"<member of {identifier}>"] = Persona(
-                    id=f"govern:member-of:{identifier}", properties={"groups": [identifier]}
+                    id=f"govern:member-of:{identifier}",
+                    properties={**required("User"), "groups": [identifier]},
                 )
             elif kind not in CATALOG_TYPES:
-                found[f"<{kind} {identifier}>"] = Persona(type=kind, id=identifier)
+                found[f"<{kind} {identifier}>"] = Persona(
+                    type=kind, id=identifier, properties=dict(required(kind))
+                )
     return found
 
 

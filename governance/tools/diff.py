@@ -18,7 +18,7 @@ import subprocess
 import tarfile
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -187,12 +187,14 @@ class _Space:
         for tree in trees:
             for request in test_requests(tree):
                 self._tests.setdefault(_home(request.product, before, after), []).append(request)
-        # What each layer's policies name, on either side (walking policies is the costly part).
+        # What each layer's policies name, on either side (walking policies is the costly part),
+        # each with the attributes the schema requires of its type.
+        required = _required(before, after)
         self._named: dict[str, dict[str, Persona]] = {}
         for tree in trees:
             for layer in tree.layers():
                 self._named.setdefault(layer.name, {}).update(
-                    named_principals(p.template for p in layer.policies)
+                    named_principals((p.template for p in layer.policies), required)
                 )
         self._every = {n: p for named in self._named.values() for n, p in named.items()}
         self.homes = [*self._products, *(h for h in self._tests if h not in self._products)]
@@ -227,6 +229,21 @@ def _stand_ins(every: Mapping[str, Persona], local: Mapping[str, Persona]) -> di
     for name in sorted(set(every) - set(local)):
         found.setdefault(every[name].type, (name, every[name]))
     return dict(found.values())
+
+
+def _required(*engines: Engine) -> Callable[[str], dict[str, Any]]:
+    """The attributes either side's schema requires of a principal type, with values of their
+    types (the base's where both require one), for the principals `diff` makes up."""
+
+    def required(principal_type: str) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for engine in reversed(engines):
+            schema = engine.snapshot.request_schema
+            if schema is not None:
+                found.update(schema.required_properties(principal_type))
+        return found
+
+    return required
 
 
 def unchanged_domains(base: PolicyTree, candidate: PolicyTree) -> frozenset[str]:

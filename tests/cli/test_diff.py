@@ -190,7 +190,7 @@ def test_the_per_domain_space_misses_no_flip_of_the_whole_space(org: Path, edit:
     import datetime as dt
 
     from governance.tools.decision_space import named_principals
-    from governance.tools.diff import _engine, compare, decision_space, run_diff
+    from governance.tools.diff import _engine, _required, compare, decision_space, run_diff
 
     file, added = EDITS[edit]
     (org / file).write_text((org / file).read_text() + added)
@@ -202,7 +202,8 @@ def test_the_per_domain_space_misses_no_flip_of_the_whole_space(org: Path, edit:
         _engine("c", org, "compiled", moment),
     )
     policies = [p.template for e in (before, after) for p in e.snapshot.tree.policies()]
-    personas = {**named_principals(policies), **before.snapshot.tree.fixtures.principals}
+    required = _required(before, after)
+    personas = {**named_principals(policies, required), **before.snapshot.tree.fixtures.principals}
     whole = [
         flip
         for request in decision_space(before.snapshot.tree, after.snapshot.tree, personas)
@@ -217,3 +218,20 @@ def test_the_per_domain_space_misses_no_flip_of_the_whole_space(org: Path, edit:
     assert result.requests < len(
         decision_space(before.snapshot.tree, after.snapshot.tree, personas)
     )
+
+
+def test_synthetic_members_carry_what_the_schema_requires(tmp_path: Path) -> None:
+    # With `clearance` required, a member made up without it would be refused on both sides
+    # (as Cedar given the schema refuses it) and the new grant would go unseen.
+    base, candidate = tmp_path / "base", tmp_path / "candidate"
+    for side in (base, candidate):
+        shutil.copytree(POLICIES, side)
+        _edit(side / "schema.cedarschema", "clearance?: Long", "clearance: Long")
+    grants = candidate / "domains/finance/access/grants.cedar"
+    grants.write_text(grants.read_text() + '\n@id("interns-everything")\npermit (principal in '
+                      'Group::"interns", action, resource in Domain::"finance");\n')  # fmt: skip
+    result = run("diff", str(base), str(candidate), "--format", "json", "--fail-on-grant")
+    assert result.exit_code == 1, result.stdout
+    granted = [f for f in json.loads(result.stdout)["flips"] if f["change"] == "granted"]
+    assert {f["persona"] for f in granted} == {"<member of interns>"}
+    assert all(f["authzen"]["subject"]["properties"]["clearance"] == 0 for f in granted)

@@ -29,9 +29,12 @@ def post(server, path, body, **kwargs):
 def test_c_2_2_permit_deny_context_and_unknown_fields(server):
     assert post(server, "evaluation", PERMIT).json()["decision"] is True
     assert post(server, "evaluation", DENY).json()["decision"] is False
+    # The scenario's context (`time`, `ip`) is policy data: the example schema declares
+    # `ticket` and `region` instead, and a context attribute it does not declare is refused
+    # (as Cedar given the schema refuses it); unknown protocol fields are ignored.
     extra = {
         **PERMIT,
-        "context": {**HR, "time": "2025-06-27T18:03-07:00", "ip": "192.168.1.1"},
+        "context": {**HR, "ticket": "CHG-2291", "region": "eu"},
         "action": {"name": "read", "properties": {"method": "GET"}},
         "foo": "bar",
         "futureField": {"nested": True},
@@ -41,6 +44,10 @@ def test_c_2_2_permit_deny_context_and_unknown_fields(server):
     assert response.headers["content-type"] == "application/json"
     assert response.json()["decision"] is True
     assert isinstance(response.json()["context"], dict)
+    undeclared = {**extra, "context": {**HR, "time": "2025-06-27T18:03-07:00"}}
+    refused = post(server, "evaluation", undeclared)
+    assert refused.status_code == 200 and refused.json()["decision"] is False
+    assert "`context.time`" in refused.json()["context"]["reason"]
 
 
 def drop(entity: str, field: str | None = None):
