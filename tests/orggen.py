@@ -80,6 +80,7 @@ class OrgSpec:
 
     global_policies: list[str] = field(default_factory=list)
     domains: dict[str, DomainSpec] = field(default_factory=dict)
+    waivers: list[dict[str, object]] = field(default_factory=list)  # global/waivers.yaml
 
 
 @dataclass
@@ -98,6 +99,8 @@ def write_org(root: Path, spec: OrgSpec) -> Path:
     _dump(root / "global/classification.yaml", GLOBAL_CLASSIFICATION)
     _dump(root / "global/retention.yaml", GLOBAL_RETENTION)
     _write_policies(root / "global/access/policies.cedar", spec.global_policies)
+    if spec.waivers:
+        _dump(root / "global/waivers.yaml", {"waivers": spec.waivers})
     for name, domain in spec.domains.items():
         folder = root / "domains" / name
         _dump(folder / "domain.yaml", {"name": name, "owners": [f"{name}-team"]})
@@ -206,3 +209,40 @@ def one_domain_org(policies: int, products: int = 5, seed: int = 11) -> OrgSpec:
         for i in range(max(1, policies - len(GLOBAL_GUARDRAILS)))
     ]
     return OrgSpec(list(GLOBAL_GUARDRAILS), {"big": DomainSpec(tables, grants)})
+
+
+WAIVABLE_GUARDRAIL = (
+    '@id("no-pii-export")\n@reason("personal data is not exported")\n@waivable("true")\n'
+    'forbid(principal, action == Action::"export", resource)\n'
+    'when { resource.labels.contains("pii") };'
+)
+WAIVED_GROUP = "big-g0"  # the group the first waivers of a waiver organisation name
+HOT_WAIVERS = 3  # waivers the same in every waiver organisation, whatever its size
+
+
+def waivers_org(waivers: int, products: int = 20, seed: int = 13) -> OrgSpec:
+    """One domain, `big`, of a few grants, and `waivers` waivers of its waivable guardrail
+        (`no-pii-export`), each for a product or two and an action or two, some already expired,
+        the way a busy domain accumulates them. The first `HOT_WAIVERS` name `WAIVED_GROUP` and are
+        the same whatever `waivers` is (every product); each later one names a group or a principal
+    of its own.
+        Without an index, a request scans them all."""
+    rng = random.Random(seed)
+    spec = one_domain_org(10, products=products, seed=seed)
+    spec.global_policies.append(WAIVABLE_GUARDRAIL)
+    names = [f"big.p{p}" for p in range(products)]
+    for i in range(waivers):
+        narrowing: dict[str, object] = (
+            {"groups": [WAIVED_GROUP if i < HOT_WAIVERS else f"waived-g{i}"]}
+            if i < HOT_WAIVERS or i % 2 == 0
+            else {"principals": [f"user{i}"]}
+        )
+        spec.waivers.append({
+            "id": f"waiver-{i}", "policy": "global/no-pii-export", "domain": "big",
+            **narrowing,
+            "products": rng.sample(names, rng.randint(1, 2)) if i >= HOT_WAIVERS else ["big.*"],
+            "actions": rng.sample(["export", "read"], rng.randint(1, 2)),
+            "reason": f"generated waiver {i}", "approver": "dpo@example.org",
+            "ticket": f"GOV-{i}", "expires": "2020-01-01" if i % 5 == 4 else "2999-12-31",
+        })  # fmt: skip
+    return spec

@@ -11,7 +11,7 @@ the compiler's coverage.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from itertools import repeat
 from typing import Any, cast
 
@@ -20,6 +20,7 @@ from governance.access.catalog_entities import CATALOG_TYPES, Catalog
 from governance.access.cedar_evaluator import CedarSlices
 from governance.access.evaluator import BoundRequest, Plan, PlanKey, Reuse
 from governance.access.plans import Planner
+from governance.access.principal_groups import GROUP, groups_named
 from governance.access.request import AccessRequest, PlainValues
 from governance.access.slices import SliceKey
 from governance.cedar_bridge import pst
@@ -71,6 +72,7 @@ class CompiledEvaluator:
                 self._slices[key] = tuple(compiled[t.id] for t in templates)
         entities = catalog.entities() if fallback else []
         self._fallback = CedarSlices(fallback, entities, refs, on_forbid_error)
+        self._tested = _tested_by_domain(self._slices)
         self._refs, self._mode = refs, on_forbid_error
 
     def fallback_policies(self) -> frozenset[str]:
@@ -98,14 +100,18 @@ class CompiledEvaluator:
 
     def bind(self, request: AccessRequest, domain: str) -> BoundRequest:
         principal: EntityUID = _new_uid(EntityUID, (request.principal_type, request.principal))
+        groups: Collection[str] = request.groups
+        tested = self._tested.get(domain, _ANY_GROUP)
+        if tested is not None:  # only the groups the domain's policies name can matter
+            groups = tested.intersection(groups) if groups else ()
         # Group uids are only ever tested for membership, so plain (type, id) tuples serve:
         # they hash and compare exactly as EntityUIDs do, and cost no constructor call.
-        groups = cast(frozenset[EntityUID], frozenset(zip(repeat("Group"), request.groups)))
+        ancestors = cast(frozenset[EntityUID], frozenset(zip(repeat(GROUP), groups)))
         attributes, context = request.attributes, request.context
         if type(attributes) is not PlainValues:
             attributes = _attributes(attributes)
         return BoundRequest(
-            principal, attributes, groups,
+            principal, attributes, ancestors,
             Record(context) if type(context) is PlainValues else cedar_record(context),
             self._store.get,
             self._fallback.bind(request, domain) if domain in self._fallback.domains else None,
@@ -113,6 +119,31 @@ class CompiledEvaluator:
 
 
 _PLAIN = frozenset({str, int, bool})
+_ANY_GROUP = None  # a domain without compiled slices binds every group (it has no plans to cut for)
+
+
+def _tested_by_domain(
+    slices: Mapping[SliceKey, Sequence[CompiledPolicy]],
+) -> dict[str, frozenset[str] | None]:
+    """Per domain, the groups its compiled policies can test a principal against (None: any);
+    each policy is read once, though the global layer's are in every domain's slices."""
+    by_policy: dict[str, frozenset[str] | None] = {}
+    named: dict[str, set[str] | None] = {}
+    for (_, domain), policies in slices.items():
+        groups = named.setdefault(domain, set())
+        for policy in policies:
+            if groups is None:
+                break
+            if policy.id not in by_policy:
+                by_policy[policy.id] = groups_named((policy.template,))
+            found = by_policy[policy.id]
+            if found is None:
+                groups = named[domain] = None
+            else:
+                groups |= found
+    return {domain: None if g is None else frozenset(g) for domain, g in named.items()}
+
+
 _new_uid = tuple.__new__  # skips NamedTuple's Python-level __new__ on the hot path
 
 

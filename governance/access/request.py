@@ -30,20 +30,25 @@ class AccessRequest(NamedTuple):
     """May `principal` perform `action` on `product` (and which of `columns` must be masked)?
 
     `columns` None means the whole product; an empty tuple means no column work at all.
+    `groups` may be a frozenset: a caller deciding many requests for a principal in many groups
+    builds it once, and each decision then costs what it costs for a principal in a few
+    (the engine intersects it with the groups the policies name, from the smaller side).
     A NamedTuple: immutable, and built in a fraction of a frozen dataclass's time on every request.
     """
 
     principal: str
     action: str
     product: str
-    groups: tuple[str, ...] = ()
+    groups: tuple[str, ...] | frozenset[str] = ()
     attributes: Mapping[str, Any] = MappingProxyType({})
     columns: tuple[str, ...] | None = WHOLE_PRODUCT
     context: Mapping[str, Any] = MappingProxyType({})
     principal_type: str = "User"
 
     def to_authzen(self) -> dict[str, Any]:
-        properties: dict[str, Any] = {"groups": list(self.groups), **self.attributes}
+        groups = self.groups
+        shown = list(groups) if type(groups) is tuple else sorted(groups)  # a set in a fixed order
+        properties: dict[str, Any] = {"groups": shown, **self.attributes}
         resource: dict[str, Any] = {"type": "DataProduct", "id": self.product}
         if self.columns is not None:
             resource["properties"] = {"columns": list(self.columns)}
@@ -68,6 +73,8 @@ def coerce_request(request: AccessRequest | Mapping[str, Any]) -> AccessRequest:
             request.principal_type
         ):
             raise RequestError("`principal_type` must be a Cedar entity type name")
+        if type(request.groups) not in _GROUP_COLLECTIONS:  # a str would iterate as its letters
+            raise RequestError("`groups` must be a tuple, list or frozenset of group names")
         _check_values(request.attributes, "subject.properties")
         _check_values(request.context, "context")
         return request
@@ -88,6 +95,7 @@ _EMPTY: dict[str, Any] = {}
 _RESOURCE_PROPERTIES = frozenset({"columns"})
 _STRINGS = frozenset({str})
 _LISTS = frozenset({list, tuple})
+_GROUP_COLLECTIONS = frozenset({tuple, frozenset, list})
 _new_request = tuple.__new__  # skips NamedTuple's Python-level __new__ on the hot path
 
 

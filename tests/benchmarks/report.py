@@ -58,10 +58,25 @@ def allowed_table(data: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def cliff_table(data: dict[str, Any]) -> str:
+    """Each cliff beside its small case (the group's first member, by name), from one run."""
+    rows = ["| cliff | case | median | vs small case |", "|---|---|---:|---:|"]
+    for group, members in _by_group(data["benchmarks"]).items():
+        if not group.startswith("cliff:"):
+            continue
+        small = {"cliff:groups": "dict-3", "cliff:waivers": "waivers-3"}.get(group)
+        base = members.get(small or "", {}).get("stats", {}).get("median")
+        for case, bench in sorted(members.items()):
+            median = bench["stats"]["median"]
+            ratio = f"{median / base:.1f}x" if base else "-"
+            rows.append(f"| {group.removeprefix('cliff:')} | {case} | {_us(median)} | {ratio} |")
+    return "\n".join(rows)
+
+
 def other_table(data: dict[str, Any]) -> str:
     rows = ["| benchmark | group | median |", "|---|---|---:|"]
     for bench in data["benchmarks"]:
-        if not (bench["group"] or "").startswith(("decide:", "allowed:")):
+        if not (bench["group"] or "").startswith(("decide:", "allowed:", "cliff:")):
             median = bench["stats"]["median"]
             shown = f"{median:.2f} s" if median > 0.5 else _us(median)
             rows.append(f"| {bench['name']} | {bench['group']} | {shown} |")
@@ -116,6 +131,8 @@ def main(path: str) -> None:
     print(load_table(data))
     print()
     print(stall_table(data))
+    print()
+    print(cliff_table(data))
     print()
     print(other_table(data))
 
