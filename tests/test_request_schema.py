@@ -70,3 +70,20 @@ def test_no_mistyped_property_is_ever_allowed(case: tuple[str, Any]) -> None:
     for engine in ENGINES.values():
         decision = engine.decide(request({**GOOD, name: value}))
         assert not decision.allowed and decision.refusal, (name, value, decision.reason)
+
+
+@pytest.mark.parametrize("evaluator", sorted(ENGINES))
+def test_an_action_the_schema_does_not_declare_is_refused(tmp_path: Path, evaluator: str) -> None:
+    # governance.yaml may list an action the schema lacks; Cedar given the schema refuses a
+    # request for it, and so does the engine, rather than deciding it with no context check.
+    import shutil
+
+    tree = tmp_path / "policies"
+    shutil.copytree(POLICIES, tree)
+    config = tree / "governance.yaml"
+    config.write_text(config.read_text().replace("  - delete\n", "  - delete\n  - archive\n"))
+    engine = Engine.from_path(tree, evaluator=evaluator)
+    decision = engine.decide({**request(GOOD), "action": {"name": "archive"}})
+    assert not decision.allowed and decision.reason_code == "unknown_action"
+    assert "`archive` is not declared by the schema" in (decision.refusal or "")
+    assert engine.decide(request(GOOD)).reason_code is None  # declared actions are decided

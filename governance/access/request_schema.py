@@ -70,15 +70,18 @@ class RequestSchema:
         attributes = subject.check(request.attributes, "subject.properties")
         context = request.context
         action = self._actions.get(request.action)
-        if action is not None:  # else an action the schema does not declare: no context either
-            context_check, principals = action
-            if principals and request.principal_type not in principals:
-                raise RequestError(
-                    f"subject type `{request.principal_type}` cannot {request.action}: the "
-                    f"schema allows {', '.join(sorted(principals))}",
-                    "bad_subject_type",
-                )
-            context = context_check.check(context, "context")
+        if action is None:  # Cedar given the schema refuses an action the schema does not declare
+            raise RequestError(
+                f"action `{request.action}` is not declared by the schema", "unknown_action"
+            )
+        context_check, principals = action
+        if principals and request.principal_type not in principals:
+            raise RequestError(
+                f"subject type `{request.principal_type}` cannot {request.action}: the "
+                f"schema allows {', '.join(sorted(principals))}",
+                "bad_subject_type",
+            )
+        context = context_check.check(context, "context")
         if attributes is request.attributes and context is request.context:
             return request
         return request._replace(attributes=attributes, context=context)
