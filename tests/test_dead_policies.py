@@ -65,3 +65,19 @@ def test_compiled_path_matches_cedarpy_on_the_fixture_tree() -> None:
     assert _names(compiled) == _names(dead_policies(engine, TODAY, exact_only=True))
     assert [d.policy.full_id for d in compiled] == ["sales/analysts-export-orders"]
     assert compiled[0].guardrails == ("global/no-pii-export",)
+
+
+def test_a_required_context_attribute_does_not_hide_a_dead_policy(tmp_path: Path) -> None:
+    # With `ticket` required, a request the analysis made up without it would be refused (as
+    # Cedar given the schema refuses it), the permit would seem to grant nothing, and its
+    # death under the guardrail would go unreported.
+    import shutil
+
+    tree = tmp_path / "tree"
+    shutil.copytree(BROKEN, tree)
+    schema = tree / "schema.cedarschema"
+    schema.write_text(schema.read_text().replace("ticket?: String", "ticket: String"))
+    engine = Engine.from_path(tree)
+    found = dead_policies(engine, TODAY)
+    assert [d.policy.full_id for d in found] == ["sales/analysts-export-orders"]
+    assert _names(found) == _names(dead_policies(engine, TODAY, exact_only=True))

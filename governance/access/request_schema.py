@@ -93,6 +93,12 @@ class RequestSchema:
         subject = self._subjects.get(principal_type)
         return {} if subject is None else subject.placeholder()
 
+    def required_context(self, action: str) -> dict[str, Any]:
+        """Likewise for the context the schema requires of `action`: what the CI tools add to
+        the contexts they make up, so that a required attribute cannot blind them."""
+        declared = self._actions.get(action)
+        return {} if declared is None else declared[0].placeholder()
+
 
 class RecordCheck:
     """A closed record: only declared attributes, every required one, each of its type."""

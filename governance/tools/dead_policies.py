@@ -81,6 +81,7 @@ def dead_policies(
     contexts = context_values(tree.config.context)
     schema = snapshot.request_schema
     required = schema.required_properties if schema is not None else lambda kind: {}
+    required_context = schema.required_context if schema is not None else lambda action: {}
     found = []
     accepted: dict[tuple[str, str], bool] = {}
     for done, layer in enumerate(tree.domains.values()):
@@ -92,7 +93,9 @@ def dead_policies(
             actions = [a for a, up in ancestry.items() if applies_to_action(policy.template, up)]
             personas = {**named_principals([policy.template], required), **tree.fixtures.principals}
             requests = [
-                r for r in space(personas, actions, products, contexts) if _accepts(r, accepted)
+                r
+                for r in space(personas, actions, products, contexts, required_context)
+                if _accepts(r, accepted)
             ]
             granted = solo.granted(policy, requests)
             if not granted:

@@ -123,19 +123,38 @@ def persona_request(
     }
 
 
+def _nothing_required(action: str) -> Mapping[str, Any]:
+    return {}
+
+
 def space(
     personas: Mapping[str, Persona],
     actions: Iterable[str],
     products: Iterable[str],
     contexts: Sequence[Mapping[str, Any]],
+    required_context: Callable[[str], Mapping[str, Any]] = _nothing_required,
 ) -> Iterator[SpaceRequest]:
-    """Every (persona, action, product, context) request, in a stable order."""
-    action_list, product_list = list(actions), list(products)
+    """Every (persona, action, product, context) request, in a stable order. Each context
+    carries the attributes the schema requires of the action (`required_context`), with a
+    value of their type where it leaves them out: else the schema would refuse the request
+    and a grant behind it would go unseen."""
+    product_list = list(products)
+    per_action = {action: _with_required(contexts, required_context(action)) for action in actions}
     for name, persona in personas.items():
-        for action in action_list:
+        for action, action_contexts in per_action.items():
             for product in product_list:
-                for context in contexts:
+                for context in action_contexts:
                     yield SpaceRequest(name, persona_request(persona, action, product, context))
+
+
+def _with_required(
+    contexts: Sequence[Mapping[str, Any]], required: Mapping[str, Any]
+) -> list[Mapping[str, Any]]:
+    """The contexts, each completed with the required attributes it leaves out, once each."""
+    if not required:
+        return list(contexts)
+    completed = {request_key(c): c for c in ({**required, **context} for context in contexts)}
+    return list(completed.values())
 
 
 def request_from_flags(

@@ -18,13 +18,14 @@ import subprocess
 import tarfile
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from governance.access.request_schema import RequestSchema
 from governance.changes import Answer, Change, changes
 from governance.decision import Decision
 from governance.engine import Engine
@@ -190,6 +191,7 @@ class _Space:
         # What each layer's policies name, on either side (walking policies is the costly part),
         # each with the attributes the schema requires of its type.
         required = _required(before, after)
+        self._required_context = _required_context(before, after)
         self._named: dict[str, dict[str, Persona]] = {}
         for tree in trees:
             for layer in tree.layers():
@@ -210,7 +212,12 @@ class _Space:
         synthetic = {n: p for n, p in synthetic.items() if n not in self._fixtures}
         personas = {**synthetic, **self._fixtures}
         products = self._products.get(home, [])
-        found = {r.key: r for r in space(personas, self._actions, products, self._contexts)}
+        found = {
+            r.key: r
+            for r in space(
+                personas, self._actions, products, self._contexts, self._required_context
+            )
+        }
         for request in self._tests.get(home, ()):
             found.setdefault(request.key, request)
         unchanged = on_both and len(domains) == 1 and domains[0] in self._same
@@ -234,13 +241,23 @@ def _stand_ins(every: Mapping[str, Persona], local: Mapping[str, Persona]) -> di
 def _required(*engines: Engine) -> Callable[[str], dict[str, Any]]:
     """The attributes either side's schema requires of a principal type, with values of their
     types (the base's where both require one), for the principals `diff` makes up."""
+    return _merged(engines, lambda schema: schema.required_properties)
 
-    def required(principal_type: str) -> dict[str, Any]:
+
+def _required_context(*engines: Engine) -> Callable[[str], dict[str, Any]]:
+    """Likewise the context attributes either side's schema requires of an action."""
+    return _merged(engines, lambda schema: schema.required_context)
+
+
+def _merged(
+    engines: Sequence[Engine], pick: Callable[[RequestSchema], Callable[[str], dict[str, Any]]]
+) -> Callable[[str], dict[str, Any]]:
+    def required(name: str) -> dict[str, Any]:
         found: dict[str, Any] = {}
         for engine in reversed(engines):
             schema = engine.snapshot.request_schema
             if schema is not None:
-                found.update(schema.required_properties(principal_type))
+                found.update(pick(schema)(name))
         return found
 
     return required

@@ -235,3 +235,24 @@ def test_synthetic_members_carry_what_the_schema_requires(tmp_path: Path) -> Non
     granted = [f for f in json.loads(result.stdout)["flips"] if f["change"] == "granted"]
     assert {f["persona"] for f in granted} == {"<member of interns>"}
     assert all(f["authzen"]["subject"]["properties"]["clearance"] == 0 for f in granted)
+
+
+def test_a_required_context_attribute_does_not_blind_fail_on_grant(tmp_path: Path) -> None:
+    # With `ticket` required and enumerated nowhere, every request the space made up without
+    # it would be refused on both sides and the new grant would go unseen.
+    base, candidate = tmp_path / "base", tmp_path / "candidate"
+    for side in (base, candidate):
+        shutil.copytree(POLICIES, side)
+        _edit(side / "schema.cedarschema", "ticket?: String", "ticket: String")
+    grants = candidate / "domains/finance/access/grants.cedar"
+    grants.write_text(grants.read_text() + '\n@id("interns-everything")\npermit (principal in '
+                      'Group::"interns", action, resource in Domain::"finance");\n')  # fmt: skip
+    result = run("diff", str(base), str(candidate), "--format", "json", "--fail-on-grant")
+    assert result.exit_code == 1, result.stdout
+    granted = [f for f in json.loads(result.stdout)["flips"] if f["change"] == "granted"]
+    assert {f["persona"] for f in granted} == {"<member of interns>"}
+    assert all(f["authzen"]["context"]["ticket"] == "" for f in granted)
+    # An enumerated attribute the schema requires keeps its values, and stands in for its
+    # absence with a value of its type.
+    purposes = {f["authzen"]["context"].get("purpose") for f in granted}
+    assert len(purposes) > 1
