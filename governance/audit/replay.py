@@ -22,8 +22,9 @@ from typing import Any
 
 import orjson
 
+from governance.audit.lines import complete_lines
 from governance.audit.skips import Skips
-from governance.audit.verify import log_files, read_lines, record_problem, unreadable
+from governance.audit.verify import log_files, record_problem
 from governance.changes import Answer, Change, changes
 from governance.engine import Engine
 from governance.logs.chain import is_marker
@@ -241,22 +242,13 @@ def chunks(
     empty files are counted in `skips`."""
     for path in log_files(paths):
         chunk: list[tuple[int, bytes]] = []
-        number = 0
-        try:
-            for number, raw in enumerate(read_lines(path), start=1):
-                if not raw.endswith(b"\n"):
-                    skips.add(f"{path.name}:{number}: truncated last line")
-                    continue
-                chunk.append((number, raw))
-                if len(chunk) == CHUNK:
-                    yield path.name, chunk
-                    chunk = []
-        except (OSError, EOFError) as exc:
-            skips.add(f"{path.name}:{number + 1}: {unreadable(exc)}")
+        for line in complete_lines(path, skips):
+            chunk.append(line)
+            if len(chunk) == CHUNK:
+                yield path.name, chunk
+                chunk = []
         if chunk:
             yield path.name, chunk
-        if number == 0:
-            skips.add(f"{path.name}:1: empty file")
 
 
 _WORKER: Replayer | None = None

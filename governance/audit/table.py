@@ -13,9 +13,9 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
+from governance.audit.lines import json_records
 from governance.audit.skips import Skips
-from governance.audit.verify import log_files, read_lines, record_problem, unreadable
-from governance.logs.chain import is_marker
+from governance.audit.verify import log_files, record_problem
 
 SCHEMA = pa.schema([
     ("decision_id", pa.string()), ("timestamp", pa.string()), ("date", pa.string()),
@@ -80,36 +80,18 @@ def rows(
     """Rows of every decision record: wide (with the JSON columns), narrow, or (None) the
     summary's columns only."""
     for path in log_files(paths):
-        number = 0
-        try:
-            for number, raw in enumerate(read_lines(path), start=1):
-                where = f"{path.name}:{number}"
-                if not raw.endswith(b"\n"):
-                    skips.add(f"{where}: truncated last line")
-                    continue
-                row, problem = _read(raw, path.name, number, wide)
-                if problem is not None:
-                    skips.add(f"{where}: {problem}")
-                elif row is not None:
-                    yield row
-        except (OSError, EOFError) as exc:
-            skips.add(f"{path.name}:{number + 1}: {unreadable(exc)}")
-        if number == 0:
-            skips.add(f"{path.name}:1: empty file")
+        for number, record in json_records(path, skips):
+            row, problem = _read(record, path.name, number, wide)
+            if row is None:
+                skips.add(f"{path.name}:{number}: {problem}")
+            else:
+                yield row
 
 
 def _read(
-    raw: bytes, file: str, number: int, wide: bool | None
-) -> tuple[dict[str, Any] | None, str | None]:
-    """The row of one line, or why the line is skipped; (None, None) for a chain marker."""
-    try:
-        record = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None, "not a JSON line"
-    if not isinstance(record, dict):
-        return None, "not a JSON object"
-    if is_marker(record):
-        return None, None
+    record: dict[str, Any], file: str, number: int, wide: bool | None
+) -> tuple[dict[str, Any], None] | tuple[None, str]:
+    """The row of one record, or why the record is skipped."""
     problem = record_problem(record)
     if problem is not None:
         return None, problem

@@ -5,8 +5,7 @@ Streams line by line; reports the first broken line of each file as file:line.
 
 from __future__ import annotations
 
-import gzip
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from governance.audit.lines import read_lines, unreadable
 from governance.logs.chain import FileHeader, FileTrailer, line_hash
 
 
@@ -49,23 +49,6 @@ def log_files(paths: Iterable[str | Path]) -> list[Path]:
         else:
             files.append(path)
     return files
-
-
-def read_lines(path: Path) -> Iterator[bytes]:
-    with path.open("rb") as raw:
-        magic = raw.read(2)
-        raw.seek(0)
-        stream = gzip.GzipFile(fileobj=raw) if magic == b"\x1f\x8b" else raw
-        yield from stream
-
-
-def unreadable(exc: BaseException) -> str:
-    """Why a file could not be read on, in words (a cut gzip stream is a crash mid-write)."""
-    if isinstance(exc, EOFError):
-        return "gzip stream cut short (crash mid-write?)"
-    if isinstance(exc, gzip.BadGzipFile):
-        return f"not a gzip stream ({exc})"
-    return f"unreadable ({exc})"
 
 
 def record_problem(record: dict[str, Any]) -> str | None:

@@ -14,12 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
-
+from governance.audit.lines import json_records
 from governance.audit.skips import Skips
-from governance.audit.verify import read_lines, unreadable
 from governance.errors import GovernanceError
-from governance.logs.chain import is_marker
 from governance.server.limits import MAX_SUBJECTS
 
 LOG_SUFFIXES = (".jsonl", ".jsonl.gz")
@@ -70,7 +67,8 @@ def subjects_from_logs(paths: Iterable[str | Path], limit: int = MAX_SUBJECTS) -
     found = LoggedSubjects()
     latest: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
     for path in log_files(paths):
-        for where, record in _records(path, found.skips):
+        for number, record in json_records(path, found.skips, str(path)):
+            where = f"{path}:{number}"
             subject, problem = _subject(record)
             if problem is not None:
                 found.skips.add(f"{where}: {problem}")
@@ -100,27 +98,6 @@ def _keep_newest(latest: dict[tuple[str, str], tuple[str, dict[str, Any]]], limi
     latest.clear()
     latest.update(ranked[:limit])
     return True
-
-
-def _records(path: Path, skips: Skips) -> Iterator[tuple[str, dict[str, Any]]]:
-    number = 0
-    try:
-        for number, raw in enumerate(read_lines(path), start=1):
-            where = f"{path}:{number}"
-            if not raw.endswith(b"\n"):
-                skips.add(f"{where}: truncated last line")
-                continue
-            try:
-                record = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                skips.add(f"{where}: not a JSON line")
-                continue
-            if not isinstance(record, dict):
-                skips.add(f"{where}: not a JSON object")
-            elif not is_marker(record):
-                yield where, record
-    except (OSError, EOFError) as exc:
-        skips.add(f"{path}:{number + 1}: {unreadable(exc)}")
 
 
 def _subject(record: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:

@@ -11,7 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from governance.audit.export import ExportError, export_parquet
-from governance.audit.verify import log_files, read_lines
+from governance.audit.lines import read_lines
+from governance.audit.verify import log_files
 from governance.cli import main
 from tests.audit.conftest import SIMULATED
 

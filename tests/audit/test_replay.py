@@ -12,8 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from governance import Engine
+from governance.audit.lines import read_lines
 from governance.audit.replay import CHANGES, Candidate, replay
-from governance.audit.verify import log_files, read_lines
+from governance.audit.verify import log_files
 from governance.changes import Answer, changes
 from governance.cli import main
 from tests.audit.conftest import POLICIES

@@ -8,7 +8,8 @@ import orjson
 from click.testing import CliRunner
 
 from governance.audit import verify_logs
-from governance.audit.verify import log_files, read_lines
+from governance.audit.lines import read_lines
+from governance.audit.verify import log_files
 from governance.cli import main
 from tests.audit.conftest import POLICIES
 

@@ -12,8 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from governance import Engine
+from governance.audit.lines import read_lines
 from governance.audit.summary import summarise
-from governance.audit.verify import log_files, read_lines
+from governance.audit.verify import log_files
 from governance.cli import main
 from governance.logs import BackgroundLog, FileSink
 from governance.report.audit import render_summary_html, render_summary_text

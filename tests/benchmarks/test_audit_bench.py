@@ -17,10 +17,11 @@ import orjson
 import pytest
 
 from governance.audit import verify_logs
+from governance.audit.lines import read_lines
 from governance.audit.replay import Candidate, replay
 from governance.audit.simulate import simulate
 from governance.audit.summary import summarise
-from governance.audit.verify import log_files, read_lines
+from governance.audit.verify import log_files
 from governance.logs import FileSink
 from tests.audit.conftest import POLICIES
 
