@@ -193,11 +193,11 @@ class BundleLoader:
             previous = self._status.layers.get(layer)
             same = previous is not None and previous.revision == bundle.manifest.revision
             layers[layer] = LayerStatus(
-                bundle.manifest.revision,
-                bundle.manifest.sequence,
-                bundle.key.name,
-                bundle.name,
-                previous.activated_at if same and previous else now,
+                revision=bundle.manifest.revision,
+                activated_at=previous.activated_at if same and previous else now,
+                sequence=bundle.manifest.sequence,
+                key=bundle.key.name,
+                bundle=bundle.name,
             )
         self._active = dict(combined)
         self._persist()

@@ -21,9 +21,9 @@ from prometheus_client import (
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from governance.bundle.loader import PollResult
-from governance.bundle.status import BundleStatus
+from governance.bundle.status import BundleStatus, TreeStatus
 from governance.logs import LogStats
-from governance.server.tree_watch import Outcome, TreeStatus
+from governance.server.tree_watch import Outcome
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = CONTENT_TYPE_LATEST

@@ -11,10 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
+from governance.bundle.status import LayerRevision, TreeStatus
 from governance.engine import Engine
 from governance.errors import ReloadError
 from governance.snapshot import Snapshot
@@ -22,39 +23,6 @@ from governance.tree.fingerprint import tree_fingerprint
 
 Outcome = Literal["activated", "unchanged", "refused"]
 SHOWN_PROBLEMS = 20  # a broken tree can have thousands; the status names the first ones
-
-
-@dataclass(frozen=True, slots=True)
-class LayerRevision:
-    revision: str
-    activated_at: dt.datetime
-
-
-@dataclass(frozen=True, slots=True)
-class TreeStatus:
-    """Immutable, like `BundleStatus`: each check that changes something publishes a new one."""
-
-    source: str
-    layers: Mapping[str, LayerRevision] = field(default_factory=dict)
-    last_activation: dt.datetime | None = None
-    last_error: str | None = None
-    last_error_at: dt.datetime | None = None
-    errors: tuple[str, ...] = ()  # the (first) errors of the tree on disk, while it does not load
-    error_count: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "layers": {
-                name: {"revision": s.revision, "activated_at": s.activated_at.isoformat()}
-                for name, s in sorted(self.layers.items())
-            },
-            "last_activation": _iso(self.last_activation),
-            "last_error": self.last_error,
-            "last_error_at": _iso(self.last_error_at),
-            "errors": list(self.errors),
-            "error_count": self.error_count,
-        }
 
 
 class TreeWatcher:
@@ -132,7 +100,3 @@ def _revisions(snapshot: Snapshot) -> dict[str, str]:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def _iso(moment: dt.datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
