@@ -134,7 +134,8 @@ def run_diff(
         materialize(candidate, subpath, repo) as candidate_path,
     ):
         before = _engine("base", base_path, evaluator, moment)
-        after = _engine("candidate", candidate_path, evaluator, moment)
+        # What only unchanged domains determine is taken from the base, as a reload would.
+        after = _engine("candidate", candidate_path, evaluator, moment, before)
         fixture_personas = _personas(fixtures, before.snapshot.tree, after.snapshot.tree)
         decisions = _Space(before, after, fixture_personas)
         flips: list[Flip] = []
@@ -375,11 +376,19 @@ def _git(args: list[str], cwd: Path | None, failure: str) -> str:
     return done.stdout
 
 
-def _engine(side: str, path: Path, evaluator: EvaluatorName, now: dt.datetime) -> Engine:
+def _engine(
+    side: str,
+    path: Path,
+    evaluator: EvaluatorName,
+    now: dt.datetime,
+    reuse: Engine | None = None,
+) -> Engine:
+    """The side's engine; built from `reuse`'s snapshot where their revisions are equal."""
     tree, problems = load_tree(path)
     if tree is None or any(p.severity == "error" for p in problems):
         raise SideLoadError(side, problems)
-    return Engine(build_snapshot(tree, problems, evaluator), clock=lambda: now)
+    previous = None if reuse is None else reuse.snapshot
+    return Engine(build_snapshot(tree, problems, evaluator, previous), clock=lambda: now)
 
 
 def _personas(fixtures: Path | None, base: PolicyTree, candidate: PolicyTree) -> dict[str, Persona]:

@@ -256,3 +256,18 @@ def test_a_required_context_attribute_does_not_blind_fail_on_grant(tmp_path: Pat
     # absence with a value of its type.
     purposes = {f["authzen"]["context"].get("purpose") for f in granted}
     assert len(purposes) > 1
+
+
+def test_the_candidate_is_built_from_the_base_where_domains_are_unchanged(org: Path) -> None:
+    import datetime as dt
+
+    from governance.tools.diff import _engine
+
+    _edit(org / "domains/sales/access/grants.cedar", 'Group::"sales-analysts"', 'Group::"x"')
+    moment = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
+    before = _engine("base", POLICIES, "compiled", moment)
+    after = _engine("candidate", org, "compiled", moment, before)
+    # Only the edited domain is built afresh; the others' plans are the base's own objects.
+    assert after.snapshot.rebuilt == frozenset({"sales"})
+    kept = after.snapshot.plan_keys["finance"]
+    assert kept and all(after.snapshot.plans[k] is before.snapshot.plans[k] for k in kept)
