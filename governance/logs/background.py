@@ -92,6 +92,7 @@ class BackgroundLog:
         self._wake = threading.Event()
         self._drained = threading.Event()
         self._closed = False
+        self._flushing = False
         # next() on a count is atomic: callers race on these
         self._accepted, self._sampled_out = itertools.count(), itertools.count()
         self._dropped_full, self._dropped_closed = itertools.count(), itertools.count()
@@ -161,6 +162,8 @@ class BackgroundLog:
 
     def stats(self) -> LogStats:
         writer = self._writer
+        if isinstance(writer, WriterProcess):
+            writer.poll()
         written, mask, sink = writer.written, writer.mask_failures, writer.sink_failures
         lost = writer.lost if isinstance(writer, WriterProcess) else 0
         return LogStats(
@@ -171,17 +174,15 @@ class BackgroundLog:
 
     def flush(self) -> None:
         """Wait until everything enqueued so far is with the sink."""
-        while (self._pending and self._thread.is_alive()) or not self._settled():
+        while self._thread.is_alive():
             self._drained.clear()
+            self._flushing = True
             self._wake.set()
-            self._drained.wait(0.01)
-
-    def _settled(self) -> bool:
-        writer = self._writer
-        if isinstance(writer, WriterProcess):
-            writer.poll()
-            return writer.settled
-        return True
+            if self._drained.wait(0.05) and not self._pending:
+                break  # set after a pass that emptied the queue and finished its last write
+        self._flushing = False
+        if isinstance(self._writer, WriterProcess):
+            self._writer.wait_settled()
 
     def close(self) -> None:
         if self._closed:
@@ -203,16 +204,20 @@ class BackgroundLog:
         self.close()
 
     def _run(self) -> None:
+        pending, size = self._pending, self._batch_size
         while True:
-            self._wake.wait(self._interval)
+            woken = self._wake.wait(self._interval)
             self._wake.clear()
             writer = self._writer
             if isinstance(writer, WriterProcess):
                 writer.poll()
-            while self._pending:
+            # Full batches while traffic flows; the rest once it pauses (or on flush and close):
+            # a stream of tiny batches would cost the deciding threads the GIL for nothing.
+            drain = not woken or self._closed or self._flushing
+            while len(pending) >= size or (drain and pending):
                 self._write_batch()
             self._drained.set()
-            if self._closed and not self._pending:
+            if self._closed and not pending:
                 return
 
     def _write_batch(self) -> None:

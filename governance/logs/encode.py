@@ -60,19 +60,44 @@ class RecordPacker:
         self._cache: dict[int, tuple[object, bytes]] = {}
 
     def pack(self, decision: Decision, req_id: Any = None, requested_by: str = "") -> Packed:
+        # The caller's thread runs this on every logged decision: the shared parts are looked
+        # up inline (one dict each), only the request is encoded.
         number = decision.sequence if req_id is None else req_id
         if type(number) is not int:  # marshal takes exact types only: anything else as JSON
             number = _json(number)
         if type(requested_by) is not str:
             requested_by = str(requested_by)
+        cache, access, revisions = self._cache, decision.access, decision.revisions
+        found = cache.get(id(access))
+        answer = found[1] if found is not None and found[0] is access else self._miss(access)
+        found = cache.get(id(revisions))
+        tail = found[1] if found is not None and found[0] is revisions else self._miss(revisions)
+        product = decision.encoded
+        found = None if product is None else cache.get(id(product))
+        if (
+            found is None
+            or found[0] is not product
+            or product.classification is not decision.classification  # type: ignore[union-attr]
+            or product.retention is not decision.retention  # type: ignore[union-attr]
+        ):
+            part = self._product(decision)
+        else:
+            part = found[1]
         refusal = decision.refusal
+        request = decision.request
+        try:
+            encoded = request_json(request) if type(request) is AccessRequest else _input(request)
+        except (TypeError, orjson.JSONEncodeError):
+            encoded = _input(request)
         return (
             decision.sequence, decision.evaluated_ns, decision.duration_ns, number, requested_by,
-            _input(decision.request), self._shared(decision.access, self._answer),
-            _masks(decision) if decision.masks else b"[]", self._product(decision),
-            decision.reason_code if refusal else None, refusal,
-            self._shared(decision.revisions, _revisions),
+            encoded, answer, _masks(decision) if decision.masks else b"[]", part,
+            decision.reason_code if refusal else None, refusal, tail,
         )  # fmt: skip
+
+    def _miss(self, part: Any) -> bytes:
+        encode = self._answer if isinstance(part, Access) else _revisions
+        return self._shared(part, encode)
 
     def _product(self, decision: Decision) -> bytes:
         """`,"classification":...,"retention":...`: from the snapshot's fragments of the

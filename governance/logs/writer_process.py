@@ -1,25 +1,33 @@
 """A decision log's writer in its own process, so formatting, masking, hashing and writing never hold the deciding process's GIL.
 
-The deciding process sends batches of packed decisions (`marshal`, one message per batch) down
-a pipe; the writer process formats, masks, chains and writes them with the same `RecordWriter`
-a writer thread uses, and publishes its counts in shared memory after every batch. An empty
-message closes it: it closes the sink (sealing the file) and sends the sink's final state
-back, so the caller's sink object ends as if it had written everything itself.
+The deciding process starts `python -c "...writer_process import main; main()"` (a fresh
+interpreter: nothing of the caller's program is imported or run again) and talks to it through its standard
+input and output in length-prefixed frames. It sends its import path, then the sink, labels,
+decision-id prefix and masker (pickled), then batches of packed decisions (`marshal`, one frame
+per batch); an empty frame closes the log. The writer process formats, masks, chains and
+writes each batch with the same `RecordWriter` a writer thread uses, and reports its counts
+after every batch; on close it closes the sink (sealing the file) and sends the sink's final
+state back, so the caller's sink object ends as if it had written everything itself.
 
-The writer ignores Ctrl-C (the deciding process decides when the log closes); on SIGTERM, or
-when the deciding process goes away, it writes what has arrived, seals, and exits. If it dies,
-the handle says so and counts every record it had been sent and not written as lost.
+The writer runs in its own session (Ctrl-C at a terminal reaches only the deciding process,
+which decides when the log closes); on SIGTERM, or when the deciding process goes away, it
+writes what has arrived, seals, and exits. If it dies first, the handle says so and counts every
+record it had been sent and not written as lost.
 """
 
 from __future__ import annotations
 
 import contextlib
 import marshal
-import multiprocessing
+import os
 import pickle
+import select
 import signal
+import subprocess
+import sys
+import threading
 from collections.abc import Mapping
-from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from governance.logs.encode import Packed
@@ -27,8 +35,9 @@ from governance.logs.interface import Sink
 from governance.logs.mask import Masker
 from governance.logs.writer import RecordWriter
 
-_ACCOUNTED, _WRITTEN, _MASK_FAILURES, _SINK_FAILURES = range(4)
+_HEADER = 8  # bytes of frame length, little-endian
 _POLL = 0.2  # seconds between looks at the stop flag while the pipe is quiet
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # where `governance` imports from
 
 
 class WriterDied(RuntimeError):
@@ -36,45 +45,42 @@ class WriterDied(RuntimeError):
 
 
 class WriterProcess:
-    """The deciding process's handle on its writer process (used from one thread)."""
+    """The deciding process's handle on its writer process. `write` and `close` come from one
+    thread (the log's forwarder); `poll` from any."""
 
     def __init__(
         self, sink: Sink, *, labels: Mapping[str, str] | None, boot: str, masker: Masker | None
     ) -> None:
         config = pickle.dumps((sink, dict(labels or {}), boot, masker))  # raises if it cannot move
-        context = multiprocessing.get_context("spawn")  # fork would copy the caller's threads
-        self._counts = context.Array("q", 4, lock=False)
-        batches_in, self._batches = context.Pipe(duplex=False)
-        self._reports, reports_out = context.Pipe(duplex=False)
-        self._sink = sink
-        self._process = context.Process(
-            target=serve, args=(batches_in, reports_out, config, self._counts),
-            name="govern-decision-log-writer", daemon=True,
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, (_PACKAGE_ROOT, env.get("PYTHONPATH"))))
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", "from governance.logs.writer_process import main; main()"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0, env=env,
+            start_new_session=True,
         )  # fmt: skip
-        self._process.start()
-        batches_in.close()
-        reports_out.close()
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._out, self._in = self._process.stdin.fileno(), self._process.stdout.fileno()
+        _widen(self._out)
+        self._sink = sink
+        self._reading = threading.Lock()
         self.sent = 0
+        self.accounted = self.written = self.mask_failures = self.sink_failures = 0
         self.lost = 0  # sent, or meant to be, and never written because the writer died
         self.failure: WriterDied | None = None
         self.last_error: BaseException | None = None
-
-    @property
-    def written(self) -> int:
-        return int(self._counts[_WRITTEN])
-
-    @property
-    def mask_failures(self) -> int:
-        return int(self._counts[_MASK_FAILURES])
-
-    @property
-    def sink_failures(self) -> int:
-        return int(self._counts[_SINK_FAILURES])
+        self._closed_state = False
+        self._finished = False  # closed: the pipes are gone
+        try:
+            _send(self._out, marshal.dumps([p for p in sys.path if isinstance(p, str)]))
+            _send(self._out, config)
+        except OSError:
+            self._died()
 
     @property
     def settled(self) -> bool:
         """Everything sent has been written (or counted), or the writer is gone."""
-        return self.failure is not None or self._counts[_ACCOUNTED] >= self.sent
+        return self.failure is not None or self.accounted >= self.sent
 
     def write(self, batch: list[Packed]) -> None:
         if self.failure is not None:
@@ -86,7 +92,7 @@ class WriterProcess:
             self.lost += len(batch)
             return
         try:
-            self._batches.send_bytes(message)
+            _send(self._out, message)
         except OSError:
             self.lost += len(batch)
             self._died()
@@ -95,92 +101,157 @@ class WriterProcess:
 
     def poll(self) -> None:
         """Take the writer's reports; notice if it died."""
-        while self.failure is None and self._reports.poll():
-            try:
-                self._report(self._reports.recv())
-            except (EOFError, OSError):
-                break
-        if self.failure is None and self._process.exitcode is not None:
-            self._died()
+        with self._reading:
+            if self._finished:
+                return
+            while self.failure is None and _readable(self._in, 0):
+                if not self._read_report():
+                    break
+            if self.failure is None and self._process.poll() is not None:
+                self._read_reports()
+                self._died()
+
+    def wait_settled(self) -> None:
+        """Block until the writer has reported on everything sent (or has died)."""
+        while True:
+            with self._reading:
+                if self._finished or self.settled:
+                    return
+                if _readable(self._in, 0.05):
+                    self._read_report()
+            self.poll()
 
     def close(self) -> None:
         if self.failure is None:
             with contextlib.suppress(OSError):
-                self._batches.send_bytes(b"")
-            closed = False
-            while True:  # keep reading reports, so a chatty writer never blocks on a full pipe
-                if self._reports.poll(0.05):
-                    try:
-                        closed = self._report(self._reports.recv()) or closed
-                    except (EOFError, OSError):
-                        break
-                elif self._process.exitcode is not None:
-                    closed = self._drain_reports() or closed
-                    break
-            if not closed or self._process.exitcode != 0:
+                _send(self._out, b"")
+            with self._reading:
+                self._read_reports()  # until the writer closes its end
+            if not self._closed_state or self._process.wait() != 0:
                 self._died()
-        self._process.join()
-        self._batches.close()
-        self._reports.close()
+        self._process.wait()
+        with self._reading:
+            self._finished = True
+        for stream in (self._process.stdin, self._process.stdout):
+            if stream is not None:
+                stream.close()
 
-    def _drain_reports(self) -> bool:
-        closed = False
-        try:
-            while self._reports.poll():
-                closed = self._report(self._reports.recv()) or closed
-        except (EOFError, OSError):
+    def _read_reports(self) -> None:
+        while self._read_report():
             pass
-        return closed
 
-    def _report(self, report: tuple[str, Any]) -> bool:
-        kind, value = report
-        if kind == "error":
-            self.last_error = RuntimeError(value)
+    def _read_report(self) -> bool:
+        try:
+            frame = _receive(self._in)
+        except OSError:
             return False
-        if value is not None and hasattr(self._sink, "__dict__"):
-            vars(self._sink).update(vars(value))  # files written, uploads made, ...
+        if frame is None:
+            return False
+        kind, *values = pickle.loads(frame)
+        if kind == "counts":
+            self.accounted, self.written, self.mask_failures, self.sink_failures = values
+        elif kind == "error":
+            self.last_error = RuntimeError(values[0])
+        elif kind == "closed":
+            self._closed_state = True
+            if values[0] is not None and hasattr(self._sink, "__dict__"):
+                vars(self._sink).update(vars(values[0]))  # files written, uploads made, ...
         return True
 
     def _died(self) -> None:
-        self._process.join(1.0)
-        code = self._process.exitcode
-        self.lost += max(0, self.sent - int(self._counts[_ACCOUNTED]))
+        try:
+            code: int | None = self._process.wait(1.0)
+        except subprocess.TimeoutExpired:
+            code = None
+        self.lost += max(0, self.sent - self.accounted)
         self.failure = WriterDied(
             f"the decision-log writer process exited (code {code}) before the log was closed"
         )
         self.last_error = self.failure
 
 
-def serve(batches: Connection, reports: Connection, config: bytes, counts: Any) -> None:
-    """The writer process's main loop."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _widen(fd: int) -> None:
+    """A 1 MiB pipe (Linux) takes a batch in one write instead of sixteen."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    except (ImportError, OSError):
+        pass
+
+
+def _send(fd: int, payload: bytes) -> None:
+    """The length, then the payload as it is (no copy of a batch to prepend eight bytes)."""
+    for part in (len(payload).to_bytes(_HEADER, "little"), payload):
+        view = memoryview(part)
+        while view:
+            view = view[os.write(fd, view) :]
+
+
+def _receive(fd: int) -> bytes | None:
+    """One frame, or None at the end of the stream."""
+    header = _exactly(fd, _HEADER)
+    if header is None:
+        return None
+    size = int.from_bytes(header, "little")
+    return _exactly(fd, size) if size else b""
+
+
+def _exactly(fd: int, size: int) -> bytes | None:
+    chunks, wanted = [], size
+    while wanted:
+        chunk = os.read(fd, min(wanted, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        wanted -= len(chunk)
+    return b"".join(chunks)
+
+
+def _readable(fd: int, timeout: float) -> bool:
+    return bool(select.select([fd], [], [], timeout)[0])
+
+
+def serve(batches: int, reports: int) -> None:
+    """The writer process's main loop: frames in on `batches`, reports out on `reports`."""
     stopping: list[int] = []
     signal.signal(signal.SIGTERM, lambda number, frame: stopping.append(number))
+    path = _receive(batches)
+    config = _receive(batches)
+    if path is None or config is None:
+        return
+    sys.path[:0] = [p for p in marshal.loads(path) if p not in sys.path]
     sink, labels, boot, masker = pickle.loads(config)
     writer = RecordWriter(sink, labels=labels, boot=boot, masker=masker)
     reported: BaseException | None = None
+
+    def report(*values: Any) -> None:
+        _send(reports, pickle.dumps(values))
+
     try:
         while True:
-            if not batches.poll(0 if stopping else _POLL):
+            if not _readable(batches, 0 if stopping else _POLL):
                 if stopping:
                     break
                 continue
-            try:
-                message = batches.recv_bytes()
-            except (EOFError, OSError):  # the deciding process is gone
-                break
-            if not message:
+            message = _receive(batches)
+            if not message:  # the end of the log, or the deciding process is gone
                 break
             writer.write(marshal.loads(message))
-            counts[_WRITTEN], counts[_MASK_FAILURES] = writer.written, writer.mask_failures
-            counts[_SINK_FAILURES] = writer.sink_failures
-            counts[_ACCOUNTED] = writer.accounted
+            report("counts", writer.accounted, writer.written, writer.mask_failures,
+                   writer.sink_failures)  # fmt: skip
             if writer.last_error is not None and writer.last_error is not reported:
                 reported = writer.last_error
-                reports.send(("error", f"{type(reported).__name__}: {reported}"))
+                report("error", f"{type(reported).__name__}: {reported}")
     finally:
         sink.close()
         try:
-            reports.send(("closed", sink))
+            report("closed", sink)
         except (pickle.PicklingError, TypeError, AttributeError):  # its state stays here
-            reports.send(("closed", None))
+            report("closed", None)
+
+
+def main() -> None:
+    reports = os.dup(1)
+    os.dup2(2, 1)  # anything printed by accident goes to stderr, never into the reports
+    serve(0, reports)
