@@ -117,6 +117,12 @@ class BackgroundLog:
         return "process" if isinstance(self._writer, WriterProcess) else "thread"
 
     @property
+    def writer_pid(self) -> int | None:
+        """The writer process's id (None with a writer thread): for monitoring it."""
+        writer = self._writer
+        return writer.pid if isinstance(writer, WriterProcess) else None
+
+    @property
     def last_sink_error(self) -> BaseException | None:
         """The last failure of the sink, or of the writer process (`WriterDied`)."""
         return self._writer.last_error

@@ -78,6 +78,10 @@ class WriterProcess:
             self._died()
 
     @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    @property
     def settled(self) -> bool:
         """Everything sent has been written (or counted), or the writer is gone."""
         return self.failure is not None or self.accounted >= self.sent
