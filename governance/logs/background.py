@@ -160,6 +160,9 @@ class BackgroundLog:
             self._drained.clear()
             self._wake.set()
             self._drained.wait(0.05)
+        if self._closed:  # closed while this caller waited for room
+            next(self._dropped_closed)
+            return False
         return True
 
     def _failed(self) -> bool:
@@ -197,6 +200,9 @@ class BackgroundLog:
         atexit.unregister(self.close)
         self._wake.set()
         self._thread.join()
+        while self._pending:  # appended by a caller racing this close: counted, not lost silently
+            self._pending.popleft()
+            next(self._dropped_closed)
         writer = self._writer
         if isinstance(writer, WriterProcess):
             writer.close()
