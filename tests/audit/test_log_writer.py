@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import gzip
+import marshal
 import os
 import signal
 import subprocess
@@ -17,11 +19,14 @@ from typing import Any
 import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from governance import Engine
 from governance.audit import verify_logs
 from governance.audit.simulate import synthetic_requests
 from governance.logs import BackgroundLog, FileSink, HttpSink, Masker, pseudonym
+from governance.logs.encode import RecordEncoder, RecordFormatter, RecordPacker, process_boot
 from governance.logs.writer_process import WriterDied
 from tests.audit.conftest import POLICIES
 
@@ -279,3 +284,42 @@ def test_a_full_queue_of_100000_decisions_adds_nothing_for_the_collector(
         sink.release.set()
         log.close()
     assert log.stats().written == BACKLOG
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    req_id=st.none()
+    | st.integers()
+    | st.text()
+    | st.floats()
+    | st.booleans()
+    | st.lists(st.integers(), max_size=2),
+    requested_by=st.text(),
+)
+def test_what_the_caller_packs_crosses_marshal_and_formats_as_one_step_does(
+    req_id: Any, requested_by: str
+) -> None:
+    """Any req_id and client text: the packed tuple survives marshal (the writer process's
+    wire) and formats to the bytes the one-step encoder writes, valid JSON once closed."""
+    engine = _module_engine()
+    decision = engine.decide(_ODD_REQUEST)
+    packed = RecordPacker().pack(decision, req_id, requested_by)
+    shipped = marshal.loads(marshal.dumps([packed]))[0]
+    assert shipped == packed
+    body = RecordFormatter({"app": "t"}, process_boot()).format(shipped)
+    assert body == RecordEncoder({"app": "t"}).encode(decision, req_id, requested_by)
+    record = orjson.loads(body + b"}")
+    assert record["decision_id"] == decision.decision_id
+
+
+_ODD_REQUEST = {
+    "subject": {"type": "User", "id": "x\ud800", "properties": {"groups": ["g"]}},
+    "action": {"name": "read"},
+    "resource": {"type": "DataProduct", "id": "sales.customers"},
+    "context": {"purpose": "analytics"},
+}
+
+
+@functools.cache
+def _module_engine() -> Engine:
+    return Engine.from_path(POLICIES)
