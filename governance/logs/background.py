@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import itertools
+import os
 import pickle
 import threading
 from collections import deque
@@ -241,13 +242,21 @@ class BackgroundLog:
 
 
 def _can_move(sink: Sink) -> bool:
-    if type(sink) not in _MOVABLE:
+    """`auto`'s choice: a process for govern's own sinks, when a second core can run it."""
+    if type(sink) not in _MOVABLE or available_cores() < 2:
         return False
     try:
         pickle.dumps(sink)
     except Exception:
         return False
     return True
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
 
 
 def _movable(sink: Sink) -> None:
