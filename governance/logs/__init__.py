@@ -10,6 +10,7 @@ from governance.logs.interface import NO_LOG, DecisionLog, NoDecisionLog, Sink
 from governance.logs.mask import Masker, MaskError, pseudonym
 from governance.logs.record import RecordBuilder, reason_code
 from governance.logs.sampling import Sampling
+from governance.logs.writer_process import WriterDied
 
 __all__ = [
     "NO_LOG",
@@ -30,6 +31,7 @@ __all__ = [
     "Sampling",
     "Sink",
     "UploadError",
+    "WriterDied",
     "line_hash",
     "pseudonym",
     "reason_code",

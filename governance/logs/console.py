@@ -17,5 +17,11 @@ class ConsoleSink:
         stream.write("".join(orjson.dumps(r).decode() + "\n" for r in records))
         stream.flush()
 
+    def write_encoded(self, bodies: list[bytes]) -> None:
+        """Records encoded by the log's formatter, each short of its closing brace."""
+        stream = self._stream or sys.stderr
+        stream.write("".join(body.decode() + "}\n" for body in bodies))
+        stream.flush()
+
     def close(self) -> None:
         (self._stream or sys.stderr).flush()

@@ -95,6 +95,20 @@ class FileSink:
         if self._file is not None:
             self._seal(None)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """A sink moves to a writer process before it opens a file (and back once closed)."""
+        if self._file is not None:
+            raise TypeError("a FileSink with an open file cannot move to another process")
+        state = dict(vars(self))
+        key = state.pop("_key")
+        state["_key"] = None if key is None else key.private_bytes_raw()
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        raw = state["_key"]
+        vars(self).update(state)
+        self._key = None if raw is None else Ed25519PrivateKey.from_private_bytes(raw)
+
     def _write_lines(self, lines: list[bytes]) -> None:
         if lines and self._file is not None:
             self._file.write(b"\n".join(lines) + b"\n")

@@ -53,8 +53,15 @@ class HttpSink:
         self.oversize = 0  # single records larger than a chunk, which OPA drops too
 
     def write(self, records: list[dict[str, Any]]) -> None:
+        self._upload([orjson.dumps(r) for r in records])
+
+    def write_encoded(self, bodies: list[bytes]) -> None:
+        """Records encoded by the log's formatter, each short of its closing brace."""
+        self._upload([body + b"}" for body in bodies])
+
+    def _upload(self, encoded: list[bytes]) -> None:
         lost, problem = 0, ""
-        for chunk, count in self._chunks([orjson.dumps(r) for r in records]):
+        for chunk, count in self._chunks(encoded):
             if chunk is None:
                 self.oversize += 1
                 lost, problem = lost + 1, "a record is larger than the upload size limit"
