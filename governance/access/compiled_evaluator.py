@@ -23,7 +23,7 @@ from governance.access.plans import Planner
 from governance.access.principal_groups import GROUP, groups_named
 from governance.access.request import AccessRequest, PlainValues
 from governance.access.slices import SliceKey
-from governance.cedar_bridge import pst
+from governance.cedar_bridge import held_as_text, pst
 from governance.compiler import (
     CompiledPolicy,
     Entity,
@@ -212,6 +212,13 @@ def _compile_all(
     for templates in slices.values():
         for template in templates:
             if template.id in compiled or template.id in failed:
+                continue
+            held = held_as_text(template)
+            if held is not None:
+                failed[template.id] = (
+                    f"cedarpy's typed nodes cannot hold this policy ({held[1]}); "
+                    "cedarpy evaluates its text"
+                )
                 continue
             try:
                 compiled[template.id] = compile_policy(template, template.id)
