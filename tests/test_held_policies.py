@@ -6,17 +6,21 @@ with a located `cedar-schema` error; built anyway, its decisions are cedarpy's."
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
 import cedarpy
 import pytest
+from click.testing import CliRunner
 
 from governance import Engine
 from governance.access.catalog_entities import catalog_entities, principal_entity
 from governance.access.request import from_authzen
 from governance.cedar_bridge import held_as_text
+from governance.cli import main
 from governance.snapshot import build_snapshot
+from governance.tools.check import CheckOptions, _evaluated
 from governance.tree.cedar_files import read_policies
 from governance.tree.load import load_tree
 from tests.treebuilder import TreeBuilder, codes, errors, request
@@ -138,3 +142,47 @@ def _cedar(engine: Engine, asked: dict[str, Any]) -> tuple[bool, set[str], set[s
         ids[e.split("`")[1]] for e in result.diagnostics.errors if "while evaluating policy" in e
     }
     return result.allowed, {ids[r] for r in result.diagnostics.reasons}, errored
+
+
+def test_govern_check_refuses_the_tree_at_each_held_policy(tmp_path: Any) -> None:
+    """`govern check` on such a tree: Cedar's own answer (the validator refuses the call),
+    located at each policy, with the other analyses still run and no traceback."""
+    tree = _tree(tmp_path)
+    result = CliRunner().invoke(
+        main, ["check", str(tree.root), "--no-tests", "--no-color"], catch_exceptions=False
+    )
+    assert result.exit_code == 1, result.output
+    located = [line for line in result.output.splitlines() if "cedar-schema" in line]
+    assert [line.split(":")[1] for line in located] == ["1", "9", "13"], result.output
+    assert "wrong number of arguments" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_check_says_each_held_policy_runs_on_cedarpy_and_why(tmp_path: Any) -> None:
+    """Built past validation, each held policy is a located `compiler-fallback` warning that
+    says why: the reason cedarpy's typed nodes gave."""
+    tree, _ = load_tree(_tree(tmp_path).root)
+    assert tree is not None
+    snapshot = build_snapshot(tree, [], "compiled")
+    found = _evaluated(snapshot, CheckOptions(today=dt.date(2026, 6, 1)))
+    fallback = {p.message.split("`")[1]: p for p in found if p.code == "compiler-fallback"}
+    assert set(fallback) == {"sales/odd-read", "sales/odd-forbid", "sales/odd-unless"}
+    assert [fallback[k].location.line for k in sorted(fallback)] == [9, 1, 13]
+    for problem in fallback.values():
+        assert problem.severity == "warning"
+        assert "cedarpy's typed nodes cannot hold this policy" in problem.message
+        assert "expects" in problem.message and "argument" in problem.message
+    assert not any(p.code == "compiler-fallback" and "writers" in p.message for p in found)
+
+
+@pytest.mark.parametrize("evaluator", ["compiled", "reference"])
+def test_held_policy_errors_are_named_as_cedar_names_them(tmp_path: Any, evaluator: str) -> None:
+    """A request that reaches a held policy's failing call: the policy is reported as errored
+    (not silently unsatisfied), and a held forbid that errors denies nothing by itself."""
+    tree, _ = load_tree(_tree(tmp_path).root)
+    assert tree is not None
+    engine = Engine(build_snapshot(tree, [], evaluator))  # type: ignore[arg-type]
+    read = engine.decide(request("al", "read", "sales.orders", groups=["a"]))
+    assert "sales/odd-read" in {e.policy for e in read.access.errors}
+    write = engine.decide(request("al", "write", "sales.orders", groups=["w"]))
+    assert write.allowed and "sales/odd-forbid" in {e.policy for e in write.access.errors}
