@@ -120,24 +120,38 @@ def bucket(
 
 
 class AuthorizationResult:
-    """Cedar's answer: ``decision``, and ``reasons``/``errors`` as sets of policy ids."""
+    """Cedar's answer: ``decision``, and ``reasons``/``errors`` as sets of policy ids (built
+    when first read: a caller asking only for the decision does not pay for them)."""
 
-    __slots__ = ("buckets", "decision", "errors", "reasons")
+    __slots__ = ("_errors", "_reasons", "_reasons_set", "buckets", "decision")
 
     def __init__(self, buckets: Buckets, open_forbid: bool = False) -> None:
         """`open_forbid`: a forbid's answer was left open by an ``unknown(...)`` value; cedarpy
         then allows (if a permit holds) without naming a reason."""
         self.buckets = buckets
-        self.errors = frozenset(buckets.errored)
+        self._errors: frozenset[str] | None = None
+        self._reasons_set: frozenset[str] | None = None
         if buckets.satisfied_forbids:
             self.decision: Decision = "Deny"
-            self.reasons = frozenset(buckets.satisfied_forbids)
+            self._reasons: tuple[str, ...] = buckets.satisfied_forbids
         elif buckets.satisfied_permits:
             self.decision = "Allow"
-            self.reasons = frozenset() if open_forbid else frozenset(buckets.satisfied_permits)
+            self._reasons = () if open_forbid else buckets.satisfied_permits
         else:
             self.decision = "Deny"
-            self.reasons = frozenset()
+            self._reasons = ()
+
+    @property
+    def reasons(self) -> frozenset[str]:
+        if self._reasons_set is None:
+            self._reasons_set = frozenset(self._reasons)
+        return self._reasons_set
+
+    @property
+    def errors(self) -> frozenset[str]:
+        if self._errors is None:
+            self._errors = frozenset(self.buckets.errored)
+        return self._errors
 
     @property
     def allowed(self) -> bool:
