@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from itertools import repeat
-from typing import Any, cast
+from typing import Any
 
 from governance.access.answer import OnForbidError, PolicyRef
 from governance.access.catalog_entities import CATALOG_TYPES, Catalog
@@ -106,7 +106,7 @@ class CompiledEvaluator:
             groups = tested.intersection(groups) if groups else ()
         # Group uids are only ever tested for membership, so plain (type, id) tuples serve:
         # they hash and compare exactly as EntityUIDs do, and cost no constructor call.
-        ancestors = cast(frozenset[EntityUID], frozenset(zip(repeat(GROUP), groups)))
+        ancestors: frozenset[EntityUID] = frozenset(zip(repeat(GROUP), groups))  # type: ignore[arg-type]
         attributes, context = request.attributes, request.context
         if type(attributes) is not PlainValues:
             attributes = _attributes(attributes)
