@@ -77,18 +77,16 @@ class PolicyIndex:
     so any store gives the same answer), and a request then probes that table alone.
     """
 
-    __slots__ = ("_dedupe", "_position", "_root", "_targets", "policies")
+    __slots__ = ("_position", "_root", "_targets", "policies")
 
     def __init__(self, policies: Sequence[CompiledPolicy]) -> None:
         self.policies = tuple(policies)
         self._root: dict[_Key, dict[_Key, dict[_Key, list[CompiledPolicy]]]] = {}
-        self._dedupe = False
         self._position = {id(policy): n for n, policy in enumerate(self.policies)}
         self._targets: dict[_Target, dict[_Key, tuple[CompiledPolicy, ...]]] = {}
         for policy in self.policies:
             template = policy.template
             actions = _scope_keys(template.action)
-            self._dedupe |= len(actions) > 1
             for resource in _scope_keys(template.resource):
                 by_principal = self._root.setdefault(resource, {})
                 for principal in _scope_keys(template.principal):
