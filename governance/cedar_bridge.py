@@ -12,12 +12,16 @@ import cedarpy
 from cedarpy import pst
 
 __all__ = [
+    "HELD_ANNOTATIONS",
     "CedarEntities",
     "CedarSlice",
+    "cedar_accepts",
     "format_policies",
+    "held_as_text",
     "parse_policies",
     "parse_schema",
     "pst",
+    "stand_in",
     "validate_policies",
 ]
 
@@ -34,6 +38,105 @@ def parse_schema(text: str) -> Any:
     if text.lstrip().startswith("{"):
         return cedarpy.Schema.from_json_str(text)
     return cedarpy.Schema.from_str(text)
+
+
+def cedar_accepts(text: str) -> dict[str, Any] | None:
+    """Cedar's own reading of policy text (its JSON form), or None when Cedar rejects the text.
+    It holds text cedarpy's typed nodes cannot, such as a wrong-arity `duration("a", "")`."""
+    try:
+        parsed = json.loads(cedarpy.policies_to_json_str(text))
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+# Annotations a stand-in carries; neither is a Cedar identifier, so no policy text can set one.
+_HELD_TEXT, _HELD_REASON = "govern text", "govern reason"
+HELD_ANNOTATIONS = frozenset({_HELD_TEXT, _HELD_REASON})
+
+
+def stand_in(policy: Mapping[str, Any], text: str, reason: str) -> pst.Template:
+    """Typed nodes standing in for one policy (Cedar's JSON form, `cedar_accepts`) that the typed
+    nodes cannot hold: its effect, scope and annotations exactly, and one condition naming every
+    entity its conditions name, so scope checks and entity selection see them all. The
+    condition holds a template slot, which nothing evaluates: the compiler refuses it, and a
+    `CedarSlice` evaluates the policy's own `text` instead (`held_as_text`)."""
+    named = tuple(pst.EntityLit(uid) for uid in _entities_in(policy.get("conditions", [])))
+    held: pst.Expr = pst.BinaryOp("and", pst.Slot("principal"), pst.Set(named))
+    annotations = {**policy.get("annotations", {}), _HELD_TEXT: text, _HELD_REASON: reason}
+    return pst.Template(
+        id="policy0",
+        effect=policy["effect"],
+        principal=_scope(policy["principal"]),
+        action=_action_scope(policy["action"]),
+        resource=_scope(policy["resource"]),
+        clauses=(pst.When(held),),
+        annotations=pst.FrozenMap(annotations),
+    )
+
+
+def held_as_text(template: pst.Template) -> tuple[str, str] | None:
+    """A stand-in's Cedar text and why the typed nodes cannot hold it; None for other policies."""
+    text = template.annotations.get(_HELD_TEXT)
+    if text is None:
+        return None
+    return text, template.annotations.get(_HELD_REASON, "")
+
+
+def _entity_type(name: str) -> pst.EntityType:
+    *namespace, basename = name.split("::")
+    return pst.EntityType(basename, tuple(namespace))
+
+
+def _uid_node(uid: Mapping[str, Any]) -> pst.EntityUid:
+    return pst.EntityUid(_entity_type(uid["type"]), uid["id"])
+
+
+def _scope(constraint: Mapping[str, Any]) -> Any:
+    op = constraint["op"]
+    if "slot" in constraint or "slot" in constraint.get("in", {}):
+        raise ValueError("Cedar templates (`?principal`, `?resource`) are not supported")
+    if op == "All":
+        return pst.ScopeAny()
+    if op == "==":
+        return pst.ScopeEq(_uid_node(constraint["entity"]))
+    if op == "in":
+        return pst.ScopeIn(_uid_node(constraint["entity"]))
+    if op == "is" and "in" in constraint:
+        return pst.ScopeIsIn(
+            _entity_type(constraint["entity_type"]), _uid_node(constraint["in"]["entity"])
+        )
+    if op == "is":
+        return pst.ScopeIs(_entity_type(constraint["entity_type"]))
+    raise ValueError(f"unknown scope constraint `{op}`")
+
+
+def _action_scope(constraint: Mapping[str, Any]) -> Any:
+    op = constraint["op"]
+    if op == "All":
+        return pst.ScopeAny()
+    if op == "==":
+        return pst.ActionEq(_uid_node(constraint["entity"]))
+    if op == "in":
+        entities = constraint.get("entities") or [constraint["entity"]]
+        return pst.ActionIn(tuple(_uid_node(e) for e in entities))
+    raise ValueError(f"unknown action constraint `{op}`")
+
+
+def _entities_in(node: Any) -> list[pst.EntityUid]:
+    """Every entity literal (`{"__entity": {"type", "id"}}`) anywhere in Cedar's JSON form."""
+    found: list[pst.EntityUid] = []
+    stack = [node]
+    while stack:  # an explicit stack: deep conditions cannot exhaust the C stack
+        value = stack.pop()
+        if isinstance(value, dict):
+            uid = value.get("__entity")
+            if isinstance(uid, dict) and {"type", "id"} <= uid.keys():
+                found.append(_uid_node(uid))
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return sorted(set(found), key=str)
 
 
 def validate_policies(text: str, schema: Any) -> list[tuple[str, str]]:
@@ -85,17 +188,35 @@ class Outcome:
 class CedarSlice:
     """One pre-parsed cedarpy PolicySet: the reference evaluator for one (action, domain) slice."""
 
-    __slots__ = ("_handle",)
+    __slots__ = ("_handle", "_ids")
 
     def __init__(self, templates: Sequence[pst.Template]) -> None:
-        self._handle = _policy_set(templates)
+        held = [(t.id, found[0]) for t in templates if (found := held_as_text(t))]
+        self._handle = _policy_set(t for t in templates if held_as_text(t) is None)
+        # Policies only Cedar's text form holds are added as text: Cedar numbers them `policy0`,
+        # `policy1`, ... (our ids are `layer/id`, so none collides), mapped back here.
+        self._ids = {f"policy{i}": policy_id for i, (policy_id, _) in enumerate(held)}
+        if held:
+            self._handle = self._handle.with_added_str("\n".join(text for _, text in held))
 
     def authorize_many(self, requests: Sequence[Mapping[str, Any]], entities: Any) -> list[Outcome]:
         results = cedarpy.is_authorized_batch([dict(r) for r in requests], self._handle, entities)
-        return [_outcome(result) for result in results]
+        return [_outcome(result, self._ids) for result in results]
 
 
-def _outcome(result: Any) -> Outcome:
+def _outcome(result: Any, ids: Mapping[str, str]) -> Outcome:
     errors = tuple(result.diagnostics.errors)
     errored = tuple(m["id"] for e in errors if (m := _ERRORED_POLICY.search(e)))
-    return Outcome(result.allowed, tuple(result.diagnostics.reasons), errored, errors)
+    reasons = tuple(result.diagnostics.reasons)
+    if ids:
+        errored = tuple(ids.get(i, i) for i in errored)
+        reasons = tuple(ids.get(i, i) for i in reasons)
+        errors = tuple(_renamed(e, ids) for e in errors)
+    return Outcome(result.allowed, reasons, errored, errors)
+
+
+def _renamed(message: str, ids: Mapping[str, str]) -> str:
+    match = _ERRORED_POLICY.search(message)
+    if match is None or match["id"] not in ids:
+        return message
+    return message.replace(f"`{match['id']}`", f"`{ids[match['id']]}`", 1)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from itertools import repeat
-from typing import Any, cast
+from typing import Any
 
 from governance.access.answer import OnForbidError, PolicyRef
 from governance.access.catalog_entities import CATALOG_TYPES, Catalog
@@ -23,7 +23,7 @@ from governance.access.plans import Planner
 from governance.access.principal_groups import GROUP, groups_named
 from governance.access.request import AccessRequest, PlainValues
 from governance.access.slices import SliceKey
-from governance.cedar_bridge import pst
+from governance.cedar_bridge import held_as_text, pst
 from governance.compiler import (
     CompiledPolicy,
     Entity,
@@ -106,7 +106,7 @@ class CompiledEvaluator:
             groups = tested.intersection(groups) if groups else ()
         # Group uids are only ever tested for membership, so plain (type, id) tuples serve:
         # they hash and compare exactly as EntityUIDs do, and cost no constructor call.
-        ancestors = cast(frozenset[EntityUID], frozenset(zip(repeat(GROUP), groups)))
+        ancestors: frozenset[EntityUID] = frozenset(zip(repeat(GROUP), groups))  # type: ignore[arg-type]
         attributes, context = request.attributes, request.context
         if type(attributes) is not PlainValues:
             attributes = _attributes(attributes)
@@ -212,6 +212,13 @@ def _compile_all(
     for templates in slices.values():
         for template in templates:
             if template.id in compiled or template.id in failed:
+                continue
+            held = held_as_text(template)
+            if held is not None:
+                failed[template.id] = (
+                    f"cedarpy's typed nodes cannot hold this policy ({held[1]}); "
+                    "cedarpy evaluates its text"
+                )
                 continue
             try:
                 compiled[template.id] = compile_policy(template, template.id)

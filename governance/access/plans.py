@@ -109,24 +109,29 @@ def _principal_scope(entry: Entry) -> object:
     return entry.residual.principal
 
 
-def _fused(entries: Sequence[Entry]) -> FusedFunction:
-    """The residuals as one fused function; the compiled originals, one call each, if fusing
-    fails (exact too: the plan passes them the real action and resource)."""
+def _fused(entries: Sequence[Entry], positions: Sequence[int] | None = None) -> FusedFunction:
+    """The residuals as one fused function reporting `positions` (their indexes when not
+    given); the compiled originals, one call each, if fusing fails (exact too: the plan passes
+    them the real action and resource)."""
     try:
-        return compile_fused([e.residual for e in entries])
+        return compile_fused([e.residual for e in entries], positions)
     except CompileError:
-        return _in_turn([e.original for e in entries])
+        return _in_turn([e.original for e in entries], positions)
 
 
-def _in_turn(policies: Sequence[CompiledPolicy]) -> FusedFunction:
-    functions = [p.function for p in policies]
+def _in_turn(
+    policies: Sequence[CompiledPolicy], numbers: Sequence[int] | None = None
+) -> FusedFunction:
+    functions = list(
+        zip(numbers or range(len(policies)), [p.function for p in policies], strict=True)
+    )
 
     def evaluate(
         principal: EntityUID, action: EntityUID, resource: EntityUID, context: Record, store: object
     ) -> tuple[list[int], Errors]:
         hits: list[int] = []
         errors: Errors = None
-        for position, function in enumerate(functions):
+        for position, function in functions:
             try:
                 if function(principal, action, resource, context, store):
                     hits.append(position)

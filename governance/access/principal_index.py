@@ -36,11 +36,12 @@ def principal_key(scope: object) -> EntityUID | None:
 def index_by_principal(
     entries: Sequence[T],
     scope_of: Callable[[T], object],
-    fuse: Callable[[Sequence[T]], FusedFunction],
+    fuse: Callable[[Sequence[T], Sequence[int]], FusedFunction],
     index_from: int = INDEX_FROM,
 ) -> FusedFunction | None:
-    """A function answering as `fuse(entries)` does, positions included, that evaluates only
-    the candidates of each request; None when too few entries name a principal to pay off."""
+    """A function answering as one fused function of `entries` does, positions included, that
+    evaluates only the candidates of each request; None when too few entries name a principal
+    to pay off. `fuse(part, positions)` fuses a part reporting the entries' own positions."""
     named: dict[EntityUID, list[int]] = {}
     rest: list[int] = []
     for position, entry in enumerate(entries):
@@ -52,21 +53,22 @@ def index_by_principal(
     if len(entries) - len(rest) < index_from:
         return None
     table = {
-        key: (fuse([entries[i] for i in positions]), tuple(positions))
-        for key, positions in named.items()
+        key: fuse([entries[i] for i in positions], positions) for key, positions in named.items()
     }
-    always = (fuse([entries[i] for i in rest]), tuple(rest)) if rest else None
+    always = fuse([entries[i] for i in rest], rest) if rest else None
     return _IndexedFunction(table, always)
 
 
+_NONE: frozenset[EntityUID] = frozenset()
+
+
 class _IndexedFunction:
+    """Each part reports the plan's positions itself, so a request whose candidates make one
+    part (or the unnamed part alone) costs that part's call and nothing more."""
+
     __slots__ = ("_always", "_table")
 
-    def __init__(
-        self,
-        table: dict[EntityUID, tuple[FusedFunction, tuple[int, ...]]],
-        always: tuple[FusedFunction, tuple[int, ...]] | None,
-    ) -> None:
+    def __init__(self, table: dict[EntityUID, FusedFunction], always: FusedFunction | None) -> None:
         self._table, self._always = table, always
 
     def __call__(
@@ -77,30 +79,35 @@ class _IndexedFunction:
         context: Record,
         store: object,
     ) -> tuple[list[int], Errors]:
-        hits: list[int] = []
-        errors: list[tuple[int, EvaluationError]] = []
-        parts = [] if self._always is None else [self._always]
-        parts += self._candidates(principal, store)
-        for function, positions in parts:
-            found, failed = function(principal, action, resource, context, store)
-            hits += [positions[i] for i in found]
-            if failed:
-                errors += [(positions[i], error) for i, error in failed]
-        if len(parts) > 1:  # positions in the order one fused function would give them
-            hits.sort()
-            errors.sort(key=lambda pair: pair[0])
-        return hits, errors or None
-
-    def _candidates(
-        self, principal: EntityUID, store: object
-    ) -> list[tuple[FusedFunction, tuple[int, ...]]]:
         table = self._table
         entity = store.get(principal)  # type: ignore[attr-defined]
-        ancestors: frozenset[EntityUID] = frozenset() if entity is None else entity.ancestors
-        found = table.get(principal)
-        chosen = [] if found is None else [found]
+        ancestors: frozenset[EntityUID] = _NONE if entity is None else entity.ancestors
         if len(ancestors) <= len(table):
-            chosen += [table[a] for a in ancestors if a in table]
+            parts = [table[a] for a in ancestors if a in table]
         else:  # a principal in more groups than the plan names: walk the plan's side
-            chosen += [part for key, part in table.items() if key in ancestors]
-        return chosen
+            parts = [part for key, part in table.items() if key in ancestors]
+        named = table.get(principal)
+        if named is not None:
+            parts.append(named)
+        if self._always is not None:
+            parts.append(self._always)
+        if len(parts) == 1:
+            return parts[0](principal, action, resource, context, store)
+        if not parts:
+            return [], None
+        hits: list[int] = []
+        errors: list[tuple[int, EvaluationError]] = []
+        for function in parts:
+            found, failed = function(principal, action, resource, context, store)
+            hits += found
+            if failed:
+                errors += failed
+        hits.sort()  # positions in the order one fused function would give them
+        if errors:
+            errors.sort(key=_position)
+            return hits, errors
+        return hits, None
+
+
+def _position(pair: tuple[int, EvaluationError]) -> int:
+    return pair[0]

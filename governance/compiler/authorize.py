@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any, Literal, NamedTuple
 
 import cedarpy
@@ -29,10 +30,18 @@ from governance.compiler.errors import EvaluationError
 from governance.compiler.extensions import Unknown
 from governance.compiler.fallback import FallbackPolicies
 from governance.compiler.index import AllPolicies, PolicyIndex, PolicySource
+from governance.compiler.jsonvalues import TYPE_NAMES_SEEN as _NAMES
 from governance.compiler.jsonvalues import has_unknown, read_record, read_uid
 from governance.compiler.schema import Schema, SchemaInput, load_schema
 from governance.compiler.statements import parse_accepted, split_statements
-from governance.compiler.values import EMPTY_RECORD, CedarSet, EntityUID, Record
+from governance.compiler.values import (
+    EMPTY_RECORD,
+    LONG_MAX,
+    LONG_MIN,
+    CedarSet,
+    EntityUID,
+    Record,
+)
 from governance.errors import CompileError, Location
 
 Decision = Literal["Allow", "Deny"]
@@ -111,24 +120,38 @@ def bucket(
 
 
 class AuthorizationResult:
-    """Cedar's answer: ``decision``, and ``reasons``/``errors`` as sets of policy ids."""
+    """Cedar's answer: ``decision``, and ``reasons``/``errors`` as sets of policy ids (built
+    when first read: a caller asking only for the decision does not pay for them)."""
 
-    __slots__ = ("buckets", "decision", "errors", "reasons")
+    __slots__ = ("_errors", "_reasons", "_reasons_set", "buckets", "decision")
 
     def __init__(self, buckets: Buckets, open_forbid: bool = False) -> None:
         """`open_forbid`: a forbid's answer was left open by an ``unknown(...)`` value; cedarpy
         then allows (if a permit holds) without naming a reason."""
         self.buckets = buckets
-        self.errors = frozenset(buckets.errored)
+        self._errors: frozenset[str] | None = None
+        self._reasons_set: frozenset[str] | None = None
         if buckets.satisfied_forbids:
             self.decision: Decision = "Deny"
-            self.reasons = frozenset(buckets.satisfied_forbids)
+            self._reasons: tuple[str, ...] = buckets.satisfied_forbids
         elif buckets.satisfied_permits:
             self.decision = "Allow"
-            self.reasons = frozenset() if open_forbid else frozenset(buckets.satisfied_permits)
+            self._reasons = () if open_forbid else buckets.satisfied_permits
         else:
             self.decision = "Deny"
-            self.reasons = frozenset()
+            self._reasons = ()
+
+    @property
+    def reasons(self) -> frozenset[str]:
+        if self._reasons_set is None:
+            self._reasons_set = frozenset(self._reasons)
+        return self._reasons_set
+
+    @property
+    def errors(self) -> frozenset[str]:
+        if self._errors is None:
+            self._errors = frozenset(self.buckets.errored)
+        return self._errors
 
     @property
     def allowed(self) -> bool:
@@ -179,19 +202,29 @@ class CompiledPolicySet:
     def authorize(
         self, request: Mapping[str, object] | Request, store: Store, *, indexed: bool = True
     ) -> AuthorizationResult:
-        if not isinstance(request, Request):
-            request = Request.from_json(request, self.schema)
-        if getattr(store, "unknowns", False) or _holds_unknown(request.context):
+        plain = _plain_request(request) if type(request) is dict and self.schema is None else None
+        if plain is None:
+            if not isinstance(request, Request):
+                request = Request.from_json(request, self.schema)
+            principal, action, resource = request.principal, request.action, request.resource
+            context = request.context
+            unknowns = _holds_unknown(context)
+        else:  # plain values: no unknown(...) in the context
+            principal, action, resource, context = plain
+            unknowns = False
+        if unknowns or getattr(store, "unknowns", False):
             # Cedar's partial evaluation decides what an unknown(...) value makes of a policy
             forbids, permits, errored, open_forbid = self._everything().evaluate(
-                request.principal, request.action, request.resource, request.context, store
+                principal, action, resource, context, store
             )
             buckets = Buckets(tuple(forbids), tuple(permits), tuple(errored))
             return AuthorizationResult(buckets, open_forbid)
-        buckets = evaluate(self.index if indexed else self.unindexed, request, store)
+        index = self.index if indexed else self.unindexed
+        candidates = index.candidates(principal, action, resource, store)
+        buckets = bucket(candidates, principal, action, resource, context, store)
         if self.fallback is not None:
             forbids, permits, errored, open_forbid = self.fallback.evaluate(
-                request.principal, request.action, request.resource, request.context, store
+                principal, action, resource, context, store
             )
             buckets = Buckets(
                 buckets.satisfied_forbids + tuple(forbids),
@@ -244,6 +277,59 @@ def compile_policies(policies_text: str, schema: SchemaInput = None) -> Compiled
 
 
 _DEEP = frozenset({Unknown, CedarSet, Record})
+
+
+def _plain_request(
+    data: dict[str, Any],
+) -> tuple[EntityUID, EntityUID, EntityUID, Record] | None:
+    """The common request, read without a schema in one pass: each uid exactly ``{"type",
+    "id"}`` of a type name already found valid, the context absent or of strings, booleans
+    and 64-bit longs (so it holds no ``unknown(...)``). None sends the request to
+    :meth:`Request.from_json`, which reads every other form and refuses what Cedar refuses."""
+    try:
+        principal, action, resource = _PARTS(data)
+        if type(principal) is not dict or type(action) is not dict or type(resource) is not dict:
+            return None
+        if len(principal) != 2 or len(action) != 2 or len(resource) != 2:
+            return None  # an `__entity` escape or extra keys: the thorough reader
+        p, a, r = _TYPE_ID(principal), _TYPE_ID(action), _TYPE_ID(resource)
+    except KeyError:
+        return None
+    if not (
+        type(p[0]) is str and type(p[1]) is str and type(a[0]) is str and type(a[1]) is str
+        and type(r[0]) is str and type(r[1]) is str
+        and p[0] in _NAMES and a[0] in _NAMES and r[0] in _NAMES
+    ):  # fmt: skip
+        return None
+    context = data.get("context")
+    if not context:
+        if context is not None and type(context) is not dict:
+            return None  # `""`, `[]`, `0`: the thorough reader says what it makes of them
+        record = EMPTY_RECORD
+    elif type(context) is dict and _plain_context(context):
+        record = Record(context)
+    else:
+        return None
+    return _new_uid(EntityUID, p), _new_uid(EntityUID, a), _new_uid(EntityUID, r), record
+
+
+_PARTS = itemgetter("principal", "action", "resource")
+_TYPE_ID = itemgetter("type", "id")
+_STRINGS = frozenset({str})
+_new_uid = tuple.__new__
+
+
+def _plain_context(context: dict[str, Any]) -> bool:
+    if not _STRINGS.issuperset(map(type, context)):
+        return False
+    for value in context.values():
+        kind = type(value)
+        if kind is int:
+            if not LONG_MIN <= value <= LONG_MAX:
+                return False
+        elif kind is not str and kind is not bool:
+            return False
+    return True
 
 
 def _holds_unknown(context: Record) -> bool:

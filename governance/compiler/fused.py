@@ -31,15 +31,20 @@ FusedFunction = Callable[
 _BODY_DEPTH = 3  # function body, `try`, `while True`
 
 
-def compile_fused(templates: Sequence[pst.Template]) -> FusedFunction:
+def compile_fused(
+    templates: Sequence[pst.Template], positions: Sequence[int] | None = None
+) -> FusedFunction:
     """One function evaluating every template, in order; raises CompileError as
-    :func:`compile_policy` does."""
+    :func:`compile_policy` does. `positions` are the numbers it reports for the templates
+    (their own indexes when not given): a part of a larger plan reports the plan's."""
     constants: list[object] = []
     hoisted: set[str] = set()
     lines: list[str] = ["    hits = []", "    errors = None"]
-    for position, template in enumerate(templates):
+    for index, template in enumerate(templates):
         gen = Codegen(constants, reject="break", depth=_BODY_DEPTH, hoist=True)
         emit_policy(gen, template)
+        # A part's positions are constants, not literals, so parts of one shape share code.
+        position = str(index) if positions is None else gen.const(int(positions[index]))
         hoisted |= gen.hoisted
         lines += [
             "    try:",

@@ -14,12 +14,12 @@ show the index never changes an answer.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 from cedarpy import pst
 
 from governance.compiler.compile import CompiledPolicy, entity_uid, type_name
-from governance.compiler.entities import Store
+from governance.compiler.entities import NO_ANCESTORS, Store
 from governance.compiler.values import EntityUID
 
 
@@ -45,7 +45,6 @@ class AllPolicies:
         return self.policies
 
 
-_V = TypeVar("_V")
 _Key = EntityUID | str | None  # an entity, an entity type (from `is`), or None for "any"
 _ANY: tuple[_Key, ...] = (None,)
 
@@ -71,18 +70,23 @@ class PolicyIndex:
     Each level maps a key (an entity a scope names with ``==``/``in``, an entity type named
     with ``is``, or None for an unconstrained scope) to the next level. A request walks only
     the keys it can match: the uid itself, its ancestors, its type, and None.
+
+    The resource and action levels depend only on the request's resource and action (and
+    their ancestors), which a catalog repeats: their walk is remembered per target as one
+    table from principal key to candidates (bounded; keyed by the ancestor sets themselves,
+    so any store gives the same answer), and a request then probes that table alone.
     """
 
-    __slots__ = ("_dedupe", "_root", "policies")
+    __slots__ = ("_position", "_root", "_targets", "policies")
 
     def __init__(self, policies: Sequence[CompiledPolicy]) -> None:
         self.policies = tuple(policies)
         self._root: dict[_Key, dict[_Key, dict[_Key, list[CompiledPolicy]]]] = {}
-        self._dedupe = False
+        self._position = {id(policy): n for n, policy in enumerate(self.policies)}
+        self._targets: dict[_Target, dict[_Key, tuple[CompiledPolicy, ...]]] = {}
         for policy in self.policies:
             template = policy.template
             actions = _scope_keys(template.action)
-            self._dedupe |= len(actions) > 1
             for resource in _scope_keys(template.resource):
                 by_principal = self._root.setdefault(resource, {})
                 for principal in _scope_keys(template.principal):
@@ -93,36 +97,62 @@ class PolicyIndex:
     def candidates(
         self, principal: EntityUID, action: EntityUID, resource: EntityUID, store: Store
     ) -> Sequence[CompiledPolicy]:
-        found: list[CompiledPolicy] = []
-        principal_keys: tuple[_Key, ...] | None = None
-        action_keys: tuple[_Key, ...] | None = None
-        for by_principal in _matches(self._root, resource, store):
-            if principal_keys is None:
-                principal_keys = _keys(principal, store)
-            for key in principal_keys:
-                by_action = by_principal.get(key)
-                if by_action is None:
-                    continue
-                if action_keys is None:
-                    action_keys = _keys(action, store)
-                for action_key in action_keys:
-                    bucket = by_action.get(action_key)
-                    if bucket:
-                        found += bucket
-        if self._dedupe:
-            return list(dict.fromkeys(found))
+        get = store.get
+        found_resource, found_action = get(resource), get(action)
+        target = (
+            resource,
+            NO_ANCESTORS if found_resource is None else found_resource.ancestors,
+            action,
+            NO_ANCESTORS if found_action is None else found_action.ancestors,
+        )
+        table = self._targets.get(target)
+        if table is None:
+            table = self._target_table(target)
+        if not table:
+            return ()
+        entity = get(principal)
+        ancestors = NO_ANCESTORS if entity is None else entity.ancestors
+        if len(table) <= len(ancestors):  # a principal in many groups: walk the table instead
+            kind = principal.type
+            walked: list[CompiledPolicy] = []
+            for key, policies in table.items():
+                if key is None or key in (principal, kind) or key in ancestors:
+                    walked += policies
+            return walked
+        probe = table.get
+        found = [*probe(principal, ()), *probe(principal.type, ()), *probe(None, ())]
+        for key in ancestors:
+            bucket = probe(key)
+            if bucket is not None:
+                found += bucket
         return found
 
+    def _target_table(self, target: _Target) -> dict[_Key, tuple[CompiledPolicy, ...]]:
+        """The candidates of a resource and action, by principal key, in policy order."""
+        resource, resource_ancestors, action, action_ancestors = target
+        merged: dict[_Key, dict[int, CompiledPolicy]] = {}
+        action_keys = _target_keys(action, action_ancestors)
+        position = self._position
+        for key in _target_keys(resource, resource_ancestors):
+            by_principal = self._root.get(key)
+            if by_principal is None:
+                continue
+            for principal_key, by_action in by_principal.items():
+                for action_key in action_keys:
+                    for policy in by_action.get(action_key, ()):
+                        merged.setdefault(principal_key, {})[position[id(policy)]] = policy
+        table = {
+            key: tuple(policies[n] for n in sorted(policies)) for key, policies in merged.items()
+        }
+        if len(self._targets) >= _MAX_TARGETS:
+            self._targets.clear()  # bounded: a store of unusually many targets re-walks the tree
+        self._targets[target] = table
+        return table
 
-def _keys(uid: EntityUID, store: Store) -> tuple[_Key, ...]:
-    """Every index key a request uid can match."""
-    entity = store.get(uid)
-    if entity is None or not entity.ancestors:
-        return (uid, uid.type, None)
-    return (uid, *entity.ancestors, uid.type, None)
+
+_Target = tuple[EntityUID, frozenset[EntityUID], EntityUID, frozenset[EntityUID]]
+_MAX_TARGETS = 1 << 14
 
 
-def _matches(table: dict[_Key, _V], uid: EntityUID, store: Store) -> list[_V]:
-    if len(table) == 1 and None in table:
-        return [table[None]]
-    return [table[key] for key in _keys(uid, store) if key in table]
+def _target_keys(uid: EntityUID, ancestors: frozenset[EntityUID]) -> tuple[_Key, ...]:
+    return (uid, *ancestors, uid.type, None)

@@ -11,7 +11,7 @@ Malformed input raises ``ValueError`` (cedarpy refuses such input as a whole).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 
 from governance.compiler.errors import EvaluationError
 from governance.compiler.extensions import CONSTRUCTORS, FUNCTIONS, Unknown, extension_json
@@ -54,6 +54,7 @@ def read_json_uid(data: object) -> EntityUID:
 
 
 _NAMES: set[str] = set()  # type names already found valid (requests repeat a few)
+TYPE_NAMES_SEEN: Set[str] = _NAMES  # read-only, for readers that take the common case inline
 _MAX_NAMES = 4096
 _new_uid = tuple.__new__  # skips NamedTuple's Python-level __new__
 

@@ -21,6 +21,7 @@ from governance.compiler.values import (
     CedarSet,
     EntityUID,
     Record,
+    set_key,
     type_name,
 )
 
@@ -124,7 +125,9 @@ def is_in(left: object, right: object, store: Store) -> bool:
 def contains(container: object, value: object) -> bool:
     if type(container) is not CedarSet:
         not_set(container)
-    return container.contains(value)
+    if type(value) is bool:  # only Bools are stored under a key of their own (`set_key`)
+        value = set_key(value)
+    return value in container.elems
 
 
 def contains_all(left: object, right: object) -> bool:

@@ -37,6 +37,7 @@ CHECKS: dict[str, str] = {
     "schema": "a YAML file does not match its format",
     "bad-duration": "a retention duration cannot be parsed",
     "cedar-syntax": "Cedar syntax error",
+    "cedar-unsupported": "Cedar text govern cannot read statement by statement",
     "cedar-schema": "a Cedar policy does not validate against the schema",
     "missing-id": 'a Cedar policy has no @id("...")',
     "bad-id": "a Cedar policy @id is not a valid identifier",

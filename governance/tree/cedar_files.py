@@ -5,7 +5,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from governance.cedar_bridge import parse_policies, pst, with_id
+from governance.cedar_bridge import (
+    HELD_ANNOTATIONS,
+    cedar_accepts,
+    parse_policies,
+    pst,
+    stand_in,
+    with_id,
+)
 from governance.compiler.statements import MAX_NESTING, Statement, split_statements, too_deep
 from governance.errors import Location, Problem
 
@@ -51,18 +58,21 @@ def read_policies(
     try:
         policy_set = parse_policies(text)
     except ValueError:
-        _report_syntax_errors(statements, display, problems)
-        return []
+        accepted = cedar_accepts(text)
+        if accepted is None:
+            _report_syntax_errors(statements, display, problems)
+            return []
+        if accepted.get("templates"):
+            _report_templates(statements, display, problems)
+            return []
+        held = _held_statements(statements, accepted, display, problems)
+        return [
+            policy
+            for template, statement in held
+            if (policy := _identify(template, statement, display, layer, problems))
+        ]
     if policy_set.templates:
-        # Templates need links this tree never makes; dropping them silently would also shift
-        # every other policy's text and line, so the whole file is refused at the template.
-        message = "Cedar templates (`?principal`, `?resource`) are not supported"
-        places = [
-            Location(display, s.line, s.column)
-            for s in statements
-            if "?principal" in s.text or "?resource" in s.text
-        ] or [Location(display, 1, 1)]
-        problems.extend(Problem(place, "cedar-template", message) for place in places)
+        _report_templates(statements, display, problems)
         return []
     parsed = list(policy_set.static_policies.values())
     if len(parsed) != len(statements):
@@ -73,6 +83,54 @@ def read_policies(
         for template, statement in zip(parsed, statements, strict=True)
         if (policy := _identify(template, statement, display, layer, problems))
     ]
+
+
+def _report_templates(statements: list[Statement], display: str, problems: list[Problem]) -> None:
+    # Templates need links this tree never makes; dropping them silently would also shift
+    # every other policy's text and line, so the whole file is refused at the template.
+    message = "Cedar templates (`?principal`, `?resource`) are not supported"
+    places = [
+        Location(display, s.line, s.column)
+        for s in statements
+        if "?principal" in s.text or "?resource" in s.text
+    ] or [Location(display, 1, 1)]
+    problems.extend(Problem(place, "cedar-template", message) for place in places)
+
+
+def _held_statements(
+    statements: list[Statement], accepted: dict[str, object], display: str, problems: list[Problem]
+) -> list[tuple[pst.Template, Statement]]:
+    """A file Cedar accepts but cedarpy's typed nodes cannot hold whole: each statement on its
+    own, those the typed nodes cannot hold as stand-ins whose text cedarpy evaluates
+    (`governance.cedar_bridge.stand_in`). Each statement must be isolated to be located and
+    evaluated on its own; a file whose statements cannot be is refused."""
+    static = accepted.get("staticPolicies")
+    if not isinstance(static, dict) or len(static) != len(statements):
+        message = (
+            "Cedar accepts this file, but cedarpy's typed nodes cannot hold all of it and its "
+            "statements cannot be told apart to evaluate them one by one"
+        )
+        problems.append(Problem(Location(display, 1, 1), "cedar-unsupported", message))
+        return []
+    held: list[tuple[pst.Template, Statement]] = []
+    for statement in statements:
+        location = Location(display, statement.line, statement.column)
+        try:
+            (template,) = parse_policies(statement.text).static_policies.values()
+        except ValueError as exc:
+            one = cedar_accepts(statement.text)
+            policies = list((one or {}).get("staticPolicies", {}).values())
+            if len(policies) != 1:
+                message = "this statement cannot be read on its own"
+                problems.append(Problem(location, "cedar-unsupported", message))
+                return []
+            try:
+                template = stand_in(policies[0], statement.text, _one_line(str(exc)))
+            except ValueError as refused:
+                problems.append(Problem(location, "cedar-unsupported", str(refused)))
+                return []
+        held.append((template, statement))
+    return held
 
 
 def _report_syntax_errors(
@@ -104,7 +162,7 @@ def _identify(
         message = f"@id `{local_id}` must be letters, digits, `_`, `-` or `.`"
         problems.append(Problem(location, "bad-id", message))
         return None
-    for name in sorted(set(template.annotations) - KNOWN_ANNOTATIONS):
+    for name in sorted(set(template.annotations) - KNOWN_ANNOTATIONS - HELD_ANNOTATIONS):
         message = f"unknown annotation @{name} (known: @id, @reason, @waivable)"
         problems.append(Problem(location, "unknown-annotation", message, "warning"))
     waivable = template.annotations.get("waivable", "false")

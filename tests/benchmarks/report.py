@@ -73,10 +73,48 @@ def cliff_table(data: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def research_table(data: dict[str, Any]) -> str:
+    """Standalone `authorize` on the research workload beside the hand-written function and
+    cedarpy, per size (`tests/benchmarks/test_research_bench.py`)."""
+    rows = [
+        "| policies | hand-written p50 | compiled `authorize` p50 | cedarpy p50 | vs hand-written | cedarpy vs compiled |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for group, members in _by_group(data["benchmarks"]).items():
+        if not group.startswith("research:") or "authorize" not in members:
+            continue
+        ours = members["authorize"]["stats"]["median"]
+        hand = members.get("hand-written", {}).get("stats", {}).get("median")
+        cedar = members.get("cedarpy", {}).get("stats", {}).get("median")
+        rows.append(
+            f"| {group.removeprefix('research:')} | {_us(hand)} | {_us(ours)} | {_us(cedar)} | "
+            f"{_ratio(ours, hand)} | {_ratio(cedar, ours)} |"
+        )
+    return "\n".join(rows)
+
+
+def one_domain_table(data: dict[str, Any]) -> str:
+    """Full decisions with every policy in one domain, each size against the 10-policy one."""
+    found = {
+        bench["params"]["size"]: bench["stats"]["median"]
+        for bench in data["benchmarks"]
+        if bench["group"] == "decide:one-domain" and bench.get("params")
+    }
+    rows = ["| policies in the domain | govern compiled p50 | vs 10 policies |", "|---:|---:|---:|"]
+    base = found.get(10)
+    for size, median in sorted(found.items()):
+        rows.append(f"| {size:,} | {_us(median)} | {_ratio(median, base)} |")
+    return "\n".join(rows)
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> str:
+    return "-" if not numerator or not denominator else f"{numerator / denominator:.1f}x"
+
+
 def other_table(data: dict[str, Any]) -> str:
     rows = ["| benchmark | group | median |", "|---|---|---:|"]
     for bench in data["benchmarks"]:
-        if not (bench["group"] or "").startswith(("decide:", "allowed:", "cliff:")):
+        if not (bench["group"] or "").startswith(("decide:", "allowed:", "cliff:", "research:")):
             median = bench["stats"]["median"]
             shown = f"{median:.2f} s" if median > 0.5 else _us(median)
             rows.append(f"| {bench['name']} | {bench['group']} | {shown} |")
@@ -133,6 +171,10 @@ def main(path: str) -> None:
     print(stall_table(data))
     print()
     print(cliff_table(data))
+    print()
+    print(research_table(data))
+    print()
+    print(one_domain_table(data))
     print()
     print(other_table(data))
 
