@@ -4,7 +4,8 @@ python -m tests.benchmarks.server_load [--workers 1 2] [--duration 10] [--connec
 
 A real server process (decision logging on, to a temporary folder) on 127.0.0.1; wrk, the
 load generator, runs beside it with a Lua script (tests/benchmarks/wrk/post_json.lua) that
-posts one body over and over: a single evaluation, or a batch of 100 mixed evaluations.
+posts one body over and over: a single evaluation, a batch of 100 mixed evaluations, and a
+batch of 100 with the subject and context as request-level defaults (one item per product).
 Both share this machine's cores with the server, so the numbers are a floor.
 """
 
@@ -73,6 +74,19 @@ def batch_body() -> dict[str, object]:
     return {"action": {"name": "read"}, "evaluations": items}
 
 
+def shared_batch_body() -> dict[str, object]:
+    """The common batch: one subject and context as request-level defaults, an item per
+    product (what a catalog page asks for one user)."""
+    dave = next(p for p in personas() if p["id"] == "dave")
+    products = itertools.islice(itertools.cycle(PRODUCTS), BATCH)
+    return {
+        "subject": dave,
+        "action": {"name": "read"},
+        "context": {"purpose": "hr_administration"},
+        "evaluations": [{"resource": {"type": "DataProduct", "id": p}} for p in products],
+    }
+
+
 @dataclass(frozen=True)
 class Row:
     scenario: str
@@ -136,8 +150,15 @@ def measure(workers: int, log: bool, args: argparse.Namespace, folder: Path) -> 
                 BATCH,
                 args.batch_connections,
             ),
+            (
+                f"batch of {BATCH}, one subject",
+                "/access/v1/evaluations",
+                shared_batch_body(),
+                BATCH,
+                args.batch_connections,
+            ),
         ]:
-            body_file = folder / f"{path.rsplit('/', 1)[-1]}.json"
+            body_file = folder / f"{scenario.replace(' ', '_').replace(',', '')}.json"
             body_file.write_bytes(orjson.dumps(body))
             wrk(url + path, body_file, 2, connections, args.threads)  # warm-up
             result = wrk(url + path, body_file, args.duration, connections, args.threads)
