@@ -1,6 +1,7 @@
 """`make bench-server`: drive `govern serve` with wrk and print requests/s, decisions/s, p50/p99.
 
 python -m tests.benchmarks.server_load [--workers 1 2] [--duration 10] [--connections 16]
+                                       [--code CHECKOUT ...] [--rounds N]
 
 A real server process (decision logging on, to a temporary folder) on 127.0.0.1; wrk, the
 load generator, runs beside it with a Lua script (tests/benchmarks/wrk/post_json.lua) that
@@ -90,6 +91,7 @@ def shared_batch_body() -> dict[str, object]:
 @dataclass(frozen=True)
 class Row:
     scenario: str
+    code: str
     log: bool
     workers: int
     requests_per_s: float
@@ -105,9 +107,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def serve(workers: int, log_dir: Path | None) -> tuple[subprocess.Popen[bytes], str]:
+def serve(
+    workers: int, log_dir: Path | None, code: Path = ROOT
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`govern serve` from the checkout at `code` (this one by default), on this checkout's
+    policies, so that two versions of the server can be compared in one run."""
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(code)}
     logging = [] if log_dir is None else ["--log", str(log_dir)]
     process = subprocess.Popen(
         [sys.executable, "-m", "governance", "serve", "--policies", str(ROOT / "policies"),
@@ -137,8 +143,11 @@ def wrk(url: str, body: Path, duration: int, connections: int, threads: int) -> 
     return dict(orjson.loads(line))
 
 
-def measure(workers: int, log: bool, args: argparse.Namespace, folder: Path) -> list[Row]:
-    process, url = serve(workers, folder / f"logs-{workers}" if log else None)
+def measure(
+    workers: int, log: bool, args: argparse.Namespace, folder: Path, code: Path = ROOT
+) -> list[Row]:
+    logs = folder / f"logs-{workers}-{time.monotonic_ns()}"
+    process, url = serve(workers, logs if log else None, code)
     rows = []
     try:
         for scenario, path, body, per_request, connections in [
@@ -165,7 +174,7 @@ def measure(workers: int, log: bool, args: argparse.Namespace, folder: Path) -> 
             seconds = result["duration_us"] / 1e6
             rate = result["requests"] / seconds
             rows.append(Row(
-                scenario, log, workers, rate, rate * per_request, result["p50_us"] / 1000,
+                scenario, code.name, log, workers, rate, rate * per_request, result["p50_us"] / 1000,
                 result["p99_us"] / 1000, result["non_2xx"] + result["socket_errors"],
             ))  # fmt: skip
     finally:
@@ -176,12 +185,14 @@ def measure(workers: int, log: bool, args: argparse.Namespace, folder: Path) -> 
 
 def table(rows: list[Row]) -> str:
     lines = [
-        "| scenario | decision log | workers | requests/s | decisions/s | p50 ms | p99 ms | errors |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| scenario | code | decision log | workers | requests/s | decisions/s | p50 ms | p99 ms | errors |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for r in rows:
+    order = list(dict.fromkeys(r.scenario for r in rows))
+    # Side by side: each scenario's runs together, the checkouts compared next to each other.
+    for r in sorted(rows, key=lambda r: (order.index(r.scenario), not r.log, r.workers)):
         lines.append(
-            f"| {r.scenario} | {'on' if r.log else 'off'} | {r.workers} | {r.requests_per_s:,.0f} | {r.decisions_per_s:,.0f} "
+            f"| {r.scenario} | {r.code} | {'on' if r.log else 'off'} | {r.workers} | {r.requests_per_s:,.0f} | {r.decisions_per_s:,.0f} "
             f"| {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} |"
         )
     return "\n".join(lines)
@@ -197,15 +208,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--also-without-log", action="store_true", help="repeat every run with logging off"
     )
+    parser.add_argument(
+        "--code",
+        type=Path,
+        nargs="+",
+        default=[ROOT],
+        help="checkouts whose server to run, alternately (same-run comparisons)",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="repeat the whole set")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         print("wrk is not installed (make bench-server installs it: apt-get install -y wrk)")
         return 2
     rows = []
     with tempfile.TemporaryDirectory(prefix="govern-bench-") as tmp:
-        for log in (True, False) if args.also_without_log else (True,):
-            for workers in args.workers:
-                rows += measure(workers, log, args, Path(tmp))
+        for _ in range(args.rounds):
+            for log in (True, False) if args.also_without_log else (True,):
+                for workers in args.workers:
+                    for code in args.code:
+                        rows += measure(workers, log, args, Path(tmp), code.resolve())
     print(
         f"govern serve under wrk, {os.cpu_count()} cores shared with wrk; "
         f"{args.connections} connections for singles, {args.batch_connections} for batches"
