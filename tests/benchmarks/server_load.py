@@ -1,4 +1,4 @@
-"""`make bench-server`: drive `govern serve` with wrk and print requests/s, decisions/s, p50/p99.
+"""`make bench-server`: drive `govern serve` with wrk; print requests/s, evaluations/s, p50/p99.
 
 python -m tests.benchmarks.server_load [--workers 1 2] [--duration 10] [--connections 16]
                                        [--code CHECKOUT ...] [--rounds N]
@@ -94,11 +94,13 @@ class Row:
     code: str
     log: bool
     workers: int
+    per_request: int  # evaluations per request: 1, or the batch size
     requests_per_s: float
     decisions_per_s: float
     p50_ms: float
     p99_ms: float
     errors: int
+    cpu_us: float  # the server's CPU time (all its processes and threads) per evaluation
 
 
 def free_port() -> int:
@@ -133,6 +135,33 @@ def serve(
             time.sleep(0.1)
     process.kill()
     raise SystemExit("the server did not start")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of `pid` and its descendants (uvicorn's worker processes),
+    from /proc: on a shared machine the rates measure the neighbours too, CPU time much less."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                children.setdefault(int(_stat(int(entry))[1]), []).append(int(entry))
+            except OSError:  # gone meanwhile
+                continue
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            fields = _stat(current)
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        todo += children.get(current, [])
+    return total
+
+
+def _stat(pid: int) -> list[str]:
+    """/proc/PID/stat's fields after the command name (which may hold spaces)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
 
 def wrk(url: str, body: Path, duration: int, connections: int, threads: int) -> dict[str, int]:
@@ -170,12 +199,14 @@ def measure(
             body_file = folder / f"{scenario.replace(' ', '_').replace(',', '')}.json"
             body_file.write_bytes(orjson.dumps(body))
             wrk(url + path, body_file, 2, connections, args.threads)  # warm-up
+            cpu_before = cpu_seconds(process.pid)
             result = wrk(url + path, body_file, args.duration, connections, args.threads)
+            cpu = (cpu_seconds(process.pid) - cpu_before) / (result["requests"] * per_request)
             seconds = result["duration_us"] / 1e6
             rate = result["requests"] / seconds
             rows.append(Row(
-                scenario, code.name, log, workers, rate, rate * per_request, result["p50_us"] / 1000,
-                result["p99_us"] / 1000, result["non_2xx"] + result["socket_errors"],
+                scenario, code.name, log, workers, per_request, rate, rate * per_request, result["p50_us"] / 1000,
+                result["p99_us"] / 1000, result["non_2xx"] + result["socket_errors"], cpu * 1e6,
             ))  # fmt: skip
     finally:
         process.send_signal(signal.SIGTERM)
@@ -185,15 +216,15 @@ def measure(
 
 def table(rows: list[Row]) -> str:
     lines = [
-        "| scenario | code | decision log | workers | requests/s | decisions/s | p50 ms | p99 ms | errors |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+        "| scenario | code | decision log | workers | requests/s | evaluations/s | p50 ms | p99 ms | errors | server CPU µs/evaluation |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     order = list(dict.fromkeys(r.scenario for r in rows))
     # Side by side: each scenario's runs together, the checkouts compared next to each other.
     for r in sorted(rows, key=lambda r: (order.index(r.scenario), not r.log, r.workers)):
         lines.append(
             f"| {r.scenario} | {r.code} | {'on' if r.log else 'off'} | {r.workers} | {r.requests_per_s:,.0f} | {r.decisions_per_s:,.0f} "
-            f"| {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} |"
+            f"| {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} | {r.cpu_us:.1f} |"
         )
     return "\n".join(lines)
 
@@ -232,7 +263,40 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.connections} connections for singles, {args.batch_connections} for batches"
     )
     print(table(rows))
+    print(f"load average during the run: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    for line in verdicts(rows):
+        print(line)
     return 0
+
+
+SINGLE_TARGET = (5_000, 10.0)  # evaluations/s, p99 ms (issue 14, decision logging on)
+BATCH_TARGET = 50_000  # evaluations/s through the batch endpoint
+
+
+def verdicts(rows: list[Row]) -> list[str]:
+    """Per checkout, the best logged run of each kind against the targets."""
+    lines = []
+    for code in dict.fromkeys(r.code for r in rows):
+        logged = [r for r in rows if r.code == code and r.log]
+        singles = [r for r in logged if r.per_request == 1]
+        batches = [r for r in logged if r.per_request > 1]
+        if singles:
+            rate, p99 = SINGLE_TARGET
+            met = [r for r in singles if r.decisions_per_s >= rate and r.p99_ms <= p99]
+            best = max(met or singles, key=lambda r: r.decisions_per_s)
+            lines.append(
+                f"{code}: single evaluations ≥ {rate:,}/s at p99 ≤ {p99:g} ms: "
+                f"{'met' if met else 'not met'} (best {best.decisions_per_s:,.0f}/s, "
+                f"p99 {best.p99_ms:.2f} ms, {best.workers} workers)"
+            )
+        if batches:
+            best = max(batches, key=lambda r: r.decisions_per_s)
+            lines.append(
+                f"{code}: batches ≥ {BATCH_TARGET:,} evaluations/s: "
+                f"{'met' if best.decisions_per_s >= BATCH_TARGET else 'not met'} "
+                f"(best {best.decisions_per_s:,.0f}/s, {best.scenario}, {best.workers} workers)"
+            )
+    return lines
 
 
 if __name__ == "__main__":
