@@ -16,6 +16,7 @@ from governance.access.answer import Access
 from governance.access.catalog_entities import CATALOG_TYPES
 from governance.access.evaluator import BoundRequest, Plan, PlanKey
 from governance.access.request import AccessRequest, coerce_request
+from governance.access.request_schema import RequestSchema
 from governance.access.slices import SliceKey
 from governance.bundle.archive import DEFAULT_LIMITS, Limits
 from governance.bundle.loader import BundleLoader
@@ -156,17 +157,34 @@ class Engine:
         settle_after_swap()
         let_go(replaced)
 
-    def decide_many(self, requests: Iterable[RequestLike]) -> list[Decision]:
+    def decide_many(
+        self,
+        requests: Iterable[RequestLike],
+        *,
+        until: Callable[[Decision], bool] | None = None,
+        requested_by: str = "",
+    ) -> list[Decision]:
         """Decide a batch against one snapshot: the whole batch sees one policy set, even
-        across a reload. Consecutive requests of one principal (same subject, action and
-        context; typically one principal asking about many products) are checked against
-        the schema and bound once. With a decision log every decision is enqueued."""
+        across a reload. Requests of one principal (same subject, action and context, anywhere
+        in the batch; typically one principal asking about many products) are checked against
+        the schema and bound once. `until`, when given, stops the batch after the first
+        decision it is true of (the rest are not decided, nor logged). With a decision log
+        every decision is enqueued (`requested_by`, the caller's address, in each record)."""
         snapshot, batch = self._snapshot, _Batch()
-        decisions = [self._decide_in(snapshot, request, batch) for request in requests]
+        decide_in = self._decide_in
+        if until is None:
+            decisions = [decide_in(snapshot, request, batch) for request in requests]
+        else:
+            decisions = []
+            for request in requests:
+                decision = decide_in(snapshot, request, batch)
+                decisions.append(decision)
+                if until(decision):
+                    break
         if self._log is not None:
             log = self._log.log
             for decision in decisions:
-                log(decision)
+                log(decision, None, requested_by)
         return decisions
 
     def decide(
@@ -200,34 +218,73 @@ class Engine:
 
 
 class _Batch:
-    """What consecutive requests of one batch share: the last principal the schema accepted
-    (with its action and context) and its bindings per domain. A request shares them only
-    when it names the same principal, action and context, values and types alike; telling
-    costs a string comparison for a new principal, so mixed traffic pays next to nothing."""
+    """What the requests of one batch share: per principal, action and context the schema
+    accepted, the request as checked and its bindings per domain. A request shares them only
+    when it names the same principal, action and context, values and types alike (compared
+    as JSON); telling costs a dict lookup for a principal not seen before in the batch, so
+    mixed traffic pays next to nothing."""
 
-    __slots__ = ("accepted", "bound", "key", "sharing")
+    __slots__ = ("bound", "seen")
 
     def __init__(self) -> None:
-        self.accepted: AccessRequest | None = None  # the last request the schema accepted
-        self.key: bytes | None = None  # the accepted request's, read when first compared
-        self.bound: dict[str, BoundRequest] = {}  # the accepted principal, bound per domain
-        self.sharing = False  # whether the request being decided shares the accepted one's
+        # Per principal id, what each accepted request of it brought: the request (its key
+        # made when first compared), the request as checked, and its bindings per domain.
+        self.seen: dict[str, list[_Accepted]] = {}
+        self.bound: dict[str, BoundRequest] = {}  # the bindings of the request being decided
 
-    def shares(self, request: AccessRequest) -> bool:
-        """Whether `request` has the accepted request's principal, action and context."""
-        if self.key is None:
-            assert self.accepted is not None
-            self.key = _principal_key(self.accepted)
-        key = _principal_key(request)
-        self.sharing = key is not None and key == self.key
-        return self.sharing
+    def checked(self, schema: RequestSchema | None, request: AccessRequest) -> AccessRequest:
+        """`request` as the schema reads it: checked, or taken from an earlier request of the
+        batch with the same principal, action and context (the check is a function of those
+        alone). A refusal raises and is never kept, so it is never shared."""
+        accepted = self.seen.get(request.principal)
+        key = None
+        if accepted is not None:
+            key = _principal_key(request)
+            for entry in accepted if key is not None else ():
+                if entry.key() == key:
+                    self.bound = entry.bound
+                    return entry.shared_by(request)
+        checked = request if schema is None else schema.check(request)
+        entry = _Accepted(request, checked, key)
+        if accepted is None:
+            self.seen[request.principal] = [entry]
+        elif len(accepted) < _PRINCIPAL_VARIANTS:  # bounded: a hostile batch cannot grow it
+            accepted.append(entry)
+        self.bound = entry.bound
+        return checked
 
     def bind(self, snapshot: Snapshot, request: AccessRequest, domain: str) -> BoundRequest:
-        """The accepted principal bound to `domain`, bound on first use."""
+        """The request's principal bound to `domain`, bound on first use in the batch."""
         bound = self.bound.get(domain)
         if bound is None:
             bound = self.bound[domain] = snapshot.evaluator.bind(request, domain)
         return bound
+
+
+_PRINCIPAL_VARIANTS = 16  # contexts (or attribute sets) kept per principal within one batch
+
+
+class _Accepted:
+    """One request the schema accepted in a batch, and what requests like it share."""
+
+    __slots__ = ("_key", "bound", "checked", "request")
+
+    def __init__(self, request: AccessRequest, checked: AccessRequest, key: bytes | None) -> None:
+        self.request, self.checked, self._key = request, checked, key
+        self.bound: dict[str, BoundRequest] = {}
+
+    def key(self) -> bytes | None:
+        if self._key is None:
+            self._key = _principal_key(self.request)
+        return self._key
+
+    def shared_by(self, request: AccessRequest) -> AccessRequest:
+        """`request` (same principal, action and context) as the check read the accepted one:
+        the values the check rewrote (entities, extension values) are taken from it."""
+        checked = self.checked
+        if checked is self.request:
+            return request
+        return request._replace(attributes=checked.attributes, context=checked.context)
 
 
 def _principal_key(request: AccessRequest) -> bytes | None:
@@ -271,22 +328,12 @@ def _resolve(
         raise RequestError(
             f"`{request.principal_type}` cannot be a subject type", "bad_subject_type"
         )
-    shared = False
+    schema = snapshot.request_schema
     if batch is not None:
-        # A new principal costs one comparison; only a repeated one is compared in full.
-        accepted = batch.accepted
-        batch.sharing = False
-        shared = (
-            accepted is not None
-            and accepted.principal == request.principal
-            and batch.shares(request)
-        )
-    if snapshot.request_schema is not None:
-        # Always checked, shared or not: the check also rewrites what the schema types as
-        # entities and extensions, and a refusal must never be shared.
-        request = snapshot.request_schema.check(request)
-    if batch is not None and not shared:
-        batch.accepted, batch.key, batch.bound = request, None, {}  # only once accepted
+        return batch.checked(schema, request), view
+    if schema is not None:
+        # The check also rewrites what the schema types as entities and extensions.
+        request = schema.check(request)
     return request, view
 
 
@@ -313,7 +360,7 @@ def _decide(
     removed = waived or _NOTHING_WAIVED
     bound = (
         snapshot.evaluator.bind(request, domain)
-        if batch is None or not (batch.sharing or request is batch.accepted)
+        if batch is None
         else batch.bind(snapshot, request, domain)
     )
     plans = snapshot.plans

@@ -22,7 +22,7 @@ from governance.server.tree_watch import TreeWatcher
 from governance.server.trino import TrinoPlugin
 from governance.server.trino_config import TrinoConfig
 
-Work = Callable[[Any, Decide], dict[str, Any]]
+Work = Callable[[Any, "_Decider"], dict[str, Any]]
 TRINO_BASE = "/v1/data/govern/trino"  # OPA's data API shape, which the plugin's URIs name
 _REQUEST_ID = b"x-request-id"
 
@@ -68,24 +68,17 @@ def create_app(
             if expected is not None and not _authorised(request, expected):
                 refused.inc()
                 return json_response({"error": "a valid bearer token is required"}, 401, headers)
-            caller = request.client
-            tally = [0, 0]  # allowed, denied: counted once per request, not per decision
-
-            def decide(body: Mapping[str, Any]) -> Decision:
-                decision = engine.decide(body, requested_by=caller)
-                tally[not decision.allowed] += 1
-                return decision
-
+            decider = _Decider(engine, request.client)
             try:
                 body = await request.json(limits.max_body_bytes)
-                response = json_response(work(body, decide), 200, headers)
+                response = json_response(work(body, decider), 200, headers)
             except BadRequest as exc:
                 refused.inc()
                 response = json_response({"error": str(exc)}, 400, headers)
-            if tally[0]:
-                allowed.inc(tally[0])
-            if tally[1]:
-                denied.inc(tally[1])
+            if decider.allowed:  # counted once per request, not per decision
+                allowed.inc(decider.allowed)
+            if decider.denied:
+                denied.inc(decider.denied)
             latency.observe(time.perf_counter() - started)
             return response
 
@@ -94,8 +87,8 @@ def create_app(
     directory = Directory(engine, principals, None if logged is None else logged.principals)
     plugin = TrinoPlugin(engine, trino or TrinoConfig(), directory, limits.max_batch)
 
-    def evaluations(body: Any, decide: Decide) -> dict[str, Any]:
-        return evaluate_batch(body, decide, limits.max_batch)
+    def evaluations(body: Any, decider: _Decider) -> dict[str, Any]:
+        return evaluate_batch(body, decider.many, limits.max_batch)
 
     def resources(body: Any, decide: Decide) -> dict[str, Any]:
         return search_resources(body, engine.snapshot, decide)
@@ -171,6 +164,34 @@ def create_app(
         ("GET", "/metrics"): prometheus,
     }
     return App(routes, on_shutdown)
+
+
+class _Decider:
+    """The engine as one request's handler uses it: one decision or a batch, each logged with
+    the caller's address and counted by effect for the metrics."""
+
+    __slots__ = ("_caller", "_engine", "allowed", "denied")
+
+    def __init__(self, engine: Engine, caller: str) -> None:
+        self._engine, self._caller = engine, caller
+        self.allowed = self.denied = 0
+
+    def __call__(self, body: Mapping[str, Any]) -> Decision:
+        decision = self._engine.decide(body, requested_by=self._caller)
+        if decision.allowed:
+            self.allowed += 1
+        else:
+            self.denied += 1
+        return decision
+
+    def many(
+        self, bodies: Sequence[Mapping[str, Any]], until: Callable[[Decision], bool] | None
+    ) -> list[Decision]:
+        decisions = self._engine.decide_many(bodies, until=until, requested_by=self._caller)
+        allowed = sum(1 for d in decisions if d.allowed)
+        self.allowed += allowed
+        self.denied += len(decisions) - allowed
+        return decisions
 
 
 def _authorised(request: Request, expected: bytes) -> bool:

@@ -9,7 +9,6 @@ the same handlers on Starlette, this cuts the per-request overhead by about a th
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -23,14 +22,17 @@ Send = Callable[[Message], Awaitable[None]]
 JSON_TYPE = b"application/json"
 
 
-@dataclass(frozen=True, slots=True)
 class Request:
-    """What a handler sees of a request: its lower-cased headers, client address, base URL."""
+    """What a handler sees of a request: its lower-cased headers, client address, base URL.
 
-    headers: Mapping[bytes, bytes]
-    client: str
-    scope: Scope
-    receive: Receive
+    Built on every request: a plain slots class, a third of a frozen dataclass's cost."""
+
+    __slots__ = ("client", "headers", "receive", "scope")
+
+    def __init__(
+        self, headers: Mapping[bytes, bytes], client: str, scope: Scope, receive: Receive
+    ) -> None:
+        self.headers, self.client, self.scope, self.receive = headers, client, scope, receive
 
     @property
     def base_url(self) -> str:
@@ -72,12 +74,21 @@ class Request:
                 return b"".join(chunks)
 
 
-@dataclass(frozen=True, slots=True)
 class Response:
-    status: int
-    body: bytes
-    content_type: bytes = JSON_TYPE
-    headers: tuple[tuple[bytes, bytes], ...] = ()
+    """Status, body, media type and extra headers; a plain slots class, as `Request`."""
+
+    __slots__ = ("body", "content_type", "headers", "status")
+
+    def __init__(
+        self,
+        status: int,
+        body: bytes,
+        content_type: bytes = JSON_TYPE,
+        headers: tuple[tuple[bytes, bytes], ...] = (),
+    ) -> None:
+        self.status, self.body, self.content_type, self.headers = (
+            status, body, content_type, headers,
+        )  # fmt: skip
 
 
 def json_response(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from governance.decision import Decision, Mask
@@ -19,6 +19,10 @@ OBLIGATIONS_KEY = "supported_obligations"  # the obligations profile's negotiati
 MASK_OBLIGATION = "custom"
 
 Decide = Callable[[Mapping[str, Any]], Decision]
+# Decide a batch in order, stopping after the first decision the callback (if any) is true of.
+DecideMany = Callable[
+    [Sequence[Mapping[str, Any]], Callable[[Decision], bool] | None], list[Decision]
+]
 
 
 class BadRequest(ValueError):
@@ -169,34 +173,100 @@ def evaluate_one(body: Any, decide: Decide) -> dict[str, Any]:
     return evaluation_response(decide(request), masks_supported=masks_supported)
 
 
-def evaluate_batch(body: Any, decide: Decide, max_batch: int) -> dict[str, Any]:
+def evaluate_batch(body: Any, decide_many: DecideMany, max_batch: int) -> dict[str, Any]:
     """`evaluations`: order and length kept; an item's entity replaces the request's default
     whole (only a required identifier it lacks, such as `type`, comes from the default); an
     item that cannot be read is a deny with its error, not a failed batch; the two
-    short-circuit semantics stop after the first deny or permit."""
+    short-circuit semantics stop after the first deny or permit (what follows it is neither
+    decided nor logged). The items that can be read are decided in one `decide_many` call."""
     if not isinstance(body, dict):
         raise BadRequest("the request body must be a JSON object")
     items = body.get("evaluations")
     if items is None or items == []:
-        return evaluate_one(body, decide)
+        request, masks_supported = negotiated(read_evaluation(body))
+        (decision,) = decide_many([request], None)
+        return evaluation_response(decision, masks_supported=masks_supported)
     if not isinstance(items, list):
         raise BadRequest("`evaluations` must be an array")
     if len(items) > max_batch:
         raise BadRequest(f"`evaluations` holds {len(items)} items, more than the limit {max_batch}")
-    semantic = _semantic(body.get("options"))
+    stops = _STOPS[_semantic(body.get("options"))]
     defaults = {name: body[name] for name in _ENTITIES if body.get(name) is not None}
-    answers = []
+    # Each item read in order: its error answer in place, or None where a decision goes.
+    slots: list[dict[str, Any] | None] = []
+    requests: list[dict[str, Any]] = []
+    supported: list[bool] = []
     for item in items:
         try:
-            answer = evaluate_one(_merged(defaults, item), decide)
+            request, masks_supported = negotiated(read_evaluation(_merged(defaults, item)))
         except BadRequest as exc:
-            answer = error_response(str(exc))
+            slots.append(error_response(str(exc)))
+            if stops is _stop_on_deny:
+                break  # an item that cannot be read is a deny: nothing after it is decided
+            continue
+        slots.append(None)
+        requests.append(request)
+        supported.append(masks_supported)
+    answers = _decided(requests, supported, decide_many, stops)
+    return {"evaluations": _in_order(slots, answers, stops)}
+
+
+def _decided(
+    requests: list[dict[str, Any]],
+    supported: list[bool],
+    decide_many: DecideMany,
+    stops: Callable[[dict[str, Any]], bool] | None,
+) -> list[dict[str, Any]]:
+    """The answers to `requests` in order, up to and including the first that `stops`."""
+    if stops is None:
+        decisions = decide_many(requests, None)
+        return [
+            evaluation_response(d, masks_supported=s)
+            for d, s in zip(decisions, supported, strict=True)
+        ]
+    answers: list[dict[str, Any]] = []
+
+    def answered(decision: Decision) -> bool:
+        answer = evaluation_response(decision, masks_supported=supported[len(answers)])
         answers.append(answer)
-        if (semantic == "deny_on_first_deny" and not answer["decision"]) or (
-            semantic == "permit_on_first_permit" and answer["decision"]
-        ):
+        return stops(answer)
+
+    decide_many(requests, answered)
+    return answers
+
+
+def _in_order(
+    slots: list[dict[str, Any] | None],
+    answers: list[dict[str, Any]],
+    stops: Callable[[dict[str, Any]], bool] | None,
+) -> list[dict[str, Any]]:
+    """The error answers and the decided ones in the items' order, cut after the first that
+    stops the batch."""
+    decided = iter(answers)
+    ordered = []
+    for slot in slots:
+        answer = next(decided, None) if slot is None else slot
+        if answer is None:  # not decided: an earlier decision stopped the batch
             break
-    return {"evaluations": answers}
+        ordered.append(answer)
+        if stops is not None and stops(answer):
+            break
+    return ordered
+
+
+def _stop_on_deny(answer: dict[str, Any]) -> bool:
+    return not answer["decision"]
+
+
+def _stop_on_permit(answer: dict[str, Any]) -> bool:
+    return bool(answer["decision"])
+
+
+_STOPS: Mapping[str, Callable[[dict[str, Any]], bool] | None] = {
+    "execute_all": None,
+    "deny_on_first_deny": _stop_on_deny,
+    "permit_on_first_permit": _stop_on_permit,
+}
 
 
 def _semantic(options: Any) -> str:
