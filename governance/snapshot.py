@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Any, Literal, NamedTuple
 
 from governance.access.answer import OnForbidError, PolicyRef
@@ -132,12 +133,16 @@ def let_go(held: list[Any]) -> None:
             if depth < _TOP or len(inner) > _SMALL:
                 # Only what `item` alone holds (its reference, `inner`'s, the loop variable's
                 # and getrefcount's argument): the rest outlives it, so is no part to free.
-                pending.extend([(r, depth + 1) for r in inner if count(r) == 4 and tracked(r)])
+                # Counted in C (`compress` holds the referent as the loop variable would): most
+                # of a big container's referents are shared with the new snapshot.
+                alone = compress(inner, map(_ALONE.__eq__, map(count, inner)))
+                pending.extend([(r, depth + 1) for r in alone if tracked(r)])
             del inner
         del item
 
 
 _ONLY_HERE = 2
+_ALONE = 4  # references to a referent only `item` holds, while `compress` weighs it
 _TOP, _SMALL = 2, 64  # always opened: the first levels, and anything holding more than a few
 
 
