@@ -5,11 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from governance.tree.durations import parse_duration
 from governance.tree.load import load_tree
+from governance.tree.located_yaml import MAX_NODES, _expanded_size, _may_expand
 from tests.treebuilder import TreeBuilder, codes, errors
 
 OK_POLICY = '@id("all")\npermit (principal, action, resource);\n'
@@ -205,3 +207,16 @@ def test_policy_files_the_loader_skips_are_warnings(tmp_path):
     unread = sorted(p.location.file for p in problems if p.code == "unread-file")
     assert [f.rsplit("/", 2)[-2:] for f in unread] == [["sub", "x.cedar"], ["access", "y.CEDAR"]]
     assert all(p.severity == "warning" for p in problems if p.code == "unread-file")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="[]{}:,?-& \nab'\"#!|>", max_size=40))
+def test_without_aliases_a_document_has_at_most_four_nodes_a_character(text):
+    """The bound that lets small files without `*` skip the alias-expansion count."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return
+    if node is not None:
+        assert _expanded_size(node) <= 4 * len(text) + 1
+        assert not _may_expand(text) or 4 * len(text) + 1 > MAX_NODES
