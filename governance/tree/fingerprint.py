@@ -14,12 +14,12 @@ from governance.tree.unread import ROOT_ENTRIES
 
 
 def tree_fingerprint(root: str | Path) -> str:
-    """Digest of the resolved root and the (path, size, mtime, inode) of every file the loader
-    could read: the root's known entries, and every non-hidden file below its folders.
+    """Digest of the resolved root and the (path, size, mtime, ctime, inode) of every file the
+    loader could read: the root's known entries, and every non-hidden file below its folders.
 
     Only `stat` calls, no reads, so polling a large tree every few seconds stays cheap. A file
-    rewritten in place changes its mtime (nanoseconds) or size; one replaced by a rename changes
-    its inode; a `policies -> releases/B` symlink swap changes the resolved root. An unreadable
+    rewritten in place changes its mtime (nanoseconds), ctime or size (the ctime even when a tool
+    sets the old mtime back); one replaced by a rename changes its inode; a `policies -> releases/B` symlink swap changes the resolved root. An unreadable
     or missing tree has a fingerprint too, so its appearing is a change."""
     pinned = os.path.realpath(root)
     digest = hashlib.sha256(pinned.encode(errors="surrogateescape") + b"\0")
@@ -52,7 +52,7 @@ def _stat(digest: hashlib._Hash, root: str, path: str) -> None:
     except OSError:  # removed between listing and stat: the next poll sees the settled state
         digest.update(name + b"\0gone\n")
         return
-    digest.update(name + f"\0{st.st_size}:{st.st_mtime_ns}:{st.st_ino}\n".encode())
+    digest.update(name + f"\0{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}\n".encode())
 
 
 # How long after a file's last change its stat is not trusted to tell a later change apart.
