@@ -36,7 +36,7 @@ from governance.rules.retention import Retention, RetentionResolver
 from governance.rules.waivers import WaiverBook
 from governance.tree.catalog import Product
 from governance.tree.cedar_files import SourcePolicy
-from governance.tree.layers import GLOBAL, PolicyTree
+from governance.tree.layers import GLOBAL, Layer, PolicyTree
 from governance.tree.load import display_path
 
 EvaluatorName = Literal["compiled", "reference"]
@@ -84,6 +84,8 @@ class Snapshot:
     slices: Mapping[SliceKey, tuple[SourcePolicy, ...]] = field(default_factory=dict)
     templates: Mapping[SliceKey, tuple[pst.Template, ...]] = field(default_factory=dict)
     plan_keys: Mapping[str, tuple[PlanKey, ...]] = field(default_factory=dict)
+    # Each layer's policy references, kept whole for the next reload while the layer is the same.
+    refs: Mapping[str, tuple[Layer, dict[str, PolicyRef]]] = field(default_factory=dict)
 
 
 @contextmanager
@@ -235,10 +237,10 @@ def _build(
         else tuple(p.template for p in policies)
         for key, policies in slices.items()
     }  # fmt: skip
-    refs = {
-        p.full_id: PolicyRef(p.full_id, p.layer, p.effect, p.location, p.reason)
-        for p in tree.policies()
-    }
+    layer_refs = _layer_refs(tree, previous)
+    refs: dict[str, PolicyRef] = {}
+    for _, own in layer_refs.values():
+        refs.update(own)
     reuse = None
     if previous is not None:
         reuse = Reuse(previous.evaluator, same, _kept_slices(previous, parts, same))
@@ -273,7 +275,27 @@ def _build(
         slices=slices,
         templates=templates,
         plan_keys=plan_keys,
+        refs=layer_refs,
     )
+
+
+def _layer_refs(
+    tree: PolicyTree, previous: Snapshot | None
+) -> dict[str, tuple[Layer, dict[str, PolicyRef]]]:
+    """Each layer's policy references; a layer the tree took whole from the previous one (the
+    same object) keeps its references."""
+    earlier = {} if previous is None else previous.refs
+    found = {}
+    for layer in tree.layers():
+        kept = earlier.get(layer.name)
+        if kept is not None and kept[0] is layer:
+            found[layer.name] = kept
+            continue
+        found[layer.name] = (layer, {
+            p.full_id: PolicyRef(p.full_id, p.layer, p.effect, p.location, p.reason)
+            for p in layer.policies
+        })  # fmt: skip
+    return found
 
 
 def _plan_keys(plans: Mapping[PlanKey, Plan]) -> dict[str, tuple[PlanKey, ...]]:

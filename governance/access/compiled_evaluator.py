@@ -64,12 +64,20 @@ class CompiledEvaluator:
         self._fallback_ids = frozenset(failed)
         self._fallback_reasons = failed
         self._slices: dict[SliceKey, tuple[CompiledPolicy, ...]] = {}
+        self._templates = slices
         fallback: dict[SliceKey, Sequence[pst.Template]] = {}
+        # A slice of the very templates the previous evaluator had (a kept domain's) keeps its
+        # compiled policies, and its domain what its policies name.
+        earlier_templates = {} if previous is None else previous._templates
+        fresh: set[str] = set()
         for key, templates in slices.items():
-            if any(t.id in failed for t in templates):
+            if failed and any(t.id in failed for t in templates):
                 fallback[key] = templates
+            elif earlier_templates.get(key) is templates and key in previous._slices:  # type: ignore[union-attr]
+                self._slices[key] = previous._slices[key]  # type: ignore[union-attr]
             else:
                 self._slices[key] = tuple(compiled[t.id] for t in templates)
+                fresh.add(key[1])
         entities = catalog.entities() if fallback else []
         self._fallback = CedarSlices(fallback, entities, refs, on_forbid_error)
         # What each policy names is read once per compiled policy: a kept one keeps its reading.
@@ -80,7 +88,13 @@ class CompiledEvaluator:
             else groups_named((policy.template,))
             for pid, policy in compiled.items() if pid not in failed
         }  # fmt: skip
-        self._tested = _tested_by_domain(self._slices, self._groups)
+        if previous is None:
+            self._tested = _tested_by_domain(self._slices, self._groups)
+        else:
+            rebuilt = {k: v for k, v in self._slices.items() if k[1] in fresh}
+            domains = {k[1] for k in self._slices} - fresh
+            self._tested = {d: previous._tested[d] for d in domains if d in previous._tested}
+            self._tested.update(_tested_by_domain(rebuilt, self._groups))
         self._refs, self._mode = refs, on_forbid_error
 
     def fallback_policies(self) -> frozenset[str]:

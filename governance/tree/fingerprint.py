@@ -86,9 +86,11 @@ def layer_listing(folder: Path) -> Listing | None:
 
 
 def _list(folder: str, prefix: str, entries: list[tuple[Any, ...]], settled: int) -> bool:
+    # In the folder's own order: an unchanged folder lists the same way, and a changed one
+    # differs anyway (a reordering alone only costs a read).
     with os.scandir(folder) as found:
-        ordered = sorted(found, key=lambda e: e.name)
-    for entry in ordered:
+        listed = list(found)
+    for entry in listed:
         name = prefix + entry.name
         if entry.is_symlink():
             return False
