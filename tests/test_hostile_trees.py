@@ -262,7 +262,7 @@ _YAMLISH = st.lists(
 ).map(lambda lines: "\n".join(" " * indent + "".join(parts) for indent, parts in lines))
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(_YAMLISH)
 def test_the_depth_bound_read_off_the_text_is_never_below_the_depth(text):
     """What lets files skip the event pass of the depth check: the bound is sound."""
