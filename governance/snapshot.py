@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Any, Literal, NamedTuple
 
 from governance.access.answer import OnForbidError, PolicyRef
@@ -35,7 +36,7 @@ from governance.rules.retention import Retention, RetentionResolver
 from governance.rules.waivers import WaiverBook
 from governance.tree.catalog import Product
 from governance.tree.cedar_files import SourcePolicy
-from governance.tree.layers import GLOBAL, PolicyTree
+from governance.tree.layers import GLOBAL, Layer, PolicyTree
 from governance.tree.load import display_path
 
 EvaluatorName = Literal["compiled", "reference"]
@@ -83,6 +84,8 @@ class Snapshot:
     slices: Mapping[SliceKey, tuple[SourcePolicy, ...]] = field(default_factory=dict)
     templates: Mapping[SliceKey, tuple[pst.Template, ...]] = field(default_factory=dict)
     plan_keys: Mapping[str, tuple[PlanKey, ...]] = field(default_factory=dict)
+    # Each layer's policy references, kept whole for the next reload while the layer is the same.
+    refs: Mapping[str, tuple[Layer, dict[str, PolicyRef]]] = field(default_factory=dict)
 
 
 @contextmanager
@@ -132,12 +135,16 @@ def let_go(held: list[Any]) -> None:
             if depth < _TOP or len(inner) > _SMALL:
                 # Only what `item` alone holds (its reference, `inner`'s, the loop variable's
                 # and getrefcount's argument): the rest outlives it, so is no part to free.
-                pending.extend([(r, depth + 1) for r in inner if count(r) == 4 and tracked(r)])
+                # Counted in C (`compress` holds the referent as the loop variable would): most
+                # of a big container's referents are shared with the new snapshot.
+                alone = compress(inner, map(_ALONE.__eq__, map(count, inner)))
+                pending.extend([(r, depth + 1) for r in alone if tracked(r)])
             del inner
         del item
 
 
 _ONLY_HERE = 2
+_ALONE = 4  # references to a referent only `item` holds, while `compress` weighs it
 _TOP, _SMALL = 2, 64  # always opened: the first levels, and anything holding more than a few
 
 
@@ -230,10 +237,10 @@ def _build(
         else tuple(p.template for p in policies)
         for key, policies in slices.items()
     }  # fmt: skip
-    refs = {
-        p.full_id: PolicyRef(p.full_id, p.layer, p.effect, p.location, p.reason)
-        for p in tree.policies()
-    }
+    layer_refs = _layer_refs(tree, previous)
+    refs: dict[str, PolicyRef] = {}
+    for _, own in layer_refs.values():
+        refs.update(own)
     reuse = None
     if previous is not None:
         reuse = Reuse(previous.evaluator, same, _kept_slices(previous, parts, same))
@@ -268,7 +275,27 @@ def _build(
         slices=slices,
         templates=templates,
         plan_keys=plan_keys,
+        refs=layer_refs,
     )
+
+
+def _layer_refs(
+    tree: PolicyTree, previous: Snapshot | None
+) -> dict[str, tuple[Layer, dict[str, PolicyRef]]]:
+    """Each layer's policy references; a layer the tree took whole from the previous one (the
+    same object) keeps its references."""
+    earlier = {} if previous is None else previous.refs
+    found = {}
+    for layer in tree.layers():
+        kept = earlier.get(layer.name)
+        if kept is not None and kept[0] is layer:
+            found[layer.name] = kept
+            continue
+        found[layer.name] = (layer, {
+            p.full_id: PolicyRef(p.full_id, p.layer, p.effect, p.location, p.reason)
+            for p in layer.policies
+        })  # fmt: skip
+    return found
 
 
 def _plan_keys(plans: Mapping[PlanKey, Plan]) -> dict[str, tuple[PlanKey, ...]]:

@@ -12,6 +12,7 @@ import pytest
 from governance import Engine
 from governance.tree.layers import PolicyTree
 from governance.tree.load import load_tree
+from tests.stat_trust import settle
 from tests.treebuilder import SCHEMA, TreeBuilder, request
 
 SALES = (
@@ -83,10 +84,19 @@ def _load(root: Path, previous: PolicyTree | None = None) -> tuple[PolicyTree, l
     return tree, list(problems)
 
 
+@pytest.mark.parametrize("listing", ["just written", "settled"])
 @pytest.mark.parametrize("edit", list(EDITS))
-def test_a_load_from_the_previous_tree_equals_a_fresh_load(tmp_path: Path, edit: str) -> None:
+def test_a_load_from_the_previous_tree_equals_a_fresh_load(
+    tmp_path: Path, edit: str, listing: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Just written, every file is too new for its stat to be trusted and each layer is read;
+    settled, unchanged layers are taken by their listing without a read."""
     tree = organisation(tmp_path / "tree")
+    if listing == "settled":
+        settle(monkeypatch)
     before, _ = _load(tree.root)
+    if listing == "settled":
+        settle(monkeypatch)
     EDITS[edit](tree)
     reused, problems = _load(tree.root, before)
     fresh, expected = _load(tree.root)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from governance.tree.durations import parse_duration
 from governance.tree.load import load_tree
+from governance.tree.located_yaml import MAX_NODES, _depth_bound, _expanded_size, _may_expand
 from tests.treebuilder import TreeBuilder, codes, errors
 
 OK_POLICY = '@id("all")\npermit (principal, action, resource);\n'
@@ -205,3 +207,84 @@ def test_policy_files_the_loader_skips_are_warnings(tmp_path):
     unread = sorted(p.location.file for p in problems if p.code == "unread-file")
     assert [f.rsplit("/", 2)[-2:] for f in unread] == [["sub", "x.cedar"], ["access", "y.CEDAR"]]
     assert all(p.severity == "warning" for p in problems if p.code == "unread-file")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="[]{}:,?-& \nab'\"#!|>", max_size=40))
+def test_without_aliases_a_document_has_at_most_four_nodes_a_character(text):
+    """The bound that lets small files without `*` skip the alias-expansion count."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return
+    if node is not None:
+        assert _expanded_size(node) <= 4 * len(text) + 1
+        assert not _may_expand(text) or 4 * len(text) + 1 > MAX_NODES
+
+
+def _depth(text: str) -> int:
+    deepest = depth = 0
+    for event in yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return deepest
+
+
+_YAMLISH = st.lists(
+    st.tuples(
+        st.integers(0, 12),
+        st.lists(
+            st.sampled_from(
+                [
+                    "- ",
+                    "? ",
+                    "a: ",
+                    "b:",
+                    "[",
+                    "]",
+                    "{",
+                    "}",
+                    ", ",
+                    "x",
+                    "-",
+                    "&a ",
+                    "!t ",
+                    "\t",
+                    "*a",
+                ]
+            )
+        ),
+    ),
+    max_size=12,
+).map(lambda lines: "\n".join(" " * indent + "".join(parts) for indent, parts in lines))
+
+
+@settings(max_examples=600, deadline=None)
+@given(_YAMLISH)
+def test_the_depth_bound_read_off_the_text_is_never_below_the_depth(text):
+    """What lets files skip the event pass of the depth check: the bound is sound."""
+    try:
+        depth = _depth(text)
+    except yaml.YAMLError:
+        return
+    assert depth <= _depth_bound(text)
+
+
+_NESTED = st.recursive(
+    st.one_of(st.none(), st.integers(), st.text("ab -?:", max_size=4)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text("ab", max_size=2), inner, max_size=3)
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_NESTED, st.sampled_from([False, True, None]), st.integers(2, 6))
+def test_the_depth_bound_holds_for_documents_as_dumped(data, flow, indent):
+    """Valid nested documents in every dump style (block, flow, mixed; any indentation)."""
+    text = yaml.safe_dump(data, default_flow_style=flow, indent=indent)
+    assert _depth(text) <= _depth_bound(text)

@@ -14,6 +14,7 @@ import yaml
 
 from governance import Engine
 from tests.orggen import ACTIONS, PURPOSES, large_org, write_org
+from tests.stat_trust import settle
 
 DOMAINS = 6
 
@@ -147,15 +148,28 @@ def _answer(decision: Any) -> tuple[Any, ...]:
     )
 
 
-@pytest.mark.parametrize("evaluator", ["compiled", "reference"])
+@pytest.mark.parametrize(
+    ("evaluator", "listing"),
+    [("compiled", "just written"), ("reference", "just written"), ("compiled", "settled")],
+)
 @pytest.mark.parametrize("edit", list(EDITS))
 def test_decisions_after_an_incremental_reload_equal_a_fresh_load(
-    original: Path, tmp_path: Path, edit: str, evaluator: Any
+    original: Path,
+    tmp_path: Path,
+    edit: str,
+    evaluator: Any,
+    listing: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Settled, the unchanged domains are taken by their listing, without reading a file."""
     change, rebuilt = EDITS[edit]
     root = tmp_path / "tree"
     shutil.copytree(original, root)
+    if listing == "settled":
+        settle(monkeypatch)
     engine = Engine.from_path(root, evaluator=evaluator)
+    if listing == "settled":
+        settle(monkeypatch)
     change(root)
     engine.reload(root)
     fresh = Engine.from_path(root, evaluator=evaluator)

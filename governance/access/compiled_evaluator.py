@@ -64,15 +64,37 @@ class CompiledEvaluator:
         self._fallback_ids = frozenset(failed)
         self._fallback_reasons = failed
         self._slices: dict[SliceKey, tuple[CompiledPolicy, ...]] = {}
+        self._templates = slices
         fallback: dict[SliceKey, Sequence[pst.Template]] = {}
+        # A slice of the very templates the previous evaluator had (a kept domain's) keeps its
+        # compiled policies, and its domain what its policies name.
+        earlier_templates = {} if previous is None else previous._templates
+        fresh: set[str] = set()
         for key, templates in slices.items():
-            if any(t.id in failed for t in templates):
+            if failed and any(t.id in failed for t in templates):
                 fallback[key] = templates
+            elif earlier_templates.get(key) is templates and key in previous._slices:  # type: ignore[union-attr]
+                self._slices[key] = previous._slices[key]  # type: ignore[union-attr]
             else:
                 self._slices[key] = tuple(compiled[t.id] for t in templates)
+                fresh.add(key[1])
         entities = catalog.entities() if fallback else []
         self._fallback = CedarSlices(fallback, entities, refs, on_forbid_error)
-        self._tested = _tested_by_domain(self._slices)
+        # What each policy names is read once per compiled policy: a kept one keeps its reading.
+        before: Mapping[str, CompiledPolicy] = {} if previous is None else previous._compiled
+        earlier: Mapping[str, frozenset[str] | None] = {} if previous is None else previous._groups
+        self._groups: dict[str, frozenset[str] | None] = {
+            pid: earlier[pid] if before.get(pid) is policy and pid in earlier
+            else groups_named((policy.template,))
+            for pid, policy in compiled.items() if pid not in failed
+        }  # fmt: skip
+        if previous is None:
+            self._tested = _tested_by_domain(self._slices, self._groups)
+        else:
+            rebuilt = {k: v for k, v in self._slices.items() if k[1] in fresh}
+            domains = {k[1] for k in self._slices} - fresh
+            self._tested = {d: previous._tested[d] for d in domains if d in previous._tested}
+            self._tested.update(_tested_by_domain(rebuilt, self._groups))
         self._refs, self._mode = refs, on_forbid_error
 
     def fallback_policies(self) -> frozenset[str]:
@@ -124,18 +146,16 @@ _ANY_GROUP = None  # a domain without compiled slices binds every group (it has 
 
 def _tested_by_domain(
     slices: Mapping[SliceKey, Sequence[CompiledPolicy]],
+    by_policy: Mapping[str, frozenset[str] | None],
 ) -> dict[str, frozenset[str] | None]:
-    """Per domain, the groups its compiled policies can test a principal against (None: any);
-    each policy is read once, though the global layer's are in every domain's slices."""
-    by_policy: dict[str, frozenset[str] | None] = {}
+    """Per domain, the groups its compiled policies can test a principal against (None: any),
+    from what each policy names (`by_policy`, read once per policy)."""
     named: dict[str, set[str] | None] = {}
     for (_, domain), policies in slices.items():
         groups = named.setdefault(domain, set())
         for policy in policies:
             if groups is None:
                 break
-            if policy.id not in by_policy:
-                by_policy[policy.id] = groups_named((policy.template,))
             found = by_policy[policy.id]
             if found is None:
                 groups = named[domain] = None

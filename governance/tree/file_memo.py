@@ -16,6 +16,7 @@ class _Entry:
     stamp: Hashable  # what the value was computed from: a file's sha256, or a tuple of digests
     value: Any
     problems: tuple[Problem, ...]  # what computing it reported, reported again on reuse
+    inner: tuple[tuple[Hashable, _Entry], ...] = ()  # the results computing it used, kept with it
 
 
 class FileMemo:
@@ -31,6 +32,7 @@ class FileMemo:
         same_names = previous is not None and previous.names == names
         self._earlier: dict[Hashable, _Entry] = previous._entries if same_names else {}  # type: ignore[union-attr]
         self._entries: dict[Hashable, _Entry] = {}
+        self._computing: list[list[Hashable]] = []  # keys used by each result being computed
         self.reused = 0  # results taken from the previous load (tests and benchmarks read it)
 
     def get(
@@ -41,19 +43,39 @@ class FileMemo:
         compute: Callable[[list[Problem]], T],
     ) -> T:
         """`compute(found)` once per stamp: an earlier result under the same key and stamp is
-        taken, with the problems it reported; otherwise it is computed and kept."""
+        taken, with the problems it reported; otherwise it is computed and kept.
+
+        Results `compute` itself gets from the memo (a layer's files) are kept with it: taking
+        the outer result again keeps them too, for a later load to reuse one by one."""
+        if self._computing:
+            self._computing[-1].append(key)
         earlier = self._earlier.get(key)
         if earlier is not None and earlier.stamp == stamp:
-            self._entries[key] = earlier
+            self._keep(key, earlier)
             self.reused += 1
             problems.extend(earlier.problems)
             value: T = earlier.value
             return value
         found: list[Problem] = []
-        value = compute(found)
-        self._entries[key] = _Entry(stamp, value, tuple(found))
+        self._computing.append([])
+        try:
+            value = compute(found)
+        finally:
+            inner = tuple(self._computing.pop())
+        entries = self._entries
+        self._entries[key] = _Entry(
+            stamp, value, tuple(found), tuple((k, entries[k]) for k in inner)
+        )
         problems.extend(found)
         return value
+
+    def _keep(self, key: Hashable, entry: _Entry) -> None:
+        self._entries[key] = entry
+        if entry.inner:
+            self._entries.update(entry.inner)
+            for inner_key, inner in entry.inner:
+                if inner.inner:
+                    self._keep(inner_key, inner)
 
     def seal(self) -> None:
         """The load is done: forget the previous load's entries."""

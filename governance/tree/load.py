@@ -19,6 +19,7 @@ from governance.errors import Location, Problem
 from governance.tree.catalog import Product, product_from_descriptor
 from governance.tree.cedar_files import SourcePolicy, nesting_problem, read_policies
 from governance.tree.file_memo import FileMemo
+from governance.tree.fingerprint import layer_listing
 from governance.tree.formats import (
     ClassificationFile,
     DomainConfig,
@@ -257,9 +258,11 @@ def _load_domains(root: Path, problems: list[Problem]) -> dict[str, Layer]:
     if not folder.is_dir():
         return {}
     domains: dict[str, Layer] = {}
-    for child in sorted(folder.iterdir()):
-        if not child.is_dir() or child.name.startswith("."):
-            continue
+    # One listing of the folder (a directory entry tells a folder without a stat per entry).
+    with os.scandir(folder) as entries:
+        names = sorted(e.name for e in entries if not e.name.startswith(".") and e.is_dir())
+    for name in names:
+        child = folder / name
         if child.name == GLOBAL or not DOMAIN_NAME.match(child.name):
             why = (
                 "is reserved for the global layer"
@@ -283,16 +286,32 @@ def _load_layer(
     shared: Mapping[Path, str] | None = None,
 ) -> Layer:
     """One layer, with its revision: the digest of the files read while loading it (all below
-    its folder) and of the `shared` files read before."""
-    outer, own = READ_LOG.get(), dict(shared or {})
-    token = READ_LOG.set(own)
-    try:
-        layer = _read_layer(folder, name, problems, is_global=is_global)
-    finally:
-        READ_LOG.reset(token)
+    its folder) and of the `shared` files read before.
+
+    When the previous load read this folder with the same listing (every entry, and each
+    file's size, mtime, ctime and inode: `layer_listing`), and the same shared files, its
+    layer is taken whole without reading a file, with the problems it gave."""
+    outer = READ_LOG.get()
+    memo = _MEMO.get()
+
+    def read(found: list[Problem]) -> tuple[Layer, dict[Path, str]]:
+        own = dict(shared or {})
+        token = READ_LOG.set(own)
+        try:
+            layer = _read_layer(folder, name, found, is_global=is_global)
+        finally:
+            READ_LOG.reset(token)
+        layer.revision = _revision(root, own)
+        return layer, own
+
+    if memo is None:
+        layer, own = read(problems)
+    else:
+        listing = layer_listing(folder)
+        stamp = object() if listing is None else (listing, tuple(sorted((shared or {}).items())))
+        layer, own = memo.get(("layer", folder, is_global), stamp, problems, read)
     if outer is not None:
         outer.update(own)
-    layer.revision = _revision(root, own)
     return layer
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, cast
@@ -171,14 +172,45 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
+def _may_expand(text: str) -> bool:
+    """Whether the document could pass MAX_NODES: only through an alias (`*`), or by sheer
+    size. Without aliases a node takes a character of text, or is empty and follows an
+    indicator or separator (`[:,:]` is seven nodes in five): four per character is a bound
+    with room to spare, so small files of no alias skip the count."""
+    return "*" in text or 4 * len(text) + 1 > MAX_NODES
+
+
+# Where a block collection can begin other than at a line's indentation: after a `- ` or `? `
+# indicator on the same line (`- - x`, `- key: v`, `? - x`).
+_COMPACT = re.compile(r"[-?][ \t]+(?=\S)")
+
+
+def _depth_bound(text: str) -> int:
+    """An upper bound on the nesting depth, read off the text without parsing it.
+
+    Along a chain of nested block collections the starting columns never decrease, and one
+    column holds at most two levels (a mapping and the sequence that is one of its values,
+    `key:` then `- x` below it); a block collection starts at a line's indentation or after a
+    compact indicator. Flow collections (`[`, `{`) nest inside block ones, never the reverse,
+    and each opens with a bracket. So the depth is at most twice the number of those columns
+    plus the number of brackets (in scalars too: over-counting is safe)."""
+    columns: set[int] = set()
+    for line in text.splitlines():
+        columns.add(len(line) - len(line.lstrip(" \t")))
+        if "-" in line or "?" in line:
+            columns.update(m.end() for m in _COMPACT.finditer(line))
+    return 2 * len(columns) + text.count("[") + text.count("{")
+
+
 def _load_bounded(text: str) -> Any:
-    _check_depth(text)
+    if _depth_bound(text) > MAX_DEPTH:  # only then is the event stream read to tell
+        _check_depth(text)
     loader = _LocatingLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return None
-        if _expanded_size(node) > MAX_NODES:
+        if _may_expand(text) and _expanded_size(node) > MAX_NODES:
             raise yaml.MarkedYAMLError(
                 None,
                 None,

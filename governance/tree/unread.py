@@ -39,8 +39,11 @@ def unread_problems(root: Path, display: Display) -> list[Problem]:
     ]
     domains = root / "domains"
     if domains.is_dir():
-        for child in sorted(domains.iterdir()):
-            if not child.is_dir() and not _ignorable(child):
+        with os.scandir(domains) as entries:
+            files = sorted(e.name for e in entries if not e.is_dir())
+        for name in files:
+            child = domains / name
+            if not _ignorable(child):
                 found.append(_warning(child, display, "only folders under `domains/` are read"))
     return found
 

@@ -16,14 +16,16 @@ from governance.tree.catalog import Product
 from governance.tree.cedar_files import SourcePolicy
 from governance.tree.file_memo import FileMemo
 from governance.tree.formats import ActionSpec, Selector
-from governance.tree.layers import PolicyTree
+from governance.tree.layers import Layer, PolicyTree
 
 
 def validate_tree(tree: PolicyTree, problems: list[Problem], memo: FileMemo | None = None) -> None:
     """Every cross-file check; with the `memo` of a load, a layer checked against the schema by
     the previous load with the same policies and schema (both revisions equal) is not again."""
+    _check_layers(tree, problems, memo)
     for stage in STAGES:
         stage(tree, problems)
+    _check_scope(tree, problems, memo)
     _check_schema(tree, problems, memo)
 
 
@@ -87,51 +89,62 @@ def _cycles(parents: Mapping[str, list[str]]) -> list[list[str]]:
     return found
 
 
-def _check_levels(tree: PolicyTree, problems: list[Problem]) -> None:
+def _check_layers(tree: PolicyTree, problems: list[Problem], memo: FileMemo | None) -> None:
+    """The checks that read one layer alone: levels its rules and products name, and ids
+    unique within it. They depend on the layer and on the configuration (its levels), that
+    is on the layer's revision and the global one: an unchanged layer's findings are reused."""
     levels = set(tree.config.classification.levels)
-
-    def check(level: str | None, location: Location, what: str) -> None:
-        if level is not None and level not in levels:
-            known = ", ".join(tree.config.classification.levels)
-            problems.append(
-                Problem(
-                    location, "unknown-level", f"{what}: unknown level `{level}` (known: {known})"
-                )
-            )
-
-    seen: set[Location] = set()  # a table's declaration is inherited by each of its columns
+    known = ", ".join(tree.config.classification.levels)
     for layer in tree.layers():
-        for rule in layer.classification:
-            check(rule.item.level, rule.location, f"rule `{rule.item.id}`")
-        for retention in layer.retention:
-            floor = retention.item.applies_to.min_classification
-            check(floor, retention.location, f"rule `{retention.item.id}`")
-        for masking in layer.masking:
-            match = masking.item.match
-            for level in [*match.levels, match.min_level]:
-                check(level, masking.location, f"masking rule `{masking.item.id}`")
-        for product in layer.products:
-            check(product.declared, product.location, f"product `{product.id}`")
-            for column in product.columns:
-                check(column.declared, column.location, f"column `{column.key}`")
-                for level, location in column.inherited:
-                    if location not in seen:
-                        seen.add(location)
-                        check(level, location, f"table or property above `{column.key}`")
 
+        def check(found: list[Problem], layer: Layer = layer) -> None:
+            _check_levels(layer, levels, known, found)
+            _check_unique_ids(layer, found)
 
-def _check_unique_ids(tree: PolicyTree, problems: list[Problem]) -> None:
-    for layer in tree.layers():
-        _unique(((p.local_id, p.location) for p in layer.policies), "policy @id", problems)
-        _unique(
-            ((r.item.id, r.location) for r in layer.classification), "classification rule", problems
-        )
-        _unique(((r.item.id, r.location) for r in layer.retention), "retention rule", problems)
-        _unique(((h.item.id, h.location) for h in layer.holds), "legal hold", problems)
-        _unique(((m.item.id, m.location) for m in layer.masking), "masking rule", problems)
-        _unique(((w.item.id, w.location) for w in layer.waivers), "waiver", problems)
+        if memo is None:
+            check(problems)
+        else:
+            stamp = (layer.revision, tree.global_layer.revision)
+            memo.get(("layer-checks", layer.name), stamp, problems, check)
     all_products = [(p.id, p.location) for layer in tree.domains.values() for p in layer.products]
     _unique(all_products, "product id", problems)
+
+
+def _check_levels(layer: Layer, levels: set[str], known: str, problems: list[Problem]) -> None:
+    def check(level: str | None, location: Location, what: str) -> None:
+        if level is not None and level not in levels:
+            message = f"{what}: unknown level `{level}` (known: {known})"
+            problems.append(Problem(location, "unknown-level", message))
+
+    seen: set[Location] = set()  # a table's declaration is inherited by each of its columns
+    for rule in layer.classification:
+        check(rule.item.level, rule.location, f"rule `{rule.item.id}`")
+    for retention in layer.retention:
+        floor = retention.item.applies_to.min_classification
+        check(floor, retention.location, f"rule `{retention.item.id}`")
+    for masking in layer.masking:
+        match = masking.item.match
+        for level in [*match.levels, match.min_level]:
+            check(level, masking.location, f"masking rule `{masking.item.id}`")
+    for product in layer.products:
+        check(product.declared, product.location, f"product `{product.id}`")
+        for column in product.columns:
+            check(column.declared, column.location, f"column `{column.key}`")
+            for level, location in column.inherited:
+                if location not in seen:
+                    seen.add(location)
+                    check(level, location, f"table or property above `{column.key}`")
+
+
+def _check_unique_ids(layer: Layer, problems: list[Problem]) -> None:
+    _unique(((p.local_id, p.location) for p in layer.policies), "policy @id", problems)
+    _unique(
+        ((r.item.id, r.location) for r in layer.classification), "classification rule", problems
+    )
+    _unique(((r.item.id, r.location) for r in layer.retention), "retention rule", problems)
+    _unique(((h.item.id, h.location) for h in layer.holds), "legal hold", problems)
+    _unique(((m.item.id, m.location) for m in layer.masking), "masking rule", problems)
+    _unique(((w.item.id, w.location) for w in layer.waivers), "waiver", problems)
 
 
 def _unique(items: Iterable[tuple[str, Location]], what: str, problems: list[Problem]) -> None:
@@ -207,18 +220,56 @@ def _check_waiver_narrowing(tree: PolicyTree, problems: list[Problem]) -> None:
             problems.append(Problem(sourced.location, "broad-waiver", message, "warning"))
 
 
-def _check_scope(tree: PolicyTree, problems: list[Problem]) -> None:
+def _check_scope(tree: PolicyTree, problems: list[Problem], memo: FileMemo | None) -> None:
     """A domain policy naming another domain's entity is an error (docs/SEMANTICS.md §1): it would grant
-    nothing there, and it signals a team reaching outside what it owns."""
+    nothing there, and it signals a team reaching outside what it owns.
+
+    A layer's findings depend on its policies, the actions (both in revisions) and the
+    domains its policies name (a `Domain` id, or a product's: the domain its id begins with),
+    so they are reused while those domains' revisions are unchanged. Only when every product
+    id begins with its own domain's name, as a tree without `bad-product-id` errors has it."""
     products = tree.products()
     actions = {a.name for a in tree.config.action_specs()}
+    if memo is not None and not all(p.id.startswith(f"{p.domain}.") for p in products.values()):
+        memo = None
     for layer in tree.layers():
+
+        def check(found: list[Problem], layer: Layer = layer) -> None:
+            for policy in layer.policies:
+                for uid in policy.names:
+                    message = _scope_finding(uid, layer.name, products, tree, actions)
+                    if message:
+                        code = "scope-violation" if "belongs to" in message else "unknown-entity"
+                        found.append(Problem(policy.location, code, f"{policy.full_id}: {message}"))
+
+        if memo is None:
+            check(problems)
+            continue
+        named = memo.get(("scope-names", layer.name), layer.revision, [], _domains_named(layer))
+        domains = tree.domains
+        stamp = (
+            layer.revision, tree.global_layer.revision,
+            tuple((d, domains[d].revision if d in domains else None) for d in named),
+        )  # fmt: skip
+        memo.get(("scope", layer.name), stamp, problems, check)
+
+
+def _domains_named(layer: Layer) -> Callable[[list[Problem]], tuple[str, ...]]:
+    """The domains a layer's policies name: a `Domain` id, or the domain a product id or a
+    column's product id begins with."""
+
+    def read(found: list[Problem]) -> tuple[str, ...]:
+        named: set[str] = set()
         for policy in layer.policies:
             for uid in policy.names:
-                message = _scope_finding(uid, layer.name, products, tree, actions)
-                if message:
-                    code = "scope-violation" if "belongs to" in message else "unknown-entity"
-                    problems.append(Problem(policy.location, code, f"{policy.full_id}: {message}"))
+                kind = uid.type.basename
+                if kind == "Domain":
+                    named.add(uid.id)
+                elif kind in ("DataProduct", "Column"):
+                    named.add(uid.id.split("/", 1)[0].split(".", 1)[0])
+        return tuple(sorted(named))
+
+    return read
 
 
 def _scope_finding(
@@ -357,12 +408,9 @@ def _validate_layer(policies: list[SourcePolicy], schema: Any, problems: list[Pr
 
 
 STAGES: tuple[Callable[[PolicyTree, list[Problem]], None], ...] = (
-    _check_levels,
-    _check_unique_ids,
     _check_products,
     _check_retention,
     _check_waivers,
     _check_waiver_narrowing,
-    _check_scope,
     _check_rule_scope,
 )
