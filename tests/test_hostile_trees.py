@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -288,3 +289,62 @@ def test_the_depth_bound_holds_for_documents_as_dumped(data, flow, indent):
     """Valid nested documents in every dump style (block, flow, mixed; any indentation)."""
     text = yaml.safe_dump(data, default_flow_style=flow, indent=indent)
     assert _depth(text) <= _depth_bound(text)
+
+
+# Chains without brackets: Cedar's parser recurses per link and crashed the process (SIGSEGV)
+# from about 1,400 links, in loading, `govern fmt`, `compile_policies` and a schema's `Set<...>`.
+_CHAINS = {
+    "and": " && ".join(["true"] * 3000),
+    "or": " || ".join(['principal.department == "x"'] * 3000),
+    "plus": " + ".join(["1"] * 3000) + " == 1",
+    "attributes": "principal" + ".a" * 3000 + ' == "x"',
+    "has": "principal has " + ".".join(["a"] * 3000),
+    "calls": "[1]" + ".contains(1)" * 3000,
+    "ifs": "if true then " * 2000 + "true" + " else false" * 2000,
+}
+_CHAIN_SCRIPT = """
+import sys
+from pathlib import Path
+import governance
+from governance.tools.fmt import format_text
+from governance.tree.load import load_tree
+root, policy, schema = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+_, problems = load_tree(root)
+print(*[p.code + " " + p.message for p in problems], sep="\\n")
+for run in (
+    lambda: governance.compile_policies(policy),
+    lambda: governance.compile_policies("permit (principal, action, resource);", schema=schema),
+    lambda: format_text(policy),
+):
+    try:
+        run()
+    except (governance.CompileError, ValueError) as exc:
+        print("refused", exc)
+"""
+
+
+@pytest.mark.parametrize("chain", sorted(_CHAINS))
+def test_long_operator_chains_are_refused_before_the_parser(tmp_path, chain):
+    policy = f'@id("chain")\npermit (principal, action, resource) when {{ {_CHAINS[chain]} }};\n'
+    schema = "entity User { a: " + "Set<" * 3000 + "String" + ">" * 3000 + " };\n"
+    tree = fresh(tmp_path)
+    tree.cedar("sales", policy)
+    (tree.root / "schema.cedarschema").write_text(schema)
+    result = subprocess.run(
+        [sys.executable, "-c", _CHAIN_SCRIPT, str(tree.root), policy, schema],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "cedar-syntax more than 500 operators in one statement" in result.stdout
+    assert "cedar-schema nesting deeper than 64 levels" in result.stdout
+    assert result.stdout.count("refused") == 3, result.stdout
+
+
+def test_many_short_policies_are_not_a_chain(tmp_path):
+    many = "".join(
+        f'@id("p{i}")\npermit (principal, action, resource) when {{ {" && ".join(["true"] * 50)} }};\n'
+        for i in range(40)
+    )
+    tree = fresh(tmp_path)
+    tree.cedar("sales", many)
+    assert error_codes(tree) == []

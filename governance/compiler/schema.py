@@ -17,6 +17,7 @@ from typing import Union
 import cedarpy
 
 from governance.compiler.literals import unescape
+from governance.compiler.statements import MAX_NESTING, nesting_failure
 from governance.compiler.values import EntityUID
 
 # --- resolved types ----------------------------------------------------------------------
@@ -88,8 +89,16 @@ def load_schema(source: SchemaInput) -> Schema | None:
     if source is None or isinstance(source, Schema):
         return source
     if isinstance(source, Mapping):
-        handle = cedarpy.Schema.from_json_str(json.dumps(source))
-    elif source.lstrip().startswith("{"):
+        try:
+            source = json.dumps(source)
+        except RecursionError:
+            raise ValueError(f"schema nests deeper than {MAX_NESTING} levels") from None
+    # cedarpy's schema parser overflows the C stack (SIGSEGV) on deep nesting: refused first
+    failure = nesting_failure(source, schema=True)
+    if failure is not None:
+        line, column, message = failure
+        raise ValueError(f"{line}:{column}: {message}")
+    if source.lstrip().startswith("{"):
         handle = cedarpy.Schema.from_json_str(source)
     else:
         handle = cedarpy.Schema.from_str(source)

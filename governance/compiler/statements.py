@@ -15,6 +15,17 @@ from governance.errors import CompileError, Location
 # Cedar's parser recurses per bracket and overflows the C stack (SIGSEGV) near a thousand levels;
 # no real policy nests more than a handful, so the text is refused before it reaches the parser.
 MAX_NESTING = 64
+# It recurses as deep per link of a chain without brackets (`a && b && ...`, `+`, `x.a.b...`,
+# `has a.b...`, `.contains(..).contains(..)`, nested `if`: SIGSEGV near 1,400 links; its own limit
+# of 100 levels is checked only after). A statement's depth is at most its count of operators and
+# keywords, so a statement with more than MAX_OPERATORS of them is refused unparsed.
+MAX_OPERATORS = 500
+# What can nest: a comment or string (skipped whole), a bracket, `;`, an operator or keyword.
+_NESTING = re.compile(
+    r'//[^\n]*|"(?:[^"\\]|\\.)*"?|[()\[\]{};]|&&|\|\||[=!<>]=|[<>+*.!-]'
+    r"|\b(?:if|then|else|in|has|like|is)\b",
+    re.DOTALL,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,16 +73,43 @@ def split_statements(text: str) -> list[Statement]:
 def too_deep(text: str) -> tuple[int, int] | None:
     """The (line, column) where bracket nesting first exceeds MAX_NESTING, skipping comments
     and strings; None when the text stays within the limit."""
-    depth = 0
-    for i, char in _significant(text):
-        if char in "([{":
+    failure = nesting_failure(text)
+    return None if failure is None else (failure[0], failure[1])
+
+
+def nesting_failure(text: str, *, schema: bool = False) -> tuple[int, int, str] | None:
+    """(line, column, message) where Cedar text first nests deeper than its parser can take:
+    brackets (in a schema also `Set<...>`) past MAX_NESTING, or a statement of more than
+    MAX_OPERATORS operators and keywords; comments and strings are skipped. None when safe."""
+    depth, operators = 0, 0
+    for match in _NESTING.finditer(text):  # identifiers and spaces never match: skipped in C
+        char = match.group()[0]
+        if char == '"' or char == "/":  # a string or a comment
+            continue
+        if char in "([{" or (schema and char == "<"):
             depth += 1
             if depth > MAX_NESTING:
-                statement = _statement(text, i, i)
-                return statement.line, statement.column
-        elif char in ")]}":
+                message = f"nesting deeper than {MAX_NESTING} levels of brackets"
+                return (*_line_column(text, match.start()), message)
+        elif char in ")]}" or (schema and char == ">"):
             depth -= 1
+        elif char == ";":
+            if depth <= 0:
+                depth, operators = 0, 0
+        else:
+            operators += 1
+            if operators > MAX_OPERATORS:
+                message = (
+                    f"more than {MAX_OPERATORS} operators in one statement "
+                    "(Cedar's parser cannot take chains that long)"
+                )
+                return (*_line_column(text, match.start()), message)
     return None
+
+
+def _line_column(text: str, index: int) -> tuple[int, int]:
+    where = _statement(text, index, index)
+    return where.line, where.column
 
 
 def _statement(text: str, start: int, end: int) -> Statement:
@@ -107,11 +145,11 @@ def parse_accepted(text: str, source: str = "<policies>") -> pst.PolicySet | str
         raise CompileError(message, Location(source, *where)) from None
 
 
-def _refuse_deep(text: str, source: str) -> None:
-    deep = too_deep(text)
-    if deep is not None:
-        message = f"nesting deeper than {MAX_NESTING} levels of brackets"
-        raise CompileError(message, Location(source, *deep))
+def _refuse_deep(text: str, source: str, *, schema: bool = False) -> None:
+    failure = nesting_failure(text, schema=schema)
+    if failure is not None:
+        line, column, message = failure
+        raise CompileError(message, Location(source, line, column))
 
 
 def _first_failure(

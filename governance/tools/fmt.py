@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from governance.cedar_bridge import format_policies, parse_policies
+from governance.compiler.statements import nesting_failure
 from governance.tools.gitignore import walk_files
 from governance.tree.load import display_path
 
@@ -37,6 +38,10 @@ def cedar_files(paths: Iterable[Path]) -> list[Path]:
 def format_text(text: str) -> str:
     """Cedar's layout for `text`; raises ValueError when the text does not parse, or when
     formatting would drop a comment or change a policy (then the file is left alone)."""
+    failure = nesting_failure(text)  # cedarpy's formatter would crash the process (SIGSEGV)
+    if failure is not None:
+        line, column, message = failure
+        raise ValueError(f"not valid Cedar: {line}:{column}: {message}")
     try:
         formatted = format_policies(text)
     except ValueError as exc:

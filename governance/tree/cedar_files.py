@@ -13,7 +13,7 @@ from governance.cedar_bridge import (
     stand_in,
     with_id,
 )
-from governance.compiler.statements import MAX_NESTING, Statement, split_statements, too_deep
+from governance.compiler.statements import Statement, nesting_failure, split_statements
 from governance.errors import Location, Problem
 
 POLICY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -39,11 +39,11 @@ class SourcePolicy:
 
 def nesting_problem(text: str, display: str, code: str) -> Problem | None:
     """A located problem when Cedar text nests deeper than its parser can safely take."""
-    where = too_deep(text)
-    if where is None:
+    failure = nesting_failure(text, schema=code == "cedar-schema")
+    if failure is None:
         return None
-    message = f"nesting deeper than {MAX_NESTING} levels of brackets"
-    return Problem(Location(display, *where), code, message)
+    line, column, message = failure
+    return Problem(Location(display, line, column), code, message)
 
 
 def read_policies(
