@@ -159,7 +159,7 @@ def test(
 @click.command()
 @click.argument("request", required=False)
 @click.option("--path", "tree", default="policies", type=TREE, show_default=True)
-@click.option("--file", "request_file", type=click.File("r"), help="Read the request from FILE.")
+@click.option("--file", "request_file", type=click.File("rb"), help="Read the request from FILE.")
 @click.option("--principal", help="A persona of fixtures.yaml, or a principal id.")
 @click.option("--group", "groups", multiple=True, help="A group of the principal (repeatable).")
 @click.option(
@@ -214,12 +214,12 @@ def decide(
     if request is not None or request_file is not None or not flags:
         if request == "-":
             request = None  # `-` means stdin, as for every other command-line tool
-        text = request if request is not None else (request_file or sys.stdin).read()
+        text = request if request is not None else (request_file or sys.stdin.buffer).read()
         if not text.strip():
             _usage("no request given (empty input)")
-        try:
-            parsed = json.loads(text)
-        except json.JSONDecodeError as exc:
+        try:  # strict JSON, as the server reads it: UTF-8, no NaN, bounded depth and numbers
+            parsed = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
             _usage(f"the request is not valid JSON: {exc}")
     else:
         try:
@@ -237,11 +237,17 @@ def decide(
             _usage(str(exc))
     decision = engine.decide(parsed)
     if fmt == "json" and every_column:
-        click.echo(orjson.dumps(decision.to_dict(all_columns=True)).decode())
+        every = decision.to_dict(all_columns=True)
+        try:
+            click.echo(orjson.dumps(every).decode())
+        except TypeError:  # a lone surrogate (from a flag's undecodable bytes): escaped instead
+            click.echo(json.dumps(every, separators=(",", ":"), allow_nan=False))
     elif fmt == "json":
         click.echo(decision.to_json().decode())
     else:
-        click.echo(explain(decision, all_columns=every_column))
+        # A flag given as undecodable bytes arrives as lone surrogates, which stdout cannot encode
+        text = explain(decision, all_columns=every_column)
+        click.echo(text.encode("utf-8", "backslashreplace").decode("utf-8"))
     sys.exit(1 if fail_on_deny and not decision.allowed else 0)
 
 
