@@ -50,7 +50,9 @@ def test_govern_test_on_a_tree_that_does_not_load_says_so(org):
     "body",
     [
         b"[" * 100_000 + b"]" * 100_000,  # RecursionError traceback
-        b'{"subject": {"type": "User", "id": "d", "properties": {"clearance": 1' + b"0" * 5000 + b"}}}",
+        b'{"subject": {"type": "User", "id": "d", "properties": {"clearance": 1'
+        + b"0" * 5000
+        + b"}}}",
         b'{"subject": {"type": "User", "id": "d", "properties": {"clearance": NaN}}}',
         b'{"subject": {"type": "User", "id": "\xff"}, "action": {"name": "read"}}',  # was decoded as U+FFFD
         b'{"subject": {"type": "User", "id": "\\ud800"}, "action": {"name": "read"}}',
