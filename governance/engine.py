@@ -420,7 +420,13 @@ def _masks(
 def _refusal(
     snapshot: Snapshot, request: Any, reason: str, code: ReasonCode, now: int, started: int
 ) -> Decision:
-    raw = request if isinstance(request, AccessRequest) else _json_safe(request)
+    raw: AccessRequest | Mapping[str, Any]
+    if not isinstance(request, AccessRequest):
+        raw = _json_safe(request)
+    elif code in ("bad_request", "internal_error"):  # a typed request its reader refused
+        raw = _json_safe(_authzen_or_repr(request))  # may hold NaN or a non-mapping
+    else:
+        raw = request
     return Decision(
         next_sequence(),
         raw,
@@ -448,6 +454,13 @@ def _json_safe(request: Any) -> Mapping[str, Any]:
     except Exception:  # any failure of a hostile value: fall back to its (guarded) repr
         copy = None
     return copy if isinstance(copy, dict) else {"invalid": _safe_repr(request)}
+
+
+def _authzen_or_repr(request: AccessRequest) -> Any:
+    try:
+        return request.to_authzen()
+    except Exception:  # e.g. `attributes` that is no mapping
+        return {"invalid": _safe_repr(request)}
 
 
 def _safe_repr(value: Any) -> str:

@@ -73,10 +73,30 @@ def coerce_request(request: AccessRequest | Mapping[str, Any]) -> AccessRequest:
             request.principal_type
         ):
             raise RequestError("`principal_type` must be a Cedar entity type name")
-        if type(request.groups) not in _GROUP_COLLECTIONS:  # a str would iterate as its letters
-            raise RequestError("`groups` must be a tuple, list or frozenset of group names")
+        principal, action, product = request.principal, request.action, request.product
+        if not (
+            type(principal) is str and type(action) is str and type(product) is str
+            and principal and action and product
+        ):  # fmt: skip
+            _refuse_names(request)  # `principal=None` must not be decided
+        if not (_is_mapping(request.attributes) and _is_mapping(request.context)):
+            for name, values in (("attributes", request.attributes), ("context", request.context)):
+                if not _is_mapping(values):
+                    raise RequestError(f"`{name}` must be a mapping, not {_kind(values)}")
         _check_values(request.attributes, "subject.properties")
         _check_values(request.context, "context")
+        columns = request.columns
+        if columns is not None and type(columns) is not tuple:
+            # An iterator would be used up by the column check, leaving no column to mask
+            if type(columns) not in _COLUMN_COLLECTIONS:
+                raise RequestError(
+                    f"`columns` must be None or a tuple of column names, not {_kind(columns)}"
+                )
+            request = request._replace(columns=tuple(columns))
+            if not _STRINGS.issuperset(map(type, request.columns)):
+                raise RequestError("`columns` must hold column names (strings) only")
+        elif columns and not _STRINGS.issuperset(map(type, columns)):
+            raise RequestError("`columns` must hold column names (strings) only")
         return request
     if not _is_mapping(request):
         raise RequestError(f"request must be an object, not {type(request).__name__}")
@@ -95,6 +115,7 @@ _EMPTY: dict[str, Any] = {}
 _RESOURCE_PROPERTIES = frozenset({"columns"})
 _LISTS = frozenset({list, tuple})
 _GROUP_COLLECTIONS = frozenset({tuple, frozenset, list})
+_COLUMN_COLLECTIONS = frozenset({list, frozenset, set})  # besides a tuple, turned into one
 _new_request = tuple.__new__  # skips NamedTuple's Python-level __new__ on the hot path
 
 
@@ -296,6 +317,20 @@ def _check_value(value: Any, where: str, depth: int) -> None:
         _check_values(value, where, depth)
         return
     raise RequestError(f"`{where}` has a value Cedar cannot hold ({type(value).__name__})")
+
+
+def _refuse_names(request: AccessRequest) -> None:
+    for name in ("principal", "action", "product"):
+        value = getattr(request, name)
+        if not isinstance(value, str) or not value:
+            raise RequestError(f"`{name}` must be a non-empty string, not {_kind(value)}")
+
+
+def _kind(value: Any) -> str:
+    """What a value is, for a message: `None`, `an empty string` or its type's name."""
+    if value is None or value == "":
+        return "None" if value is None else "an empty string"
+    return f"`{type(value).__name__}`"
 
 
 def _shown(value: str) -> str:
