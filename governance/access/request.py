@@ -92,10 +92,9 @@ def coerce_request(request: AccessRequest | Mapping[str, Any]) -> AccessRequest:
                 raise RequestError(
                     f"`columns` must be None or a tuple of column names, not {_kind(columns)}"
                 )
-            request = request._replace(columns=tuple(columns))
-            if not _STRINGS.issuperset(map(type, request.columns)):
-                raise RequestError("`columns` must hold column names (strings) only")
-        elif columns and not _STRINGS.issuperset(map(type, columns)):
+            columns = tuple(columns)
+            request = request._replace(columns=columns)
+        if columns and not _STRINGS.issuperset(map(type, columns)):
             raise RequestError("`columns` must hold column names (strings) only")
         return request
     if not _is_mapping(request):
