@@ -336,8 +336,9 @@ def _named(
 def _request_schema(text: str) -> RequestSchema | None:
     try:
         schema = load_schema(text)
-    except Exception:  # the tree's validation already judged the schema; typing it is a bonus
-        return None
+    except Exception as exc:  # the loader reports it first; never serve requests unchecked
+        where = Location("schema.cedarschema", 1, 1)
+        raise LoadError([Problem(where, "cedar-schema", " ".join(str(exc).split()))]) from exc
     return None if schema is None else RequestSchema(schema, CATALOG_TYPES)
 
 

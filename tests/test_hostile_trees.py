@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -43,11 +44,14 @@ def test_domain_folder_named_global_is_refused(tmp_path):
     assert [p.full_id for p in loaded.policies()].count("global/no-pii") == 1
 
 
-def test_domain_folder_that_is_not_an_identifier_is_refused(tmp_path):
+@pytest.mark.parametrize(
+    "name", ["sa les", "s\u0430les", "sales\n"]
+)  # space, Cyrillic a (U+0430), newline
+def test_domain_folder_that_is_not_an_identifier_is_refused(tmp_path, name):
     tree = fresh(tmp_path)
-    tree.write("domains/sa les/domain.yaml", {"name": "sa les", "owners": ["t"]})
+    tree.write(f"domains/{name}/domain.yaml", {"name": name, "owners": ["t"]})
     problem = next(p for p in tree.load()[1] if p.code == "bad-domain-name")
-    assert "sa les" in problem.location.file and "identifier" in problem.message
+    assert name in problem.location.file and "identifier" in problem.message
 
 
 def test_duplicate_yaml_key_is_an_error_at_the_second_key(tmp_path):
@@ -348,3 +352,48 @@ def test_many_short_policies_are_not_a_chain(tmp_path):
     tree = fresh(tmp_path)
     tree.cedar("sales", many)
     assert error_codes(tree) == []
+
+
+_SPECIAL_FILES = {
+    # A FIFO hung the load forever; /dev/zero filled memory until the process was killed.
+    "fifo": lambda path: os.mkfifo(path),
+    "device": lambda path: path.symlink_to("/dev/zero"),
+    "huge": lambda path: _sparse(path, 17 * 2**20),
+    "dangling": lambda path: path.symlink_to(path.parent / "nowhere"),
+}
+
+
+def _sparse(path, size):
+    path.touch()
+    os.truncate(path, size)  # instant, whatever the size
+
+
+@pytest.mark.parametrize("kind", sorted(_SPECIAL_FILES))
+@pytest.mark.parametrize("name", ["access/x.cedar", "products/x.yaml", "classification.yaml"])
+def test_a_file_that_is_no_regular_file_or_is_huge_is_a_located_error(tmp_path, kind, name):
+    tree = fresh(tmp_path)
+    target = tree.root / "domains" / "sales" / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.unlink(missing_ok=True)
+    _SPECIAL_FILES[kind](target)
+    script = "import sys; from governance.tree.load import load_tree; t,p=load_tree(sys.argv[1]); print(*[str(x) for x in p], sep='\\n')"
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(tree.root)], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    expected = {"huge": "larger than the 16 MiB", "dangling": "No such file"}.get(
+        kind, "not a regular file"
+    )
+    assert f"{name}: error[io]: cannot read file: {expected}" in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize("schema", ["", "\n  \n"])
+def test_an_empty_schema_is_an_error_not_a_clean_check(tmp_path, schema):
+    # It was skipped by validation (`govern check` OK) while every request was refused.
+    tree = fresh(tmp_path)
+    (tree.root / "schema.cedarschema").write_text(schema)
+    _, problems = tree.load()
+    assert any(
+        p.code == "cedar-schema" and "declares no entity type" in p.message
+        for p in errors(problems)
+    )

@@ -11,9 +11,10 @@ from pathlib import Path
 
 from governance.errors import GovernanceError
 from governance.tools.fmt import format_text
+from governance.tree.layers import GLOBAL
 from governance.tree.load import display_path, load_tree
 
-DOMAIN_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
+DOMAIN_NAME = re.compile(r"[a-z][a-z0-9_]*")  # within what the loader accepts
 
 
 class ScaffoldError(GovernanceError):
@@ -22,10 +23,11 @@ class ScaffoldError(GovernanceError):
 
 def scaffold_domain(tree: Path, domain: str) -> list[str]:
     """Create `<tree>/domains/<domain>/`; returns the created files as displayed paths."""
-    if not DOMAIN_NAME.match(domain):
+    # The loader's rule (an identifier, never `global`), or the domain would fail its check
+    if domain == GLOBAL or not DOMAIN_NAME.fullmatch(domain):
         raise ScaffoldError(
             f"domain name `{domain}` must start with a lower-case letter and use only "
-            "lower-case letters, digits, `_` and `-`"
+            "lower-case letters, digits and `_`, and may not be `global`"
         )
     if not (tree / "governance.yaml").is_file():
         raise ScaffoldError(f"`{display_path(tree)}` is not a policy tree (no governance.yaml)")

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from governance.cedar_bridge import parse_schema
+from governance.compiler.schema import load_schema
 from governance.errors import Location, Problem
 from governance.tree.catalog import Product, product_from_descriptor
 from governance.tree.cedar_files import SourcePolicy, nesting_problem, read_policies
@@ -208,9 +209,15 @@ def _parsed_yaml(
     return _parsed(path, kind, problems, parse)
 
 
+def _entry(path: Path) -> bool:
+    """Whether the tree has an entry of this name: anything there, even a FIFO, a device, a
+    folder or a dangling link, is read or refused with a located problem, never skipped."""
+    return os.path.lexists(path)
+
+
 def _load_config(root: Path, problems: list[Problem]) -> GovernanceConfig:
     path = root / "governance.yaml"
-    if not path.is_file():
+    if not _entry(path):
         problems.append(
             Problem(Location(display_path(path)), "missing-file", "missing governance.yaml")
         )
@@ -228,7 +235,7 @@ def _load_config(root: Path, problems: list[Problem]) -> GovernanceConfig:
 def _load_schema(root: Path, problems: list[Problem]) -> str:
     path = root / "schema.cedarschema"
     display = display_path(path)
-    if not path.is_file():
+    if not _entry(path):
         problems.append(Problem(Location(display), "missing-schema", "missing schema.cedarschema"))
         return ""
 
@@ -239,10 +246,15 @@ def _load_schema(root: Path, problems: list[Problem]) -> str:
             return ""
         try:
             parse_schema(text)
+            declared = load_schema(text)  # what requests are checked against at decide time
         except ValueError as exc:
             found.append(
                 Problem(Location(display, 1, 1), "cedar-schema", " ".join(str(exc).split()))
             )
+            return text
+        if declared is None or not declared.entities:  # `govern check` must not call it clean
+            message = "the schema declares no entity type: every request would be refused"
+            found.append(Problem(Location(display, 1, 1), "cedar-schema", message))
         return text
 
     return _parsed(path, "schema", problems, parse) or ""
@@ -250,7 +262,7 @@ def _load_schema(root: Path, problems: list[Problem]) -> str:
 
 # A domain name becomes part of policy ids (`sales/x`) and product ids (`sales.x`): it must be a
 # plain identifier, and never the global layer's name, or its policies would pass as guardrails.
-DOMAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+DOMAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # fullmatch: `$` would let "x\n" by
 
 
 def _load_domains(root: Path, problems: list[Problem]) -> dict[str, Layer]:
@@ -263,7 +275,7 @@ def _load_domains(root: Path, problems: list[Problem]) -> dict[str, Layer]:
         names = sorted(e.name for e in entries if not e.name.startswith(".") and e.is_dir())
     for name in names:
         child = folder / name
-        if child.name == GLOBAL or not DOMAIN_NAME.match(child.name):
+        if child.name == GLOBAL or not DOMAIN_NAME.fullmatch(child.name):
             why = (
                 "is reserved for the global layer"
                 if child.name == GLOBAL
@@ -356,7 +368,7 @@ def _load_rules(folder: Path, layer: Layer, problems: list[Problem]) -> None:
 
 def _load_masking(path: Path, layer: Layer, problems: list[Problem]) -> None:
     """Masking rules and the layer's default strategy, each located in the file."""
-    if not path.is_file():
+    if not _entry(path):
         return
     name = layer.name
 
@@ -379,7 +391,7 @@ _Masking = tuple[list[Sourced[Any]], Sourced[Any] | None]
 
 def _load_domain_files(folder: Path, layer: Layer, problems: list[Problem]) -> None:
     config_path = folder / "domain.yaml"
-    if config_path.is_file():
+    if _entry(config_path):
         layer.config = _read_model(config_path, DomainConfig, problems)
     else:
         problems.append(
@@ -413,7 +425,7 @@ def _product_reader(
 
 def _load_fixtures(root: Path, problems: list[Problem]) -> tuple[FixturesFile, Location | None]:
     path = root / "fixtures.yaml"
-    if not path.is_file():
+    if not _entry(path):
         return FixturesFile(), None
     return _read_model(path, FixturesFile, problems) or FixturesFile(), Location(
         display_path(path), 1
@@ -424,7 +436,7 @@ def _sourced(
     path: Path, model: type[Any], keys: tuple[str, ...], layer: str, problems: list[Problem]
 ) -> tuple[list[Any], ...]:
     """For each of `keys`, the items under it of an optional rules file, each located."""
-    if not path.is_file():
+    if not _entry(path):
         return tuple([] for _ in keys)
 
     def build(document: Any, display: str, found: list[Problem]) -> tuple[list[Any], ...] | None:

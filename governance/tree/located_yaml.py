@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, cast
@@ -102,15 +104,38 @@ def read_bytes(path: Path, display: str, problems: list[Problem]) -> tuple[bytes
     """The file's bytes and their sha256 (logged for the revision), or None with a located
     problem when it cannot be read."""
     try:
-        data = path.read_bytes()
+        data = _regular_file_bytes(path)
     except OSError as exc:
         problems.append(Problem(Location(display), "io", f"cannot read file: {exc.strerror}"))
+        return None
+    if isinstance(data, str):
+        problems.append(Problem(Location(display), "io", f"cannot read file: {data}"))
         return None
     sha = hashlib.sha256(data).hexdigest()
     log = READ_LOG.get()
     if log is not None:
         log[path] = sha
     return data, sha
+
+
+MAX_FILE_BYTES = 16 * 2**20  # far above any policy file: a bigger one is a mistake or an attack
+
+
+def _regular_file_bytes(path: Path) -> bytes | str:
+    """The bytes of a regular file of at most MAX_FILE_BYTES, or why it is refused: a FIFO
+    (opened without blocking) would hang the load, a device such as /dev/zero never ends."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            return "not a regular file"
+        with os.fdopen(descriptor, "rb", closefd=False) as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)  # bounded even if the file grows meanwhile
+    finally:
+        os.close(descriptor)
+    if len(data) > MAX_FILE_BYTES:
+        return f"larger than the {MAX_FILE_BYTES // 2**20} MiB a policy tree file may be"
+    return data
 
 
 def decode_text(data: bytes, display: str, problems: list[Problem]) -> str | None:

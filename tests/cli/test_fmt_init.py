@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from governance.tools.fmt import format_text
 from tests.cli.conftest import TODAY, run
 
@@ -76,3 +78,11 @@ def test_init_refuses_bad_names_existing_domains_and_non_trees(org: Path, tmp_pa
     assert exists.exit_code == 2 and "already exists" in exists.stderr
     nowhere = run("init", "logistics", "--path", str(tmp_path / "empty"))
     assert nowhere.exit_code == 2 and "not a policy tree" in nowhere.stderr
+
+
+@pytest.mark.parametrize("name", ["sales-eu", "global", "logistics\n"])
+def test_init_refuses_names_the_loader_would_refuse(org: Path, name: str) -> None:
+    # `sales-eu` and `global` were created, then failed `govern check` as bad-domain-name.
+    result = run("init", name, "--path", str(org))
+    assert result.exit_code == 2 and "domain name" in result.stderr
+    assert not (org / "domains" / name / "domain.yaml").exists()
