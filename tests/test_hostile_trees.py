@@ -397,3 +397,21 @@ def test_an_empty_schema_is_an_error_not_a_clean_check(tmp_path, schema):
         p.code == "cedar-schema" and "declares no entity type" in p.message
         for p in errors(problems)
     )
+
+
+def test_a_byte_order_mark_or_crlf_lines_load_as_the_plain_file(tmp_path):
+    # Cedar files saved by a Windows editor failed with `invalid token` at 1:1.
+    tree = fresh(tmp_path)
+    tree.cedar("sales", '@id("grant")\npermit (principal, action, resource);\n')
+    plain, problems = tree.load()
+    assert plain is not None and not errors(problems)
+    for path in [
+        *tree.root.rglob("*.cedar"),
+        *tree.root.rglob("*.yaml"),
+        tree.root / "schema.cedarschema",
+    ]:
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes().replace(b"\n", b"\r\n"))
+    loaded, problems = tree.load()
+    assert loaded is not None and not errors(problems), problems
+    policy = next(p for p in loaded.domains["sales"].policies if p.full_id == "sales/grant")
+    assert (policy.location.line, policy.location.column) == (1, 1)

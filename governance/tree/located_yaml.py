@@ -143,8 +143,8 @@ def decode_text(data: bytes, display: str, problems: list[Problem]) -> str | Non
     if b"\x00" in data:
         problems.append(Problem(Location(display), "not-text", "file is binary, not text"))
         return None
-    try:
-        return data.decode("utf-8")
+    try:  # a byte order mark (Windows editors write one) is not text: YAML skips it, Cedar did not
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         problems.append(Problem(Location(display), "not-text", f"file is not UTF-8: {exc.reason}"))
         return None
