@@ -31,16 +31,14 @@ def search_resources(body: Any, snapshot: Snapshot, decide: Decide) -> dict[str,
     resource = read_entity(body, "resource", ("type",))
     page = read_page(body)
     request, masks_supported = negotiated(_context_checked(body))
-    results = []
-    if resource["type"] == PRODUCT_TYPE:
-        for product in sorted(snapshot.products):
-            candidate = {**request, "resource": {**resource, "id": product}}
-            results.extend(
-                _permitted(
-                    candidate, decide, masks_supported, {"type": PRODUCT_TYPE, "id": product}
-                )
-            )
-    return paged(results, page)
+    results: list[dict[str, Any]] = []
+    refusals: list[str] = []
+    products = sorted(snapshot.products) if resource["type"] == PRODUCT_TYPE else []
+    for product in products:
+        candidate = {**request, "resource": {**resource, "id": product}}
+        found = {"type": PRODUCT_TYPE, "id": product}
+        results.extend(_permitted(candidate, decide, masks_supported, found, refusals))
+    return _answered(results, refusals, len(products), page)
 
 
 def search_actions(body: Any, snapshot: Snapshot, decide: Decide) -> dict[str, Any]:
@@ -50,11 +48,12 @@ def search_actions(body: Any, snapshot: Snapshot, decide: Decide) -> dict[str, A
     read_entity(body, "resource", ("type", "id"))
     page = read_page(body)
     request, masks_supported = negotiated(_context_checked(body))
-    results = []
+    results: list[dict[str, Any]] = []
+    refusals: list[str] = []
     for name in sorted(snapshot.actions):
         candidate = {**request, "action": {"name": name}}
-        results.extend(_permitted(candidate, decide, masks_supported, {"name": name}))
-    return paged(results, page)
+        results.extend(_permitted(candidate, decide, masks_supported, {"name": name}, refusals))
+    return _answered(results, refusals, len(snapshot.actions), page)
 
 
 def search_subjects(
@@ -70,22 +69,40 @@ def search_subjects(
     read_entity(body, "resource", ("type", "id"))
     page = read_page(body)
     request, masks_supported = negotiated(_context_checked(body))
-    results = []
-    for entity in _of_type(principals.values(), subject["type"]):
+    results: list[dict[str, Any]] = []
+    refusals: list[str] = []
+    entities = _of_type(principals.values(), subject["type"])
+    for entity in entities:
         candidate = {**request, "subject": entity}
-        results.extend(_permitted(candidate, decide, masks_supported, dict(entity)))
-    return paged(results, page)
+        results.extend(_permitted(candidate, decide, masks_supported, dict(entity), refusals))
+    return _answered(results, refusals, len(entities), page)
 
 
 def _permitted(
-    request: dict[str, Any], decide: Decide, masks_supported: bool, result: dict[str, Any]
+    request: dict[str, Any],
+    decide: Decide,
+    masks_supported: bool,
+    result: dict[str, Any],
+    refusals: list[str],
 ) -> list[dict[str, Any]]:
     decision = decide(request)
+    if decision.refusal:
+        refusals.append(decision.refusal)
     if not decision.allowed or (decision.masks and not masks_supported):
         return []
     if decision.masks:
         result["obligations"] = mask_obligations(decision)
     return [result]
+
+
+def _answered(
+    results: list[dict[str, Any]], refusals: list[str], candidates: int, page: Any
+) -> dict[str, Any]:
+    """The page of results; when the schema or reader refused the request for every candidate,
+    a 400 saying why, not an empty result that reads as "nothing is permitted"."""
+    if refusals and len(refusals) == candidates:
+        raise BadRequest(f"the request is refused: {refusals[0]}")
+    return paged(results, page)
 
 
 def _of_type(principals: Iterable[Mapping[str, Any]], wanted: str) -> list[Mapping[str, Any]]:

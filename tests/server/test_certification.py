@@ -323,3 +323,25 @@ def test_obligations_follow_the_profile_and_negotiation_denies_unmaskable_permit
     # a product without masks is unaffected by the negotiation
     plain = {**PERMIT, "context": {**HR, "supported_obligations": []}}
     assert post(server, "evaluation", plain).json()["decision"] is True
+
+
+_MISTYPED = {**DAVE, "properties": {**DAVE["properties"], "clearance": "3"}}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "named"),
+    [
+        (
+            "resource",
+            {**PERMIT, "subject": _MISTYPED, "resource": {"type": "DataProduct"}},
+            "clearance",
+        ),
+        ("action", {**PERMIT, "subject": {**DAVE, "type": "Admin"}}, "Admin"),
+        ("subject", {**PERMIT, "subject": {"type": "User"}, "context": {"purpose": 5}}, "purpose"),
+    ],
+)
+def test_a_search_the_schema_refuses_for_every_candidate_is_400_naming_why(
+    server, path, body, named
+):
+    # It answered 200 with no results, which reads as "nothing is permitted".
+    assert named in results(server, path, body, 400)["error"]
