@@ -94,8 +94,11 @@ def coerce_request(request: AccessRequest | Mapping[str, Any]) -> AccessRequest:
                 )
             columns = tuple(columns)
             request = request._replace(columns=columns)
-        if columns and not _STRINGS.issuperset(map(type, columns)):
-            raise RequestError("`columns` must hold column names (strings) only")
+        if columns:
+            try:
+                "".join(columns)  # strings only, checked in C
+            except TypeError:
+                raise RequestError("`columns` must hold column names (strings) only") from None
         return request
     if not _is_mapping(request):
         raise RequestError(f"request must be an object, not {type(request).__name__}")
