@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from governance.server.authzen import BadRequest
+from governance.server.json_keys import repeated_key
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -54,9 +55,12 @@ class Request:
         if not body:
             raise BadRequest("the request body is empty")
         try:
-            return orjson.loads(body)
+            value = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             raise BadRequest(f"the request body is not JSON: {exc}") from None
+        if repeated_key(body, value):
+            raise BadRequest("the request body repeats a key within one object")
+        return value
 
     async def _body(self, max_bytes: int) -> bytes:
         chunks: list[bytes] = []
