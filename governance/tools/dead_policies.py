@@ -41,6 +41,9 @@ from governance.tools.decision_space import (
 from governance.tools.progress import Progress, no_progress
 from governance.tree.cedar_files import SourcePolicy
 
+# One request as a compiled policy function takes it: principal, action, resource, context, store.
+Call = tuple[EntityUID, EntityUID, EntityUID, Record, Store]
+
 
 @dataclass(frozen=True, slots=True)
 class DeadPolicy:
@@ -84,19 +87,35 @@ def dead_policies(
     required_context = schema.required_context if schema is not None else lambda action: {}
     found = []
     accepted: dict[tuple[str, str], bool] = {}
+    fixtures = tree.fixtures.principals
     for done, layer in enumerate(tree.domains.values()):
         progress("dead-policy analysis", done, len(tree.domains))
         products = [p.id for p in layer.products]
+        # The fixture personas' requests are the same for every permit of the domain that
+        # covers an action: made, checked and read once per domain and action, not per permit.
+        shared: dict[str, list[SpaceRequest]] = {}
+        solo.forget_requests()
         for policy in layer.policies:
             if policy.effect != "permit" or not products:
                 continue
             actions = [a for a, up in ancestry.items() if applies_to_action(policy.template, up)]
-            personas = {**named_principals([policy.template], required), **tree.fixtures.principals}
+            named = {
+                n: p for n, p in named_principals([policy.template], required).items()
+                if n not in fixtures
+            }  # fmt: skip
             requests = [
                 r
-                for r in space(personas, actions, products, contexts, required_context)
+                for r in space(named, actions, products, contexts, required_context)
                 if _accepts(r, accepted)
             ]
+            for action in actions:
+                if action not in shared:
+                    shared[action] = [
+                        r
+                        for r in space(fixtures, [action], products, contexts, required_context)
+                        if _accepts(r, accepted)
+                    ]
+                requests += shared[action]
             granted = solo.granted(policy, requests)
             if not granted:
                 continue
@@ -160,6 +179,16 @@ class _SoloEvaluator:
         self._use_compiler = use_compiler
         self._store: EntityStore | None = None
         self._cedar: CedarEntities | None = None
+        # The requests as the compiled function takes them, by identity of the request: the
+        # fixture personas' requests are shared by every permit of a domain (`forget_requests`
+        # between domains, which also keeps the identities from being reused).
+        self._read: dict[int, tuple[SpaceRequest, Call]] = {}
+        self._personas: dict[str, tuple[EntityUID, Store]] = {}
+        self._contexts: dict[str, Record] = {}
+        self._uids: dict[tuple[str, str], EntityUID] = {}
+
+    def forget_requests(self) -> None:
+        self._read.clear()
 
     def granted(self, policy: SourcePolicy, requests: list[SpaceRequest]) -> list[int]:
         """Indexes of the requests this permit alone would allow."""
@@ -180,28 +209,31 @@ class _SoloEvaluator:
                 continue  # an erroring permit grants nothing, as in Cedar
         return granted
 
-    def _compiled_requests(
-        self, requests: list[SpaceRequest], base: EntityStore
-    ) -> Iterator[tuple[EntityUID, EntityUID, EntityUID, Record, Store]]:
-        """The requests as the compiled function takes them: each persona read once (one
-        overlay store holding its entity), each context once, each uid once."""
-        personas: dict[str, tuple[EntityUID, Store]] = {}
-        contexts: dict[str, Record] = {}
-        uids: dict[tuple[str, str], EntityUID] = {}
+    def _compiled_requests(self, requests: list[SpaceRequest], base: EntityStore) -> Iterator[Call]:
+        """The requests as the compiled function takes them: each request read once, each
+        persona once (one overlay store holding its entity), each context once, each uid once."""
+        read = self._read
         for item in requests:
-            seen = personas.get(item.persona)
-            if seen is None:
-                parsed = from_authzen(item.request)
-                entity = _principal(parsed)
-                seen = personas[item.persona] = (entity.uid, base.overlay([entity]))
-            raw = item.request.get("context") or {}
-            key = request_key(raw)
-            context = contexts.get(key)
-            if context is None:
-                context = contexts[key] = read_record(dict(from_authzen(item.request).context))
-            action = _uid(uids, "Action", item.action)
-            resource = _uid(uids, "DataProduct", item.product)
-            yield seen[0], action, resource, context, seen[1]
+            known = read.get(id(item))
+            if known is None:
+                known = read[id(item)] = (item, self._call(item, base))
+            yield known[1]
+
+    def _call(self, item: SpaceRequest, base: EntityStore) -> Call:
+        # A persona's name stands for one principal throughout (fixtures override synthetic
+        # names the same way for every permit), so its entity is read once.
+        seen = self._personas.get(item.persona)
+        if seen is None:
+            entity = _principal(from_authzen(item.request))
+            seen = self._personas[item.persona] = (entity.uid, base.overlay([entity]))
+        raw = item.request.get("context") or {}
+        key = request_key(raw)
+        context = self._contexts.get(key)
+        if context is None:
+            context = self._contexts[key] = read_record(dict(from_authzen(item.request).context))
+        action = _uid(self._uids, "Action", item.action)
+        resource = _uid(self._uids, "DataProduct", item.product)
+        return seen[0], action, resource, context, seen[1]
 
     def _compiled(self, policy: SourcePolicy) -> CompiledPolicy | None:
         if not self._use_compiler:
