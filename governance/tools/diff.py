@@ -38,6 +38,7 @@ from governance.tools.decision_space import (
     named_principals,
     request_key,
     space,
+    space_size,
 )
 from governance.tools.policy_tests import TestFile, build_request
 from governance.tools.progress import Progress, no_progress
@@ -144,10 +145,10 @@ def run_diff(
         for done, home in enumerate(decisions.homes):
             progress("deciding both sides", done, len(decisions.homes))
             part = decisions.part(home)
-            total += len(part.requests)
+            total += part.count
             synthetic |= part.synthetic
             if part.unchanged:
-                unchanged += len(part.requests)
+                unchanged += part.count
                 continue
             for request in part.requests:
                 old, new = before.decide(request.request), after.decide(request.request)
@@ -162,8 +163,9 @@ class _Part:
     """The requests on the products one domain holds (on both sides, or as each side places
     them): decided together, and skipped together when nothing they read has changed."""
 
-    requests: list[SpaceRequest]
+    requests: list[SpaceRequest]  # empty when unchanged: they are counted, not made
     synthetic: frozenset[str]  # the names of the synthetic principals among the personas
+    count: int  # distinct requests (by key)
     unchanged: bool
 
 
@@ -213,16 +215,17 @@ class _Space:
         synthetic = {n: p for n, p in synthetic.items() if n not in self._fixtures}
         personas = {**synthetic, **self._fixtures}
         products = self._products.get(home, [])
-        found = {
-            r.key: r
-            for r in space(
-                personas, self._actions, products, self._contexts, self._required_context
-            )
-        }
-        for request in self._tests.get(home, ()):
+        dimensions = (personas, self._actions, products, self._contexts, self._required_context)
+        tests = self._tests.get(home, ())
+        if on_both and len(domains) == 1 and domains[0] in self._same:
+            count = space_size(*dimensions, extra=tests)  # counted, never decided: not made
+            if count is not None:
+                return _Part([], frozenset(synthetic), count, unchanged=True)
+        found = {r.key: r for r in space(*dimensions)}
+        for request in tests:
             found.setdefault(request.key, request)
         unchanged = on_both and len(domains) == 1 and domains[0] in self._same
-        return _Part(list(found.values()), frozenset(synthetic), unchanged)
+        return _Part(list(found.values()), frozenset(synthetic), len(found), unchanged)
 
 
 def _home(product: str, before: Engine, after: Engine) -> _Home:
