@@ -43,7 +43,9 @@ def _with_fixtures_and_tests(root: Path) -> Path:
         case = {
             "name": f"the steward reads {domain}.p0",
             "request": {
-                "principal": "steward", "action": "read", "product": f"{domain}.p0",
+                "principal": "steward",
+                "action": "read",
+                "product": f"{domain}.p0",
                 "context": {"purpose": "analytics"},
             },
             "expect": {"allowed": True},
