@@ -44,7 +44,13 @@ from governance.tools.policy_tests import TestFile, build_request
 from governance.tools.progress import Progress, no_progress
 from governance.tree.formats import FixturesFile, Persona
 from governance.tree.layers import GLOBAL, PolicyTree
-from governance.tree.load import display_path, load_tree, read_model, validate_model
+from governance.tree.load import (
+    display_path,
+    load_tree,
+    read_model,
+    shown_from,
+    validate_model,
+)
 from governance.tree.located_yaml import load_yaml
 
 CHANGES: tuple[Change, ...] = ("granted", "unmasked", "revoked", "masked")  # report order
@@ -386,11 +392,15 @@ def _engine(
     now: dt.datetime,
     reuse: Engine | None = None,
 ) -> Engine:
-    """The side's engine; built from `reuse`'s snapshot where their revisions are equal."""
-    tree, problems = load_tree(path)
-    if tree is None or any(p.severity == "error" for p in problems):
-        raise SideLoadError(side, problems)
+    """The side's engine; built from `reuse`'s snapshot where their revisions are equal, and
+    its tree read with `reuse`'s parse of every file whose bytes are the same (both sides are
+    named relative to their roots, so the results name the candidate's files rightly)."""
     previous = None if reuse is None else reuse.snapshot
+    tree, problems = load_tree(
+        path, tree_relative=True, previous=None if previous is None else previous.tree
+    )
+    if tree is None or any(p.severity == "error" for p in problems):
+        raise SideLoadError(side, shown_from(path, problems))
     return Engine(build_snapshot(tree, problems, evaluator, previous), clock=lambda: now)
 
 
