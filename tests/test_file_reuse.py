@@ -131,6 +131,30 @@ def test_a_tree_read_below_another_root_lends_nothing(tmp_path: Path) -> None:
     assert after.global_layer is not before.global_layer
 
 
+@pytest.mark.parametrize("edit", list(EDITS))
+def test_a_tree_named_alike_below_another_root_lends_its_files(tmp_path: Path, edit: str) -> None:
+    """As `govern diff` reads its candidate: both trees named relative to their roots, so an
+    unchanged file's result (its problems and locations included) is right for either."""
+    base = organisation(tmp_path / "base")
+    candidate = organisation(tmp_path / "candidate")
+    EDITS[edit](candidate)
+    before, _ = load_tree(base.root, tree_relative=True)
+    assert before is not None
+    lent, problems = load_tree(candidate.root, tree_relative=True, previous=before)
+    fresh, expected = load_tree(candidate.root, tree_relative=True)
+    assert lent is not None and fresh is not None
+    assert problems == expected
+    assert lent.layers() == fresh.layers()
+    assert [layer.folder for layer in lent.layers()] == [
+        layer.folder for layer in fresh.layers()
+    ]  # a whole layer holds its folder's paths: never taken from another root
+    assert lent.global_layer is not before.global_layer
+    assert [layer.revision for layer in lent.layers()] == [
+        layer.revision for layer in fresh.layers()
+    ]
+    assert lent.memo is not None and lent.memo.reused > 0
+
+
 def test_a_chain_of_reloads_keeps_only_the_last_results(tmp_path: Path) -> None:
     tree = organisation(tmp_path / "tree")
     engine = Engine.from_path(tree.root, evaluator="compiled")

@@ -643,34 +643,46 @@ def verify_generated(tree: ast.Module, namespace: Mapping[str, object], loops: i
     """Refuse generated code that reads a name neither its namespace nor its own function
     binds, reaches an attribute outside the entity and str API it uses, or loops (but for
     the `loops` ``while True`` wrappers of fused bodies): a code generator bug must never
-    become code that does something else."""
-    bound = {
-        node.id
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
-    }
-    bound |= {node.arg for node in ast.walk(tree) if isinstance(node, ast.arg)}
-    bound |= {
-        node.name
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ExceptHandler | ast.FunctionDef) and node.name
-    }
+    become code that does something else.
+
+    One walk over the tree (it is most of what checking costs): the names read are checked
+    against those bound once the walk has seen every binding."""
     builtins = namespace.get("__builtins__")
     known = set(namespace) | (set(builtins) if isinstance(builtins, Mapping) else set())
+    bound: set[str] = set()
+    read: set[str] = set()
     whiles = 0
-    for node in ast.walk(tree):
+    stack: list[ast.AST] = [tree]
+    pop, push = stack.pop, stack.extend
+    while stack:
+        node = pop()
         if not isinstance(node, _NODES):
             raise CompileError(f"generated code contains `{type(node).__name__}`")
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            if node.id not in known and node.id not in bound:
-                raise CompileError(f"generated code reads the unknown name `{node.id}`")
-        elif isinstance(node, ast.Name) and node.id in known:
-            raise CompileError(f"generated code rebinds `{node.id}`")
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Load):
+                read.add(node.id)
+            elif node.id in known:
+                raise CompileError(f"generated code rebinds `{node.id}`")
+            else:
+                bound.add(node.id)
         elif isinstance(node, ast.Attribute) and node.attr not in _ATTRIBUTES:
             raise CompileError(f"generated code reads the attribute `{node.attr}`")
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, (ast.ExceptHandler, ast.FunctionDef)) and node.name:
+            bound.add(node.name)
         elif isinstance(node, ast.While):
             whiles += 1
             if not (isinstance(node.test, ast.Constant) and node.test.value is True):
                 raise CompileError("generated code contains a conditional loop")
+        for field in node._fields:  # ast.iter_child_nodes, inlined: a generator per node costs
+            child = getattr(node, field, None)
+            if isinstance(child, list):
+                push(child)
+            elif isinstance(child, ast.AST):
+                stack.append(child)
+    unknown = read - known - bound
+    if unknown:
+        raise CompileError(f"generated code reads the unknown name `{min(unknown)}`")
     if whiles != loops:
         raise CompileError(f"generated code contains {whiles} loop(s), expected {loops}")

@@ -322,10 +322,22 @@ def _refuse_forbidden(tree: exp.Query) -> None:
             raise Refused(
                 f"table functions are not allowed: `{node.this.sql('postgres')}`", "42501"
             )
+        if isinstance(node, exp.Table) and _column_aliases(node):
+            raise Refused(
+                f"column aliases on a table are not supported (`{node.sql('postgres')}`): "
+                "rename the columns in the select list instead (`column AS name`)", "0A000",
+            )  # fmt: skip
         if isinstance(node, (exp.Lateral, exp.Unnest)) and isinstance(node.this, exp.Func):
             continue
         if isinstance(node, exp.Func) and not _known_function(node):
             raise Refused(f"function `{_function_name(node)}` is not allowed", "42501")
+
+
+def _column_aliases(table: exp.Table) -> bool:
+    """`FROM people.employees AS e(a, b)` renames the table's columns by position: the
+    scope walk would read `a` as a column of the table, so it is refused with its own reason."""
+    alias = table.args.get("alias")
+    return isinstance(alias, exp.TableAlias) and bool(alias.args.get("columns"))
 
 
 # Functions sqlglot knows that a query may still not call: DuckDB's star-likes (`COLUMNS(*)`,

@@ -116,9 +116,9 @@ def persona_request(
     persona: Persona, action: str, product: str, context: Mapping[str, Any]
 ) -> dict[str, Any]:
     return {
-        "subject": {"type": persona.type, "id": persona.id, "properties": dict(persona.properties)},
+        "subject": _subject(persona),
         "action": {"name": action},
-        "resource": {"type": "DataProduct", "id": product},
+        "resource": _resource(product),
         "context": dict(context),
     }
 
@@ -145,6 +145,74 @@ def space(
             for product in product_list:
                 for context in action_contexts:
                     yield SpaceRequest(name, persona_request(persona, action, product, context))
+
+
+def space_size(
+    personas: Mapping[str, Persona],
+    actions: Iterable[str],
+    products: Iterable[str],
+    contexts: Sequence[Mapping[str, Any]],
+    required_context: Callable[[str], Mapping[str, Any]] = _nothing_required,
+    extra: Iterable[SpaceRequest] = (),
+) -> int | None:
+    """How many distinct requests (by key) `space(...)` and `extra` make together, without
+    making them: what `govern diff` counts and does not decide. A key is the sorted JSON of the
+    whole request, so it is the join of its four parts' keys, and the space is their product.
+    None when a part needs the `json` fallback of `request_key` (then only making the requests
+    counts them exactly)."""
+    subjects = {_orjson_key(_subject(persona)) for persona in personas.values()}
+    resources = {_orjson_key(_resource(product)) for product in products}
+    per_action = {
+        _orjson_key({"name": action}): {
+            _orjson_key(context) for context in _with_required(contexts, required_context(action))
+        }
+        for action in actions
+    }
+    parts = (subjects, resources, set(per_action), *per_action.values())
+    if any(None in keys for keys in parts):
+        return None
+    total = len(subjects) * len(resources) * sum(len(keys) for keys in per_action.values())
+    seen: set[str] = set()
+    for request in extra:
+        inside = _in_space(request.request, subjects, resources, per_action)
+        if inside is None:
+            return None
+        key = request.key
+        if not inside and key not in seen:
+            seen.add(key)
+            total += 1
+    return total
+
+
+def _in_space(
+    request: Mapping[str, Any],
+    subjects: set[str | None],
+    resources: set[str | None],
+    per_action: Mapping[str | None, set[str | None]],
+) -> bool | None:
+    """Whether `space` makes this very request (its key), None if that cannot be told."""
+    if set(request) != {"subject", "action", "resource", "context"}:
+        return False
+    keys = [_orjson_key(request[part]) for part in ("subject", "action", "resource", "context")]
+    if None in keys:
+        return None
+    subject, action, resource, context = keys
+    return subject in subjects and resource in resources and context in per_action.get(action, ())
+
+
+def _orjson_key(value: Any) -> str | None:
+    try:
+        return orjson.dumps(value, default=str, option=_KEY_OPTIONS).decode()
+    except orjson.JSONEncodeError:
+        return None
+
+
+def _subject(persona: Persona) -> dict[str, Any]:
+    return {"type": persona.type, "id": persona.id, "properties": dict(persona.properties)}
+
+
+def _resource(product: str) -> dict[str, Any]:
+    return {"type": "DataProduct", "id": product}
 
 
 def _with_required(

@@ -38,12 +38,19 @@ from governance.tools.decision_space import (
     named_principals,
     request_key,
     space,
+    space_size,
 )
 from governance.tools.policy_tests import TestFile, build_request
 from governance.tools.progress import Progress, no_progress
 from governance.tree.formats import FixturesFile, Persona
 from governance.tree.layers import GLOBAL, PolicyTree
-from governance.tree.load import display_path, load_tree, read_model, validate_model
+from governance.tree.load import (
+    display_path,
+    load_tree,
+    read_model,
+    shown_from,
+    validate_model,
+)
 from governance.tree.located_yaml import load_yaml
 
 CHANGES: tuple[Change, ...] = ("granted", "unmasked", "revoked", "masked")  # report order
@@ -144,10 +151,10 @@ def run_diff(
         for done, home in enumerate(decisions.homes):
             progress("deciding both sides", done, len(decisions.homes))
             part = decisions.part(home)
-            total += len(part.requests)
+            total += part.count
             synthetic |= part.synthetic
             if part.unchanged:
-                unchanged += len(part.requests)
+                unchanged += part.count
                 continue
             for request in part.requests:
                 old, new = before.decide(request.request), after.decide(request.request)
@@ -162,8 +169,9 @@ class _Part:
     """The requests on the products one domain holds (on both sides, or as each side places
     them): decided together, and skipped together when nothing they read has changed."""
 
-    requests: list[SpaceRequest]
+    requests: list[SpaceRequest]  # empty when unchanged: they are counted, not made
     synthetic: frozenset[str]  # the names of the synthetic principals among the personas
+    count: int  # distinct requests (by key)
     unchanged: bool
 
 
@@ -213,16 +221,17 @@ class _Space:
         synthetic = {n: p for n, p in synthetic.items() if n not in self._fixtures}
         personas = {**synthetic, **self._fixtures}
         products = self._products.get(home, [])
-        found = {
-            r.key: r
-            for r in space(
-                personas, self._actions, products, self._contexts, self._required_context
-            )
-        }
-        for request in self._tests.get(home, ()):
+        dimensions = (personas, self._actions, products, self._contexts, self._required_context)
+        tests = self._tests.get(home, ())
+        if on_both and len(domains) == 1 and domains[0] in self._same:
+            count = space_size(*dimensions, extra=tests)  # counted, never decided: not made
+            if count is not None:
+                return _Part([], frozenset(synthetic), count, unchanged=True)
+        found = {r.key: r for r in space(*dimensions)}
+        for request in tests:
             found.setdefault(request.key, request)
         unchanged = on_both and len(domains) == 1 and domains[0] in self._same
-        return _Part(list(found.values()), frozenset(synthetic), unchanged)
+        return _Part(list(found.values()), frozenset(synthetic), len(found), unchanged)
 
 
 def _home(product: str, before: Engine, after: Engine) -> _Home:
@@ -383,11 +392,15 @@ def _engine(
     now: dt.datetime,
     reuse: Engine | None = None,
 ) -> Engine:
-    """The side's engine; built from `reuse`'s snapshot where their revisions are equal."""
-    tree, problems = load_tree(path)
-    if tree is None or any(p.severity == "error" for p in problems):
-        raise SideLoadError(side, problems)
+    """The side's engine; built from `reuse`'s snapshot where their revisions are equal, and
+    its tree read with `reuse`'s parse of every file whose bytes are the same (both sides are
+    named relative to their roots, so the results name the candidate's files rightly)."""
     previous = None if reuse is None else reuse.snapshot
+    tree, problems = load_tree(
+        path, tree_relative=True, previous=None if previous is None else previous.tree
+    )
+    if tree is None or any(p.severity == "error" for p in problems):
+        raise SideLoadError(side, shown_from(path, problems))
     return Engine(build_snapshot(tree, problems, evaluator, previous), clock=lambda: now)
 
 

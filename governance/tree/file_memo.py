@@ -22,14 +22,17 @@ class _Entry:
 class FileMemo:
     """Results of one load by key (a file and what was made of it, or a check of a layer), each
     with the stamp of its inputs. The next load reuses a result only under an equal stamp, and
-    only when it names files the same way (`names`: problems carry file names).
+    only when it names files the same way (`names`, the root and the prefix names are shown
+    with: problems carry file names). Keys hold what they depend on: a file is keyed by its
+    shown name, so a load below another root that shows it alike may take its result too; a
+    whole layer by its folder's path.
 
     A memo keeps the previous load's entries only while its own load runs (`seal`), so a chain
     of reloads never keeps more than the last tree's results alive."""
 
     def __init__(self, names: tuple[str, str], previous: FileMemo | None = None) -> None:
         self.names = names
-        same_names = previous is not None and previous.names == names
+        same_names = previous is not None and previous.names[1] == names[1]
         self._earlier: dict[Hashable, _Entry] = previous._entries if same_names else {}  # type: ignore[union-attr]
         self._entries: dict[Hashable, _Entry] = {}
         self._computing: list[list[Hashable]] = []  # keys used by each result being computed

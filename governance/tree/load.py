@@ -106,11 +106,13 @@ def load_tree(
         shown = "" if tree_relative else display_path(given)
         base = (str(pinned), "" if shown in ("", ".") else f"{shown}/")
     log: dict[Path, str] = {}
-    # Results carry file names: only a tree read below the same root and named the same way
-    # can lend them.
+    # A file's result is kept under the name it is shown by (its problems and locations carry
+    # that name) and the sha256 of its bytes, so any tree named the same way may lend it, even
+    # from another root (`govern diff` reads the candidate with the base's results). Whole
+    # layers, which hold their folder's paths, come only from a tree of the same root.
+    memo = FileMemo(base, None if previous is None else previous.memo)
     if previous is not None and (previous.root != pinned or previous.names != base):
         previous = None
-    memo = FileMemo(base, None if previous is None else previous.memo)
     tokens = (READ_LOG.set(log), _DISPLAY_BASE.set(base), _MEMO.set(memo))
     try:
         tree, problems = _load_tree(pinned, log, previous)
@@ -192,7 +194,7 @@ def _parsed(
     memo = _MEMO.get()
     if memo is None:
         return compute(problems)
-    return memo.get((path, kind), sha, problems, compute)
+    return memo.get((display, kind), sha, problems, compute)
 
 
 def _parsed_yaml(

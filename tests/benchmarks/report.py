@@ -153,6 +153,18 @@ def stall_table(data: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def ci_table(data: dict[str, Any]) -> str:
+    """CI commands on the 1k organisation, each a fresh process (the best of its rounds)."""
+    rows = ["| command (1k organisation) | wall | CPU |", "|---|---:|---:|"]
+    for bench in data["benchmarks"]:
+        info = bench["extra_info"]
+        if bench["group"] == "ci:1000" and "cpu_s" in info:
+            rows.append(
+                f"| `govern {info['evaluator']}` | {info['wall_s']} s | {info['cpu_s']} s |"
+            )
+    return "\n".join(rows)
+
+
 def _us(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds * 1e6:,.1f} µs"
 
@@ -169,6 +181,8 @@ def main(path: str) -> None:
     print(load_table(data))
     print()
     print(stall_table(data))
+    print()
+    print(ci_table(data))
     print()
     print(cliff_table(data))
     print()

@@ -136,6 +136,10 @@ MASKED = {
     "group by masked": "SELECT base_salary FROM people.employees GROUP BY base_salary",
     "aggregate": "SELECT max(base_salary) AS base_salary FROM people.employees",
     "hidden in comment": "SELECT base_salary FROM people.employees -- */ UNION SELECT 1",
+    "subquery column aliases": "SELECT x.base_salary FROM (SELECT employee_id, base_salary "
+    "FROM people.employees) AS x(id, base_salary)",
+    "cte column aliases": "WITH t(base_salary) AS (SELECT base_salary FROM people.employees) "
+    "SELECT base_salary FROM t",
 }
 
 
@@ -146,6 +150,23 @@ def test_masks_hold(dave: psycopg.Connection[Any], sql: str) -> None:
     rows = cursor.fetchall()
     assert rows, "the query found rows"
     assert all(row[names.index("base_salary")] is None for row in rows)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT a FROM people.employees AS e(a)",
+        "SELECT * FROM people.employees e(base_salary, employee_id)",
+        "WITH t AS (SELECT base_salary FROM people.employees) SELECT s FROM t AS u(s)",
+    ],
+)
+def test_column_aliases_on_a_table_are_refused_by_name(
+    dave: psycopg.Connection[Any], sql: str
+) -> None:
+    """Renaming a table's columns by position would let a name stand for another column: it is
+    refused, and the reason says so rather than naming a column the table lacks."""
+    with pytest.raises(psycopg.Error, match="column aliases on a table are not supported"):
+        dave.execute(sql).fetchall()
 
 
 @pytest.mark.parametrize(
