@@ -32,7 +32,7 @@ from governance.server.limits import (
 from governance.server.log_subjects import subjects_from_logs
 from governance.server.tree_watch import TreeWatcher
 from governance.server.trino_config import TrinoConfig, TrinoConfigError, load_trino_config
-from governance.tree.fingerprint import tree_fingerprint
+from governance.tree.fingerprint import tree_state
 
 LABELS = {"service": "govern-serve"}
 TREE_INTERVAL = 2.0  # seconds between checks of a policy tree (a walk of `stat` calls)
@@ -196,7 +196,7 @@ class Maintenance:
 def build_app(options: ServeOptions, token: str | None) -> App:
     log = decision_log(options)
     policies = None if options.bundles else options.policies or "policies"
-    seen = None if policies is None else tree_fingerprint(policies)  # before the load reads it
+    seen = None if policies is None else tree_state(policies)  # before the load reads it
     engine = load_engine(options, log)
     trino = trino_settings(options, engine)
     subjects = None if options.subjects is None else load_subjects(options.subjects)

@@ -19,7 +19,7 @@ from governance.bundle.status import LayerRevision, TreeStatus
 from governance.engine import Engine
 from governance.errors import ReloadError
 from governance.snapshot import Snapshot
-from governance.tree.fingerprint import tree_fingerprint
+from governance.tree.fingerprint import tree_state
 
 Outcome = Literal["activated", "unchanged", "refused"]
 SHOWN_PROBLEMS = 20  # a broken tree can have thousands; the status names the first ones
@@ -28,13 +28,15 @@ SHOWN_PROBLEMS = 20  # a broken tree can have thousands; the status names the fi
 class TreeWatcher:
     """Keeps `engine` on the tree at `path`; `check` is safe to call from any thread."""
 
-    def __init__(self, engine: Engine, path: str | Path, seen: str | None = None) -> None:
-        """`seen` is the fingerprint taken before the engine's first load (so an edit made
-        during that load is a change); None takes it now."""
+    def __init__(
+        self, engine: Engine, path: str | Path, seen: tuple[str, bool] | None = None
+    ) -> None:
+        """`seen` is the tree's state (`tree_state`) taken before the engine's first load (so
+        an edit made during that load is a change); None takes it now."""
         self.engine = engine
         self.path = Path(path)
         self._lock = threading.Lock()
-        self._seen = tree_fingerprint(self.path) if seen is None else seen
+        self._seen = _trusted(*(tree_state(self.path) if seen is None else seen))
         now = _now()
         self._status = TreeStatus(
             str(self.path),
@@ -49,10 +51,10 @@ class TreeWatcher:
     def check(self) -> Outcome:
         """Reload when the tree changed since the last load (or failed load)."""
         with self._lock:
-            seen = tree_fingerprint(self.path)  # before reading: an edit during the load is
-            if seen == self._seen:  # a change for the next check
+            seen, settled = tree_state(self.path)  # before reading: an edit during the load
+            if seen == self._seen:  # is a change for the next check
                 return "unchanged"
-            self._seen = seen
+            self._seen = _trusted(seen, settled)
             try:
                 self.engine.reload(self.path)
             except ReloadError as exc:
@@ -88,6 +90,13 @@ class TreeWatcher:
             errors=tuple(shown),
             error_count=count,
         )
+
+
+def _trusted(fingerprint: str, settled: bool) -> str | None:
+    """The fingerprint to compare the next check with: none while a file changed moments ago,
+    since a rewrite within its timestamp's resolution can leave the same fingerprint (the
+    next check then reloads again; an unchanged tree reloads cheaply, reusing every layer)."""
+    return fingerprint if settled else None
 
 
 def _revisions(snapshot: Snapshot) -> dict[str, str]:

@@ -21,37 +21,46 @@ def tree_fingerprint(root: str | Path) -> str:
     rewritten in place changes its mtime (nanoseconds), ctime or size (the ctime even when a tool
     sets the old mtime back); one replaced by a rename changes its inode; a `policies -> releases/B` symlink swap changes the resolved root. An unreadable
     or missing tree has a fingerprint too, so its appearing is a change."""
+    return tree_state(root)[0]
+
+
+def tree_state(root: str | Path) -> tuple[str, bool]:
+    """The tree's fingerprint, and whether it is settled: no file changed within `SETTLE_NS`
+    of now. An unsettled file can be rewritten again within its timestamp's resolution with the
+    same size and stamps, so a fingerprint equal to it does not prove the tree unchanged."""
     pinned = os.path.realpath(root)
     digest = hashlib.sha256(pinned.encode(errors="surrogateescape") + b"\0")
     try:
         entries = sorted(e for e in os.listdir(pinned) if e in ROOT_ENTRIES)
     except OSError as exc:
         digest.update(f"unreadable:{exc.errno}".encode())
-        return digest.hexdigest()
+        return digest.hexdigest(), True
+    newest = [0]
     for entry in entries:
-        _add(digest, pinned, entry)
-    return digest.hexdigest()
+        _add(digest, pinned, entry, newest)
+    return digest.hexdigest(), newest[0] < time.time_ns() - SETTLE_NS
 
 
-def _add(digest: hashlib._Hash, root: str, entry: str) -> None:
+def _add(digest: hashlib._Hash, root: str, entry: str, newest: list[int]) -> None:
     top = os.path.join(root, entry)
     if not os.path.isdir(top):
-        _stat(digest, root, top)
+        _stat(digest, root, top, newest)
         return
     for folder, dirs, files in os.walk(top):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             if not name.startswith("."):
-                _stat(digest, root, os.path.join(folder, name))
+                _stat(digest, root, os.path.join(folder, name), newest)
 
 
-def _stat(digest: hashlib._Hash, root: str, path: str) -> None:
+def _stat(digest: hashlib._Hash, root: str, path: str, newest: list[int]) -> None:
     name = os.path.relpath(path, root).encode(errors="surrogateescape")
     try:
         st = os.stat(path)
     except OSError:  # removed between listing and stat: the next poll sees the settled state
         digest.update(name + b"\0gone\n")
         return
+    newest[0] = max(newest[0], st.st_mtime_ns, st.st_ctime_ns)
     digest.update(name + f"\0{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}\n".encode())
 
 

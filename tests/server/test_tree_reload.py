@@ -9,9 +9,13 @@ import time
 import httpx
 import pytest
 
-from governance.tree.fingerprint import tree_fingerprint
+from governance import Engine
+from governance.server import tree_watch
+from governance.server.tree_watch import TreeWatcher
+from governance.tree.fingerprint import tree_fingerprint, tree_state
 from tests.server.conftest import ROOT, start, stop
 from tests.server.test_operations import PERMIT, samples, until, value
+from tests.stat_trust import settle
 
 GRANTS = "domains/people/access/grants.cedar"
 
@@ -136,3 +140,24 @@ def test_a_symlinked_root_swapped_to_another_release_is_a_change(tmp_path):
     swapped.replace(link)
     assert tree_fingerprint(link) != before
     assert tree_fingerprint(tmp_path / "missing") != before
+
+
+def test_a_fresh_tree_is_unsettled_until_its_files_are_older_than_their_stamps_resolution(
+    tree, monkeypatch
+):
+    assert tree_state(tree) == (tree_fingerprint(tree), False)  # just copied
+    settle(monkeypatch)
+    assert tree_state(tree) == (tree_fingerprint(tree), True)
+
+
+def test_an_edit_that_leaves_the_fingerprint_of_an_unsettled_tree_is_still_seen(tree, monkeypatch):
+    """A file rewritten within its timestamp's resolution of the last check can keep its size
+    and stamps: the watcher does not trust a fingerprint taken while the tree was unsettled."""
+    engine = Engine.from_path(tree)
+    assert engine.decide(PERMIT).allowed
+    watcher = TreeWatcher(engine, tree, seen=("same", False))  # taken moments after a write
+    revoke_hr_partners(tree)  # ... and rewritten in the same tick: the same fingerprint
+    monkeypatch.setattr(tree_watch, "tree_state", lambda path: ("same", True))
+    assert watcher.check() == "activated"
+    assert not engine.decide(PERMIT).allowed
+    assert watcher.check() == "unchanged"  # settled now: the fingerprint is trusted again
