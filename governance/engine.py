@@ -16,7 +16,6 @@ from governance.access.answer import Access
 from governance.access.catalog_entities import CATALOG_TYPES
 from governance.access.evaluator import BoundRequest, Plan, PlanKey
 from governance.access.request import AccessRequest, PlainValues, about_resource, coerce_request
-from governance.access.request_schema import RequestSchema
 from governance.access.slices import SliceKey
 from governance.bundle.archive import DEFAULT_LIMITS, Limits
 from governance.bundle.loader import BundleLoader
@@ -224,10 +223,17 @@ class _Batch:
     the batch, by value (compared as JSON). A request of a principal new to the batch keeps
     nothing but its id: mixed traffic pays two dict lookups and a store a request."""
 
-    __slots__ = ("_by_objects", "_by_principal", "_now_ns", "_snapshot")
+    __slots__ = (
+        "_bind", "_by_objects", "_by_principal", "_last_subject", "_now_ns", "_snapshot",
+        "_targets",
+    )  # fmt: skip
 
     def __init__(self, snapshot: Snapshot, now_ns: Callable[[], int]) -> None:
         self._snapshot, self._now_ns = snapshot, now_ns
+        self._bind = snapshot.evaluator.bind
+        # (product, action) -> its view, domain, slice key and plan, once known good.
+        self._targets: dict[tuple[str, str], _Target] = {}
+        self._last_subject: Any = _NOTHING  # the subject object of the request before
         # (id of subject, id of context, action name) -> those objects (held, so the ids
         # cannot be reused while the batch runs), the request as checked, its bindings.
         self._by_objects: dict[tuple[int, int, str], _Named] = {}
@@ -237,31 +243,34 @@ class _Batch:
     def decide(self, request: RequestLike) -> Decision:
         """What `Engine.decide` answers for `request` (so never raises)."""
         started, now = time.perf_counter_ns(), 0
-        snapshot = self._snapshot
         try:
             now = self._now_ns()  # inside the guard: a failing clock is a refusal, not a raise
             objects = subject = context = None
             if type(request) is dict:
-                action = request.get("action")
-                name = action.get("name") if type(action) is dict else None
-                if type(name) is str:
-                    subject, context = request.get("subject"), request.get("context")
-                    objects = (id(subject), id(context), name)
-                    named = self._by_objects.get(objects)
-                    if named is not None and named[0] is subject and named[1] is context:
-                        shared = about_resource(named[2], request.get("resource"))
-                        if shared is not None:
-                            view = snapshot.products.get(shared.product)
-                            if view is None:
-                                raise _unknown_product(shared.product)
-                            return _decide(snapshot, shared, view, now, started, named[3])
-            parsed, view = _resolve(snapshot, coerce_request(request), check=False)
+                subject = request.get("subject")
+                if subject is not self._last_subject:
+                    self._last_subject = subject
+                else:  # the subject object of the request before: perhaps all the same objects
+                    action, context = request.get("action"), request.get("context")
+                    name = action.get("name") if type(action) is dict else None
+                    if type(name) is str:
+                        objects = (id(subject), id(context), name)
+                        named = self._by_objects.get(objects)
+                        if named is not None and named[0] is subject and named[1] is context:
+                            shared = about_resource(named[2], request.get("resource"))
+                            if shared is not None:
+                                target = self._target(shared)
+                                return self._decided(shared, target, now, started, named[3])
+            parsed = coerce_request(request)
+            target = self._target(parsed)
+            if parsed.principal_type in CATALOG_TYPES:
+                raise _catalog_subject(parsed.principal_type)
             if parsed.principal not in self._by_principal:  # the common case of mixed traffic
                 self._by_principal[parsed.principal] = _FIRST_SEEN
-                schema = snapshot.request_schema
+                schema = self._snapshot.request_schema
                 checked = parsed if schema is None else schema.check(parsed)
-                return _decide(snapshot, checked, view, now, started)
-            checked, bindings = self._checked(snapshot.request_schema, parsed)
+                return self._decided(checked, target, now, started, None)
+            checked, bindings = self._checked(parsed)
             if (
                 bindings is not None
                 and objects is not None
@@ -270,19 +279,73 @@ class _Batch:
                 # Read by the fast reader: another request naming the same objects reads the
                 # same principal, action and context, whatever its resource.
                 self._by_objects[objects] = (subject, context, checked, bindings)
-            return _decide(snapshot, checked, view, now, started, bindings)
+            return self._decided(checked, target, now, started, bindings)
         except Exception as exc:
-            return _failed(snapshot, request, exc, now, started)
+            return _failed(self._snapshot, request, exc, now, started)
+
+    def _target(self, request: AccessRequest) -> _Target:
+        """What deciding `request` needs of its product and action, looked up once a batch;
+        an unknown product or action is refused as `_resolve` refuses it."""
+        target = self._targets.get((request.product, request.action))
+        if target is not None:
+            return target
+        snapshot = self._snapshot
+        view = snapshot.products.get(request.product)
+        if view is None:
+            raise _unknown_product(request.product)
+        if request.action not in snapshot.actions:
+            raise _unknown_action(request.action)
+        domain = view.product.domain
+        key = (request.action, domain)
+        waived = snapshot.waivers.has_waivers(domain)
+        target = (view, domain, key, snapshot.plans[key, view.resource], waived)
+        self._targets[request.product, request.action] = target
+        return target
+
+    def _decided(
+        self,
+        request: AccessRequest,
+        target: _Target,
+        now: int,
+        started: int,
+        bindings: dict[str, BoundRequest] | None,
+    ) -> Decision:
+        """`_decide` on a target looked up once a batch (the same steps, in the same order)."""
+        view, domain, key, plan, waived = target
+        columns = request.columns
+        if columns is not None and not view.column_keys.issuperset(columns):
+            raise _unknown_column(view, columns)
+        removed = (
+            self._snapshot.waivers.waived(request, domain, from_epoch_ns(now).date())
+            or _NOTHING_WAIVED
+            if waived
+            else _NOTHING_WAIVED
+        )
+        if bindings is None:
+            bound = self._bind(request, domain)
+        else:  # a principal that repeats: bound once per domain
+            kept = bindings.get(domain)
+            bound = bindings[domain] = self._bind(request, domain) if kept is None else kept
+        access = plan.evaluate(bound, removed)
+        masks: tuple[Mask, ...] = ()
+        if access.kind == "permitted" and view.maskable:
+            columns_checked = _columns_to_check(view, request)
+            plans = self._snapshot.plans
+            masks = _masks(bound, plans, key, columns_checked, removed, {plan: access})
+        return Decision(
+            next_sequence(), request, access, masks, view.classification, view.retention,
+            view.revisions, now, time.perf_counter_ns() - started, encoded=view.encoded,
+        )  # fmt: skip
 
     def _checked(
-        self, schema: RequestSchema | None, request: AccessRequest
+        self, request: AccessRequest
     ) -> tuple[AccessRequest, dict[str, BoundRequest] | None]:
         """`request` as the schema reads it, and its bindings per domain (None: not kept):
         checked, or taken from an earlier request of the batch with the same principal,
         action and context (the check is a function of those alone). A principal's first
         request keeps nothing (see `decide`), so it is called only for one that repeats.
         A refusal raises and is never kept, so never shared."""
-        principal = request.principal
+        schema, principal = self._snapshot.request_schema, request.principal
         accepted = self._by_principal[principal]
         key = _principal_key(request)
         if key is None:  # a value JSON cannot hold: decided alone
@@ -302,6 +365,8 @@ class _Batch:
 # What a batch keeps of the objects a request names: the subject and the context (held, so
 # their ids stay theirs), the request as checked, and its bindings per domain.
 _Named = tuple[Any, Any, AccessRequest, dict[str, BoundRequest]]
+_Target = tuple[ProductView, str, SliceKey, Plan, bool]  # ..., whether the domain has waivers
+_NOTHING = object()
 _PRINCIPAL_VARIANTS = 16  # contexts (or attribute sets) kept per principal within one batch
 
 
@@ -355,29 +420,38 @@ def _load(path: str | Path, evaluator: EvaluatorName, previous: Snapshot | None 
             raise LoadError(shown_from(path, exc.problems)) from None
 
 
-def _resolve(
-    snapshot: Snapshot, request: AccessRequest, *, check: bool = True
-) -> tuple[AccessRequest, ProductView]:
-    """The product the request is about, and the request as the schema says to read it
-    (unless `check` is false: a batch checks once per principal)."""
+def _resolve(snapshot: Snapshot, request: AccessRequest) -> tuple[AccessRequest, ProductView]:
+    """The product the request is about, and the request as the schema says to read it."""
     view = snapshot.products.get(request.product)
     if view is None:
         raise _unknown_product(request.product)
     if request.action not in snapshot.actions:
-        raise RequestError(f"unknown action `{request.action}`", "unknown_action")
+        raise _unknown_action(request.action)
     if request.principal_type in CATALOG_TYPES:
-        raise RequestError(
-            f"`{request.principal_type}` cannot be a subject type", "bad_subject_type"
-        )
+        raise _catalog_subject(request.principal_type)
     schema = snapshot.request_schema
-    if check and schema is not None:
+    if schema is not None:
         # The check also rewrites what the schema types as entities and extensions.
         request = schema.check(request)
     return request, view
 
 
+# The refusals before any policy runs, alike for a request alone and in a batch.
 def _unknown_product(product: str) -> RequestError:
     return RequestError(f"unknown product `{product}`", "unknown_product")
+
+
+def _unknown_action(action: str) -> RequestError:
+    return RequestError(f"unknown action `{action}`", "unknown_action")
+
+
+def _catalog_subject(principal_type: str) -> RequestError:
+    return RequestError(f"`{principal_type}` cannot be a subject type", "bad_subject_type")
+
+
+def _unknown_column(view: ProductView, columns: tuple[str, ...]) -> RequestError:
+    unknown = next(c for c in columns if c not in view.column_keys)
+    return RequestError(f"product `{view.product.id}` has no column `{unknown}`", "unknown_column")
 
 
 def _decide(
@@ -391,10 +465,7 @@ def _decide(
     domain = view.product.domain
     key = (request.action, domain)
     if request.columns is not None and not view.column_keys.issuperset(request.columns):
-        unknown = next(c for c in request.columns if c not in view.column_keys)
-        raise RequestError(
-            f"product `{view.product.id}` has no column `{unknown}`", "unknown_column"
-        )
+        raise _unknown_column(view, request.columns)
     waived = (
         snapshot.waivers.waived(request, domain, from_epoch_ns(now).date())
         if snapshot.waivers.has_waivers(domain)
