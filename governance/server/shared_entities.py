@@ -28,10 +28,16 @@ def share_equal_entities(requests: list[dict[str, Any]]) -> None:
 
 def _share(requests: list[dict[str, Any]], name: str) -> None:
     first: dict[bytes, Any] = {}
+    seen: Any = None  # the value of the request before (a dict), and the one it came to hold
+    kept: Any = None
     for request in requests:
         value = request.get(name)
-        if type(value) is dict:
+        if type(value) is not dict:
+            continue
+        if value is not seen:  # the same object (a default) needs no encoding again
+            seen = value
             try:
-                request[name] = first.setdefault(orjson.dumps(value), value)
+                kept = first.setdefault(orjson.dumps(value), value)
             except TypeError:  # nested deeper than orjson writes: kept as it is
-                continue
+                kept = value
+        request[name] = kept
