@@ -218,10 +218,11 @@ class _Batch:
     action and context the schema accepted, the request as checked and its bindings per
     domain. A request shares them only when it names the same principal, action and context,
     values and types alike. Found first by the very objects a request names (its subject and
-    context dicts, and its action's name: a batch's defaults, or `{**base, ...}`), which then
-    leaves only the resource to read; else by principal id and, only when the id repeats in
-    the batch, by value (compared as JSON). A request of a principal new to the batch keeps
-    nothing but its id: mixed traffic pays two dict lookups and a store a request."""
+    context dicts, and its action's name: a batch's defaults, or `{**base, ...}`), looked for
+    when the subject object is the previous request's, which then leaves only the resource to
+    read; else by principal id and, only when the id repeats in the batch, by value (compared
+    as JSON). A request of a principal new to the batch keeps nothing but its id: mixed
+    traffic pays a comparison, a dict lookup and a store a request."""
 
     __slots__ = (
         "_bind", "_by_objects", "_by_principal", "_last_subject", "_now_ns", "_snapshot",
@@ -231,7 +232,8 @@ class _Batch:
     def __init__(self, snapshot: Snapshot, now_ns: Callable[[], int]) -> None:
         self._snapshot, self._now_ns = snapshot, now_ns
         self._bind = snapshot.evaluator.bind
-        # (product, action) -> its view, domain, slice key and plan, once known good.
+        # (product, action) -> its view, domain, slice key, plan and whether the domain has
+        # waivers, once known good.
         self._targets: dict[tuple[str, str], _Target] = {}
         self._last_subject: Any = _NOTHING  # the subject object of the request before
         # (id of subject, id of context, action name) -> those objects (held, so the ids
