@@ -15,8 +15,7 @@ import orjson
 from governance.access.answer import Access
 from governance.access.catalog_entities import CATALOG_TYPES
 from governance.access.evaluator import BoundRequest, Plan, PlanKey
-from governance.access.request import AccessRequest, coerce_request
-from governance.access.request_schema import RequestSchema
+from governance.access.request import AccessRequest, PlainValues, about_resource, coerce_request
 from governance.access.slices import SliceKey
 from governance.bundle.archive import DEFAULT_LIMITS, Limits
 from governance.bundle.loader import BundleLoader
@@ -165,19 +164,23 @@ class Engine:
         requested_by: str = "",
     ) -> list[Decision]:
         """Decide a batch against one snapshot: the whole batch sees one policy set, even
-        across a reload. Requests of one principal (same subject, action and context, anywhere
-        in the batch; typically one principal asking about many products) are checked against
-        the schema and bound once. `until`, when given, stops the batch after the first
-        decision it is true of (the rest are not decided, nor logged). With a decision log
-        every decision is enqueued (`requested_by`, the caller's address, in each record)."""
-        snapshot, batch = self._snapshot, _Batch()
-        decide_in = self._decide_in
+        across a reload, and each request gets exactly the decision `decide` gives it.
+
+        Requests of one principal, action and context share the reading of them, the schema
+        check and the bindings per domain: those naming the very same subject and context
+        objects (a batch's defaults, `{**base, "resource": ...}`) read only their resource,
+        and equal ones elsewhere in the batch (same values of the same types) share the rest.
+        The requests are read as they are when decided: `until` must not change them.
+        `until`, when given, stops the batch after the first decision it is true of (the rest
+        are not decided, nor logged). With a decision log every decision is enqueued
+        (`requested_by`, the caller's address, in each record)."""
+        decide = _Batch(self._snapshot, self._now_ns).decide
         if until is None:
-            decisions = [decide_in(snapshot, request, batch) for request in requests]
+            decisions = [decide(request) for request in requests]
         else:
             decisions = []
             for request in requests:
-                decision = decide_in(snapshot, request, batch)
+                decision = decide(request)
                 decisions.append(decision)
                 if until(decision):
                     break
@@ -194,89 +197,189 @@ class Engine:
 
         With a decision log, the decision is enqueued for it (`req_id` and `requested_by`, the
         caller's request number and client address, go into the record)."""
-        decision = self._decide_in(self._snapshot, request, None)
+        decision = self._decide_in(self._snapshot, request)
         if self._log is not None:
             self._log.log(decision, req_id, requested_by)
         return decision
 
-    def _decide_in(
-        self, snapshot: Snapshot, request: RequestLike, batch: _Batch | None
-    ) -> Decision:
+    def _decide_in(self, snapshot: Snapshot, request: RequestLike) -> Decision:
         started, now = time.perf_counter_ns(), 0
         try:
             now = self._now_ns()  # inside the guard: a failing clock is a refusal, not a raise
-            parsed, view = _resolve(snapshot, coerce_request(request), batch)
-            decision = _decide(snapshot, parsed, view, now, started, batch)
-        except RequestError as exc:
-            code = exc.code if exc.code in REASON_CODES else "bad_request"
-            decision = _refusal(snapshot, request, str(exc), code, now, started)  # type: ignore[arg-type]
+            parsed, view = _resolve(snapshot, coerce_request(request))
+            decision = _decide(snapshot, parsed, view, now, started)
         except Exception as exc:
-            decision = _refusal(
-                snapshot, request, _internal(exc), "internal_error", now or time.time_ns(), started
-            )
+            decision = _failed(snapshot, request, exc, now, started)
         return decision
 
 
 class _Batch:
-    """What the requests of one batch share: per principal, action and context the schema
-    accepted, the request as checked and its bindings per domain. A request shares them only
-    when it names the same principal, action and context, values and types alike (compared
-    as JSON); telling costs a dict lookup for a principal not seen before in the batch, so
-    mixed traffic pays next to nothing."""
+    """One batch's decisions, on one snapshot, and what its requests share: per principal,
+    action and context the schema accepted, the request as checked and its bindings per
+    domain. A request shares them only when it names the same principal, action and context,
+    values and types alike. Found first by the very objects a request names (its subject and
+    context dicts, and its action's name: a batch's defaults, or `{**base, ...}`), looked for
+    when the subject object is the previous request's, which then leaves only the resource to
+    read; else by principal id and, only when the id repeats in the batch, by value (compared
+    as JSON). A request of a principal new to the batch keeps nothing but its id: mixed
+    traffic pays a comparison, a dict lookup and a store a request."""
 
-    __slots__ = ("bound", "seen")
+    __slots__ = (
+        "_bind", "_by_objects", "_by_principal", "_last_subject", "_now_ns", "_snapshot",
+        "_targets",
+    )  # fmt: skip
 
-    def __init__(self) -> None:
-        # Per principal id, what each accepted request of it brought: the request (its key
-        # made when first compared), the request as checked, and its bindings per domain.
-        self.seen: dict[str, list[_Accepted]] = {}
-        self.bound: dict[str, BoundRequest] = {}  # the bindings of the request being decided
+    def __init__(self, snapshot: Snapshot, now_ns: Callable[[], int]) -> None:
+        self._snapshot, self._now_ns = snapshot, now_ns
+        self._bind = snapshot.evaluator.bind
+        # (product, action) -> its view, domain, slice key, plan and whether the domain has
+        # waivers, once known good.
+        self._targets: dict[tuple[str, str], _Target] = {}
+        self._last_subject: Any = _NOTHING  # the subject object of the request before
+        # (id of subject, id of context, action name) -> those objects (held, so the ids
+        # cannot be reused while the batch runs), the request as checked, its bindings.
+        self._by_objects: dict[tuple[int, int, str], _Named] = {}
+        # Per principal id, what each accepted request of it brought once the id repeats.
+        self._by_principal: dict[str, list[_Accepted]] = {}
 
-    def checked(self, schema: RequestSchema | None, request: AccessRequest) -> AccessRequest:
-        """`request` as the schema reads it: checked, or taken from an earlier request of the
-        batch with the same principal, action and context (the check is a function of those
-        alone). A refusal raises and is never kept, so it is never shared."""
-        accepted = self.seen.get(request.principal)
-        key = None
-        if accepted is not None:
-            key = _principal_key(request)
-            for entry in accepted if key is not None else ():
-                if entry.key() == key:
-                    self.bound = entry.bound
-                    return entry.shared_by(request)
+    def decide(self, request: RequestLike) -> Decision:
+        """What `Engine.decide` answers for `request` (so never raises)."""
+        started, now = time.perf_counter_ns(), 0
+        try:
+            now = self._now_ns()  # inside the guard: a failing clock is a refusal, not a raise
+            objects = subject = context = None
+            if type(request) is dict:
+                subject = request.get("subject")
+                if subject is not self._last_subject:
+                    self._last_subject = subject
+                else:  # the subject object of the request before: perhaps all the same objects
+                    action, context = request.get("action"), request.get("context")
+                    name = action.get("name") if type(action) is dict else None
+                    if type(name) is str:
+                        objects = (id(subject), id(context), name)
+                        named = self._by_objects.get(objects)
+                        if named is not None and named[0] is subject and named[1] is context:
+                            shared = about_resource(named[2], request.get("resource"))
+                            if shared is not None:
+                                target = self._target(shared)
+                                return self._decided(shared, target, now, started, named[3])
+            parsed = coerce_request(request)
+            target = self._target(parsed)
+            if parsed.principal_type in CATALOG_TYPES:
+                raise _catalog_subject(parsed.principal_type)
+            if parsed.principal not in self._by_principal:  # the common case of mixed traffic
+                self._by_principal[parsed.principal] = _FIRST_SEEN
+                schema = self._snapshot.request_schema
+                checked = parsed if schema is None else schema.check(parsed)
+                return self._decided(checked, target, now, started, None)
+            checked, bindings = self._checked(parsed)
+            if (
+                bindings is not None
+                and objects is not None
+                and type(parsed.attributes) is type(parsed.context) is PlainValues
+            ):
+                # Read by the fast reader: another request naming the same objects reads the
+                # same principal, action and context, whatever its resource.
+                self._by_objects[objects] = (subject, context, checked, bindings)
+            return self._decided(checked, target, now, started, bindings)
+        except Exception as exc:
+            return _failed(self._snapshot, request, exc, now, started)
+
+    def _target(self, request: AccessRequest) -> _Target:
+        """What deciding `request` needs of its product and action, looked up once a batch;
+        an unknown product or action is refused as `_resolve` refuses it."""
+        target = self._targets.get((request.product, request.action))
+        if target is not None:
+            return target
+        snapshot = self._snapshot
+        view = snapshot.products.get(request.product)
+        if view is None:
+            raise _unknown_product(request.product)
+        if request.action not in snapshot.actions:
+            raise _unknown_action(request.action)
+        domain = view.product.domain
+        key = (request.action, domain)
+        waived = snapshot.waivers.has_waivers(domain)
+        target = (view, domain, key, snapshot.plans[key, view.resource], waived)
+        self._targets[request.product, request.action] = target
+        return target
+
+    def _decided(
+        self,
+        request: AccessRequest,
+        target: _Target,
+        now: int,
+        started: int,
+        bindings: dict[str, BoundRequest] | None,
+    ) -> Decision:
+        """`_decide` on a target looked up once a batch (the same steps, in the same order)."""
+        view, domain, key, plan, waived = target
+        columns = request.columns
+        if columns is not None and not view.column_keys.issuperset(columns):
+            raise _unknown_column(view, columns)
+        removed = (
+            self._snapshot.waivers.waived(request, domain, from_epoch_ns(now).date())
+            or _NOTHING_WAIVED
+            if waived
+            else _NOTHING_WAIVED
+        )
+        if bindings is None:
+            bound = self._bind(request, domain)
+        else:  # a principal that repeats: bound once per domain
+            kept = bindings.get(domain)
+            bound = bindings[domain] = self._bind(request, domain) if kept is None else kept
+        access = plan.evaluate(bound, removed)
+        masks: tuple[Mask, ...] = ()
+        if access.kind == "permitted" and view.maskable:
+            columns_checked = _columns_to_check(view, request)
+            plans = self._snapshot.plans
+            masks = _masks(bound, plans, key, columns_checked, removed, {plan: access})
+        return Decision(
+            next_sequence(), request, access, masks, view.classification, view.retention,
+            view.revisions, now, time.perf_counter_ns() - started, encoded=view.encoded,
+        )  # fmt: skip
+
+    def _checked(
+        self, request: AccessRequest
+    ) -> tuple[AccessRequest, dict[str, BoundRequest] | None]:
+        """`request` as the schema reads it, and its bindings per domain (None: not kept):
+        checked, or taken from an earlier request of the batch with the same principal,
+        action and context (the check is a function of those alone). A principal's first
+        request keeps nothing (see `decide`), so it is called only for one that repeats.
+        A refusal raises and is never kept, so never shared."""
+        schema, principal = self._snapshot.request_schema, request.principal
+        accepted = self._by_principal[principal]
+        key = _principal_key(request)
+        if key is None:  # a value JSON cannot hold: decided alone
+            return (request if schema is None else schema.check(request)), None
+        for entry in accepted:
+            if entry.key == key:
+                return entry.shared_by(request), entry.bound
         checked = request if schema is None else schema.check(request)
         entry = _Accepted(request, checked, key)
-        if accepted is None:
-            self.seen[request.principal] = [entry]
+        if accepted is _FIRST_SEEN:
+            self._by_principal[principal] = [entry]
         elif len(accepted) < _PRINCIPAL_VARIANTS:  # bounded: a hostile batch cannot grow it
             accepted.append(entry)
-        self.bound = entry.bound
-        return checked
-
-    def bind(self, snapshot: Snapshot, request: AccessRequest, domain: str) -> BoundRequest:
-        """The request's principal bound to `domain`, bound on first use in the batch."""
-        bound = self.bound.get(domain)
-        if bound is None:
-            bound = self.bound[domain] = snapshot.evaluator.bind(request, domain)
-        return bound
+        return checked, entry.bound
 
 
+# What a batch keeps of the objects a request names: the subject and the context (held, so
+# their ids stay theirs), the request as checked, and its bindings per domain.
+_Named = tuple[Any, Any, AccessRequest, dict[str, BoundRequest]]
+_Target = tuple[ProductView, str, SliceKey, Plan, bool]  # ..., whether the domain has waivers
+_NOTHING = object()
 _PRINCIPAL_VARIANTS = 16  # contexts (or attribute sets) kept per principal within one batch
 
 
 class _Accepted:
     """One request the schema accepted in a batch, and what requests like it share."""
 
-    __slots__ = ("_key", "bound", "checked", "request")
+    __slots__ = ("bound", "checked", "key", "request")
 
-    def __init__(self, request: AccessRequest, checked: AccessRequest, key: bytes | None) -> None:
-        self.request, self.checked, self._key = request, checked, key
+    def __init__(self, request: AccessRequest, checked: AccessRequest, key: bytes) -> None:
+        self.request, self.checked, self.key = request, checked, key
         self.bound: dict[str, BoundRequest] = {}
-
-    def key(self) -> bytes | None:
-        if self._key is None:
-            self._key = _principal_key(self.request)
-        return self._key
 
     def shared_by(self, request: AccessRequest) -> AccessRequest:
         """`request` (same principal, action and context) as the check read the accepted one:
@@ -285,6 +388,10 @@ class _Accepted:
         if checked is self.request:
             return request
         return request._replace(attributes=checked.attributes, context=checked.context)
+
+
+# A principal seen once in the batch: nothing kept yet (a marker, replaced, never appended to).
+_FIRST_SEEN: list[_Accepted] = []
 
 
 def _principal_key(request: AccessRequest) -> bytes | None:
@@ -315,26 +422,38 @@ def _load(path: str | Path, evaluator: EvaluatorName, previous: Snapshot | None 
             raise LoadError(shown_from(path, exc.problems)) from None
 
 
-def _resolve(
-    snapshot: Snapshot, request: AccessRequest, batch: _Batch | None
-) -> tuple[AccessRequest, ProductView]:
+def _resolve(snapshot: Snapshot, request: AccessRequest) -> tuple[AccessRequest, ProductView]:
     """The product the request is about, and the request as the schema says to read it."""
     view = snapshot.products.get(request.product)
     if view is None:
-        raise RequestError(f"unknown product `{request.product}`", "unknown_product")
+        raise _unknown_product(request.product)
     if request.action not in snapshot.actions:
-        raise RequestError(f"unknown action `{request.action}`", "unknown_action")
+        raise _unknown_action(request.action)
     if request.principal_type in CATALOG_TYPES:
-        raise RequestError(
-            f"`{request.principal_type}` cannot be a subject type", "bad_subject_type"
-        )
+        raise _catalog_subject(request.principal_type)
     schema = snapshot.request_schema
-    if batch is not None:
-        return batch.checked(schema, request), view
     if schema is not None:
         # The check also rewrites what the schema types as entities and extensions.
         request = schema.check(request)
     return request, view
+
+
+# The refusals before any policy runs, alike for a request alone and in a batch.
+def _unknown_product(product: str) -> RequestError:
+    return RequestError(f"unknown product `{product}`", "unknown_product")
+
+
+def _unknown_action(action: str) -> RequestError:
+    return RequestError(f"unknown action `{action}`", "unknown_action")
+
+
+def _catalog_subject(principal_type: str) -> RequestError:
+    return RequestError(f"`{principal_type}` cannot be a subject type", "bad_subject_type")
+
+
+def _unknown_column(view: ProductView, columns: tuple[str, ...]) -> RequestError:
+    unknown = next(c for c in columns if c not in view.column_keys)
+    return RequestError(f"product `{view.product.id}` has no column `{unknown}`", "unknown_column")
 
 
 def _decide(
@@ -343,26 +462,25 @@ def _decide(
     view: ProductView,
     now: int,
     started: int,
-    batch: _Batch | None = None,
+    bindings: dict[str, BoundRequest] | None = None,
 ) -> Decision:
     domain = view.product.domain
     key = (request.action, domain)
     if request.columns is not None and not view.column_keys.issuperset(request.columns):
-        unknown = next(c for c in request.columns if c not in view.column_keys)
-        raise RequestError(
-            f"product `{view.product.id}` has no column `{unknown}`", "unknown_column"
-        )
+        raise _unknown_column(view, request.columns)
     waived = (
         snapshot.waivers.waived(request, domain, from_epoch_ns(now).date())
         if snapshot.waivers.has_waivers(domain)
         else None
     )
     removed = waived or _NOTHING_WAIVED
-    bound = (
-        snapshot.evaluator.bind(request, domain)
-        if batch is None
-        else batch.bind(snapshot, request, domain)
-    )
+    if bindings is None:
+        bound = snapshot.evaluator.bind(request, domain)
+    else:  # a batch's principal: bound once per domain
+        kept = bindings.get(domain)
+        bound = bindings[domain] = (
+            snapshot.evaluator.bind(request, domain) if kept is None else kept
+        )
     plans = snapshot.plans
     plan = plans[key, view.resource]
     access = plan.evaluate(bound, removed)
@@ -415,6 +533,17 @@ def _masks(
                 )
             )
     return tuple(masks)
+
+
+def _failed(snapshot: Snapshot, request: Any, exc: Exception, now: int, started: int) -> Decision:
+    """The decision for a request whose deciding raised: a RequestError refuses it with its
+    reason, anything else is an internal error; never a raise, never an allow."""
+    if isinstance(exc, RequestError):
+        code = exc.code if exc.code in REASON_CODES else "bad_request"
+        return _refusal(snapshot, request, str(exc), code, now, started)  # type: ignore[arg-type]
+    return _refusal(
+        snapshot, request, _internal(exc), "internal_error", now or time.time_ns(), started
+    )
 
 
 def _refusal(

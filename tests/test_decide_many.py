@@ -10,6 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from governance import Decision
+from governance.access.request import from_authzen
+from governance.errors import RequestError
 from tests.test_differential import example_requests
 from tests.test_request_properties import ENGINES, JSON, mutated_requests
 
@@ -85,3 +87,111 @@ def test_a_batch_shares_one_snapshot_and_logs_every_decision(tmp_path: Any) -> N
     decisions = logged.decide_many(requests)
     log.close()
     assert log.stats().written == len(decisions) == len(requests)
+
+
+_SNAPSHOT = ENGINES["compiled"].snapshot
+_PRODUCTS = sorted(_SNAPSHOT.products)
+
+
+@st.composite
+def _resources(draw: st.DrawFn) -> Any:
+    """A resource: a product, whole or with some of its columns (or a wrong one), or one of
+    the ways a resource is refused."""
+    product = draw(st.sampled_from(_PRODUCTS))
+    columns = sorted(_SNAPSHOT.products[product].column_keys)
+    way = draw(st.integers(0, 9))
+    if way < 3:
+        return {"type": "DataProduct", "id": product}
+    if way < 7:
+        named = draw(st.lists(st.sampled_from([*columns, "nope"]), max_size=4))
+        return {"type": "DataProduct", "id": product, "properties": {"columns": named}}
+    return draw(st.sampled_from([
+        {"type": "DataProduct", "id": product, "properties": {"columns": "*"}},
+        {"type": "DataProduct", "id": product, "properties": {"columns": [1]}},
+        {"type": "DataProduct", "id": product, "properties": {"columns": "email"}},
+        {"type": "DataProduct", "id": product, "properties": {"rows": 1}},
+        {"type": "DataProduct", "id": product, "properties": None},
+        {"type": "DataProduct", "id": "no.such"}, {"type": "Column", "id": product},
+        {"id": product}, {"type": "DataProduct", "id": ""}, None, [],
+    ]))  # fmt: skip
+
+
+def _retyped(request: dict[str, Any]) -> dict[str, Any]:
+    """A copy equal in Python (`1 == True`, `0 == False`) yet another value in Cedar."""
+    changed = copy.deepcopy(request)
+    subject = changed.get("subject")
+    properties = subject.get("properties") if isinstance(subject, dict) else None
+    for record in (properties, changed.get("context")):
+        if isinstance(record, dict):
+            for key, value in record.items():
+                if type(value) is int and value in (0, 1):
+                    record[key] = bool(value)
+                elif type(value) is bool:
+                    record[key] = int(value)
+    return changed
+
+
+@st.composite
+def mixed_batches(draw: st.DrawFn) -> list[Any]:
+    """Batches whose principals repeat in every way a batch can see them: the very same
+    subject and context objects (as a batch's defaults give them), equal copies (as items
+    parsed apart), the same subject with another action or context, copies differing only
+    in value types, typed requests,
+    and refusals anywhere (bad resources, unreadable requests), in any order."""
+    bases = draw(st.lists(example_requests() | mutated_requests(JSON), min_size=1, max_size=3))
+    batch: list[Any] = []
+    for _ in range(draw(st.integers(1, 20))):
+        base = draw(st.sampled_from(bases))
+        if not isinstance(base, dict):
+            batch.append(base)
+            continue
+        resource = draw(_resources())
+        ways = ["same", "same", "copy", "action", "context", "retyped", "typed"]
+        way = draw(st.sampled_from(ways))
+        if way == "same":
+            batch.append({**base, "resource": resource})
+        elif way == "copy":
+            batch.append({**copy.deepcopy(base), "resource": resource})
+        elif way == "action":
+            action = {"name": draw(st.sampled_from(["read", "write", "delete", "fly"]))}
+            batch.append({**base, "action": action, "resource": resource})
+        elif way == "context":  # the same subject object in another context
+            other = draw(st.sampled_from(bases))
+            context = other.get("context") if isinstance(other, dict) else {"purpose": "audit"}
+            batch.append({**base, "context": context, "resource": resource})
+        elif way == "retyped":
+            batch.append({**_retyped(base), "resource": resource})
+        else:
+            try:
+                batch.append(from_authzen({**copy.deepcopy(base), "resource": resource}))
+            except (RequestError, TypeError, AttributeError):  # not readable: the dict itself
+                batch.append({**base, "resource": resource})
+    return batch
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mixed_batches(), st.sampled_from(sorted(ENGINES)))
+def test_a_mixed_batch_decides_as_a_loop(batch: list[Any], evaluator: str) -> None:
+    """Whatever a batch shares (objects, equal values, bindings), each decision is the one
+    `decide` gives the request alone."""
+    engine = ENGINES[evaluator]
+    alone = [_answer(engine.decide(copy.deepcopy(r)), evaluator) for r in batch]
+    assert [_answer(d, evaluator) for d in engine.decide_many(batch)] == alone
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mixed_batches(), st.sampled_from(["allowed", "denied", "refused"]))
+def test_until_stops_a_batch_where_a_loop_stops(batch: list[Any], stop_on: str) -> None:
+    engine = ENGINES["compiled"]
+
+    def until(decision: Decision) -> bool:
+        if stop_on == "refused":
+            return bool(decision.refusal)
+        return decision.allowed == (stop_on == "allowed")
+
+    alone = []
+    for request in batch:
+        alone.append(_answer(engine.decide(copy.deepcopy(request))))
+        if until(engine.decide(copy.deepcopy(request))):
+            break
+    assert [_answer(d) for d in engine.decide_many(batch, until=until)] == alone

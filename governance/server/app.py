@@ -96,6 +96,9 @@ def create_app(
     def actions(body: Any, decide: Decide) -> dict[str, Any]:
         return search_actions(body, engine.snapshot, decide)
 
+    def trino_batch(body: Any, decider: _Decider) -> dict[str, Any]:
+        return plugin.batch(body, decider, decider.many)
+
     def subjects(body: Any, decide: Decide) -> dict[str, Any]:
         return search_subjects(body, directory.searchable(), decide)
 
@@ -149,7 +152,7 @@ def create_app(
         "/access/v1/search/action": ("search_action", actions),
         "/access/v1/search/subject": ("search_subject", subjects),
         f"{TRINO_BASE}/allow": ("trino_allow", plugin.allow),
-        f"{TRINO_BASE}/batch": ("trino_batch", plugin.batch),
+        f"{TRINO_BASE}/batch": ("trino_batch", trino_batch),
         f"{TRINO_BASE}/columnMask": ("trino_column_mask", plugin.column_mask),
         f"{TRINO_BASE}/batchColumnMasks": ("trino_batch_column_masks", plugin.batch_column_masks),
         f"{TRINO_BASE}/rowFilters": ("trino_row_filters", plugin.row_filters),

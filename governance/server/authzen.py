@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from governance.decision import Decision, Mask
+from governance.server.shared_entities import share_equal_entities
 
 SEMANTICS = ("execute_all", "deny_on_first_deny", "permit_on_first_permit")
 _ENTITIES = ("subject", "action", "resource", "context")
@@ -207,6 +208,7 @@ def evaluate_batch(body: Any, decide_many: DecideMany, max_batch: int) -> dict[s
         slots.append(None)
         requests.append(request)
         supported.append(masks_supported)
+    share_equal_entities(requests)  # items of one subject and context are then read once
     answers = _decided(requests, supported, decide_many, stops)
     return {"evaluations": _in_order(slots, answers, stops)}
 

@@ -13,11 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from governance.decision import Decision
 from governance.engine import Engine
 from governance.rules.mask_sql import MaskKeyError, render_mask
 from governance.rules.masking import NULL, Strategy
-from governance.server.authzen import BadRequest, Decide
+from governance.server.authzen import BadRequest, Decide, DecideMany
 from governance.server.directory import Directory
 from governance.server.trino_config import TrinoConfig
 from governance.server.trino_tables import ProductTable, TableMap
@@ -48,14 +47,18 @@ class TrinoPlugin:
     def allow(self, body: Any, decide: Decide) -> dict[str, Any]:
         """`opa.policy.uri`: one operation, one boolean."""
         caller, action = self._read(body)
-        allowed, decision = self._allowed(
-            caller, action["operation"], action.get("resource"), decide
-        )
-        return _result(allowed, decision)
+        outcome = self._outcome(caller, action["operation"], action.get("resource"))
+        if type(outcome) is bool:
+            return {"result": outcome}
+        decision = decide(outcome)
+        return {"decision_id": decision.decision_id, "result": decision.allowed}
 
-    def batch(self, body: Any, decide: Decide) -> dict[str, Any]:
+    def batch(self, body: Any, decide: Decide, decide_many: DecideMany) -> dict[str, Any]:
         """`opa.policy.batched-uri`: the indices of `filterResources` allowed. FilterColumns
-        sends one table with its columns; the indices are then the columns'."""
+        sends one table with its columns; the indices are then the columns'. Every item is
+        read before any is decided (one that cannot be read is a 400 with nothing decided),
+        and the tables govern decides are decided in one `decide_many` call: one caller's
+        requests, read and bound once."""
         caller, action = self._read(body)
         operation, items = action["operation"], action.get("filterResources")
         items = self._filter_resources(items)
@@ -63,12 +66,16 @@ class TrinoPlugin:
             table = _object(items[0], "filterResources[0]").get("table")
             if isinstance(table, dict) and isinstance(table.get("columns"), list):
                 return {"result": self._visible_columns(caller, table, decide)}
+        outcomes = [
+            self._outcome(caller, operation, _object(item, f"filterResources[{index}]"))
+            for index, item in enumerate(items)
+        ]
+        requests = [o for o in outcomes if type(o) is not bool]
+        decided = iter(decide_many(requests, None) if requests else ())
         allowed = [
             index
-            for index, item in enumerate(items)
-            if self._allowed(caller, operation, _object(item, f"filterResources[{index}]"), decide)[
-                0
-            ]
+            for index, outcome in enumerate(outcomes)
+            if (outcome if type(outcome) is bool else next(decided).allowed)
         ]
         return {"result": allowed}
 
@@ -165,27 +172,26 @@ class TrinoPlugin:
             self._tables = TableMap(self._config, snapshot)
         return self._tables
 
-    def _allowed(
-        self, caller: Caller, operation: str, resource: Any, decide: Decide
-    ) -> tuple[bool, Decision | None]:
+    def _outcome(self, caller: Caller, operation: str, resource: Any) -> bool | dict[str, Any]:
+        """The answer to one operation when trino.yaml gives it, else the request for the
+        engine to decide."""
         config = self._config
         if operation in config.allowed:
-            return True, None
+            return True
         if operation in config.own_queries:
             owner = _object(resource, "resource").get("user")
-            return isinstance(owner, dict) and owner.get("user") == caller.user, None
+            return isinstance(owner, dict) and owner.get("user") == caller.user
         action = config.actions.get(operation)
         if action is None:
-            return config.otherwise == "allow", None
+            return config.otherwise == "allow"
         table = _object(resource, "resource").get("table")
         if not isinstance(table, dict):
-            return False, None  # a table operation without a table: nothing to decide on
+            return False  # a table operation without a table: nothing to decide on
         names = _names(table, _TABLE_KEYS, "resource.table")
         tables = self._table_map()
         target = tables.resolve(*names)
         if target is None:
-            passes = tables.passthrough(*names) or config.unmapped_tables == "allow"
-            return passes, None
+            return tables.passthrough(*names) or config.unmapped_tables == "allow"
         columns = table.get("columns")
         if columns is not None and not (
             isinstance(columns, list) and all(isinstance(c, str) for c in columns)
@@ -193,9 +199,8 @@ class TrinoPlugin:
             raise BadRequest("`resource.table.columns` must be an array of names")
         keys = _keys(target, columns)
         if keys is None:
-            return False, None  # a column govern's catalog does not have: fail closed
-        decision = decide(self._request(caller, action, target, keys))
-        return decision.allowed, decision
+            return False  # a column govern's catalog does not have: fail closed
+        return self._request(caller, action, target, keys)
 
     def _visible_columns(self, caller: Caller, table: dict[str, Any], decide: Decide) -> list[int]:
         names = _names(table, _TABLE_KEYS, "filterResources[0].table")
@@ -269,12 +274,6 @@ def _expression(strategy: Strategy, column: tuple[str, ...]) -> str:
         return render_mask(strategy, quoted, "trino", column_type=column[4])
     except MaskKeyError:  # a hash without its key cannot be rendered: the strictest instead
         return render_mask(NULL, quoted, "trino", column_type=column[4])
-
-
-def _result(allowed: bool, decision: Decision | None) -> dict[str, Any]:
-    if decision is None:
-        return {"result": allowed}
-    return {"decision_id": decision.decision_id, "result": allowed}
 
 
 def _object(value: Any, where: str) -> dict[str, Any]:

@@ -228,3 +228,30 @@ def test_over_http_a_batch_answers_as_its_items_posted_alone(server: Any) -> Non
         assert len(answered) == (
             len(body["evaluations"]) if semantic == "execute_all" else len(alone)
         )
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.sampled_from([1, True, 1.0, 0, False, "1", 3]), min_size=2, max_size=6),
+    st.lists(st.sampled_from(PRODUCTS), min_size=1, max_size=4),
+    st.sampled_from([{"purpose": 1}, {"purpose": True}, {"purpose": "hr_administration"}]),
+)
+def test_equal_values_of_other_types_share_nothing(
+    values: list[Any], products: list[str], context: dict[str, Any]
+) -> None:
+    """Items of one subject id whose properties are equal in Python (`1 == True == 1.0`) but
+    not in JSON are each decided as they are, as are equal-looking contexts."""
+    dave = next(p for p in PERSONAS if p["id"] == "dave")
+    items = [
+        {
+            "subject": {**dave, "properties": {**dave["properties"], "clearance": value}},
+            "resource": {"type": "DataProduct", "id": product},
+            "context": {"purpose": context["purpose"] if i % 2 else "hr_administration"},
+        }
+        for value in values
+        for i, product in enumerate(products)
+    ]
+    body = {"action": {"name": "read"}, "evaluations": items}
+    expected = one_at_a_time(copy.deepcopy(body), ENGINE)
+    answered = evaluate_batch(copy.deepcopy(body), _many(ENGINE), 1000)["evaluations"]
+    assert _without_ids(answered) == _without_ids(expected)

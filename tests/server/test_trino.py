@@ -118,6 +118,42 @@ def test_batch_filter_tables_returns_allowed_indices(server):
     assert answer["result"] == [0, 2]
 
 
+@pytest.mark.parametrize(
+    "user, groups, purpose",
+    [("alice", ("sales-analysts",), "analytics"), ("dave", ("hr-partners",), "hr_administration")],
+)
+def test_a_batch_answers_each_table_as_allow_answers_it_alone(server, user, groups, purpose):
+    """The batch decides its tables in one call; each index is in the result exactly when
+    `allow` on that table alone says yes (mapped, unmapped, with known and unknown columns,
+    with and without a table, in any order)."""
+    resources = [
+        table("people", "employees"),
+        table("sales", "orders", columns=["order_id"]),
+        table("nowhere", "nothing"),
+        table("sales", "customers"),
+        table("sales", "orders", columns=["no_such_column"]),
+        {"schema": {"catalogName": "lakehouse", "schemaName": "sales"}},
+        table("finance", "ledger"),
+        table("sales", "orders"),
+    ]
+    ctx = context(user, groups, purpose=purpose)
+    batch = post(server, "batch", query("FilterTables", ctx, filterResources=resources))
+    alone = [
+        i
+        for i, resource in enumerate(resources)
+        if post(server, "allow", query("FilterTables", ctx, resource=resource))["result"]
+    ]
+    assert batch["result"] == alone
+    assert alone and len(alone) < len(resources)  # both answers occur
+
+
+def test_a_batch_with_an_unreadable_item_is_400(server):
+    resources = [table("sales", "orders"), {"table": {"catalogName": "lakehouse"}}]
+    response = server.post(f"{BASE}/batch", json=query("FilterTables", filterResources=resources))
+    assert response.status_code == 400
+    assert "resource.table" in response.json()["error"]
+
+
 def test_batch_filter_catalogs_and_schemas_follow_the_defaults(server):
     catalogs = [{"catalog": {"name": "catalog_one"}}, {"catalog": {"name": "catalog_two"}}]
     assert post(server, "batch", query("FilterCatalogs", filterResources=catalogs))["result"] == [
