@@ -15,7 +15,7 @@ import orjson
 from governance.access.answer import Access
 from governance.access.catalog_entities import CATALOG_TYPES
 from governance.access.evaluator import BoundRequest, Plan, PlanKey
-from governance.access.request import AccessRequest, coerce_request
+from governance.access.request import AccessRequest, coerce_request, fast_authzen
 from governance.access.request_schema import RequestSchema
 from governance.access.slices import SliceKey
 from governance.bundle.archive import DEFAULT_LIMITS, Limits
@@ -35,7 +35,6 @@ from governance.errors import LoadError, ReloadError, RequestError
 from governance.logs.interface import DecisionLog, NoDecisionLog
 from governance.snapshot import (
     EvaluatorName,
-    MaskableColumn,
     ProductView,
     Snapshot,
     build_snapshot,
@@ -205,8 +204,10 @@ class Engine:
         started, now = time.perf_counter_ns(), 0
         try:
             now = self._now_ns()  # inside the guard: a failing clock is a refusal, not a raise
-            parsed, view = _resolve(snapshot, coerce_request(request), batch)
-            decision = _decide(snapshot, parsed, view, now, started, batch)
+            # An AuthZEN dict of plain values is read without the call that dispatches it
+            # (`coerce_request` reads every other form, and refuses what it must).
+            parsed = (type(request) is dict and fast_authzen(request)) or coerce_request(request)
+            decision = _decide(snapshot, parsed, now, started, batch)
         except RequestError as exc:
             code = exc.code if exc.code in REASON_CODES else "bad_request"
             decision = _refusal(snapshot, request, str(exc), code, now, started)  # type: ignore[arg-type]
@@ -315,10 +316,15 @@ def _load(path: str | Path, evaluator: EvaluatorName, previous: Snapshot | None 
             raise LoadError(shown_from(path, exc.problems)) from None
 
 
-def _resolve(
-    snapshot: Snapshot, request: AccessRequest, batch: _Batch | None
-) -> tuple[AccessRequest, ProductView]:
-    """The product the request is about, and the request as the schema says to read it."""
+def _decide(
+    snapshot: Snapshot,
+    request: AccessRequest,
+    now: int,
+    started: int,
+    batch: _Batch | None = None,
+) -> Decision:
+    """The decision on `request`, read as the schema says to read it; a RequestError for a
+    request about what the snapshot does not know, or that the schema refuses."""
     view = snapshot.products.get(request.product)
     if view is None:
         raise RequestError(f"unknown product `{request.product}`", "unknown_product")
@@ -330,21 +336,10 @@ def _resolve(
         )
     schema = snapshot.request_schema
     if batch is not None:
-        return batch.checked(schema, request), view
-    if schema is not None:
+        request = batch.checked(schema, request)
+    elif schema is not None:
         # The check also rewrites what the schema types as entities and extensions.
         request = schema.check(request)
-    return request, view
-
-
-def _decide(
-    snapshot: Snapshot,
-    request: AccessRequest,
-    view: ProductView,
-    now: int,
-    started: int,
-    batch: _Batch | None = None,
-) -> Decision:
     domain = view.product.domain
     key = (request.action, domain)
     if request.columns is not None and not view.column_keys.issuperset(request.columns):
@@ -354,7 +349,7 @@ def _decide(
         )
     waived = (
         snapshot.waivers.waived(request, domain, from_epoch_ns(now).date())
-        if snapshot.waivers.has_waivers(domain)
+        if domain in snapshot.waivers.domains
         else None
     )
     removed = waived or _NOTHING_WAIVED
@@ -368,50 +363,47 @@ def _decide(
     access = plan.evaluate(bound, removed)
     masks: tuple[Mask, ...] = ()
     if access.kind == "permitted" and view.maskable:
-        columns = _columns_to_check(view, request)
-        masks = _masks(bound, plans, key, columns, removed, {plan: access})
+        masks = _masks(bound, plans, key, view, request.columns, removed, plan, access)
     return Decision(
         next_sequence(), request, access, masks, view.classification, view.retention,
         view.revisions, now, time.perf_counter_ns() - started, encoded=view.encoded,
     )  # fmt: skip
 
 
-def _columns_to_check(view: ProductView, request: AccessRequest) -> Sequence[MaskableColumn]:
-    """The non-public columns the request touches (all of them when it names none)."""
-    if request.columns is None:
-        return view.maskable
-    named = set(request.columns)
-    return [c for c in view.maskable if c.key in named]
-
-
 def _masks(
     bound: BoundRequest,
     plans: Mapping[PlanKey, Plan],
     key: SliceKey,
-    columns: Sequence[MaskableColumn],
+    view: ProductView,
+    named: Sequence[str] | None,
     removed: Mapping[str, str],
-    evaluated: dict[Plan, Access],
+    plan: Plan,
+    access: Access,
 ) -> tuple[Mask, ...]:
-    """Each column the request may not read, on a product it may read, is masked. Columns
-    often share a plan (with each other and with the product): each plan runs once, its
-    answer kept in `evaluated` for this decision only."""
+    """Each non-public column the request touches (`named`, or every column when it names
+    none) that it may not read, on a product it may read, is masked. Columns often share a
+    plan (with each other and with the product, whose `plan` gave `access`): each plan runs
+    once, its answer kept in `evaluated` for this decision only."""
+    wanted = None if named is None else set(named)
+    evaluated: dict[Plan, Access] = {plan: access}
     masks = []
-    for column in columns:
-        plan = plans[key, column.resource]
-        access = evaluated.get(plan)
-        if access is None:
-            access = evaluated[plan] = plan.evaluate(bound, removed)
-        if access.kind != "permitted":
-            strategy, rule = column.strategy, column.strategy_source
+    for column in view.maskable:
+        if wanted is not None and column.key not in wanted:
+            continue
+        column_plan = plans[key, column.resource]
+        answer = evaluated.get(column_plan)
+        if answer is None:
+            answer = evaluated[column_plan] = column_plan.evaluate(bound, removed)
+        if answer.kind != "permitted":
             masks.append(
                 Mask(
                     column.key,
                     column.level,
-                    access.kind,
-                    access.policies,
-                    access.errors,
-                    strategy,
-                    rule,
+                    answer.kind,
+                    answer.policies,
+                    answer.errors,
+                    column.strategy,
+                    column.strategy_source,
                 )
             )
     return tuple(masks)
