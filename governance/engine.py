@@ -364,9 +364,10 @@ def _decide(
     masks: tuple[Mask, ...] = ()
     if access.kind == "permitted" and view.maskable:
         masks = _masks(bound, plans, key, view, request.columns, removed, plan, access)
+    # Every field by position: a keyword argument costs the dataclass's __init__ more to bind.
     return Decision(
         next_sequence(), request, access, masks, view.classification, view.retention,
-        view.revisions, now, time.perf_counter_ns() - started, encoded=view.encoded,
+        view.revisions, now, time.perf_counter_ns() - started, "", None, view.encoded,
     )  # fmt: skip
 
 
