@@ -47,8 +47,8 @@ ReasonCode = Literal[
 REASON_CODES: frozenset[str] = frozenset(get_args(ReasonCode))
 
 
-def next_sequence() -> int:
-    return next(_SEQUENCE)
+# The count's own `__next__`: a C-level call, not a Python function around `next`.
+next_sequence: Callable[[], int] = _SEQUENCE.__next__
 
 
 def to_epoch_ns(moment: dt.datetime) -> int:

@@ -15,7 +15,13 @@ import orjson
 from governance.access.answer import Access
 from governance.access.catalog_entities import CATALOG_TYPES
 from governance.access.evaluator import BoundRequest, Plan, PlanKey
-from governance.access.request import AccessRequest, PlainValues, about_resource, coerce_request
+from governance.access.request import (
+    AccessRequest,
+    PlainValues,
+    about_resource,
+    coerce_request,
+    fast_authzen,
+)
 from governance.access.slices import SliceKey
 from governance.bundle.archive import DEFAULT_LIMITS, Limits
 from governance.bundle.loader import BundleLoader
@@ -34,7 +40,6 @@ from governance.errors import LoadError, ReloadError, RequestError
 from governance.logs.interface import DecisionLog, NoDecisionLog
 from governance.snapshot import (
     EvaluatorName,
-    MaskableColumn,
     ProductView,
     Snapshot,
     build_snapshot,
@@ -206,7 +211,10 @@ class Engine:
         started, now = time.perf_counter_ns(), 0
         try:
             now = self._now_ns()  # inside the guard: a failing clock is a refusal, not a raise
-            parsed, view = _resolve(snapshot, coerce_request(request))
+            # An AuthZEN dict of plain values is read without the call that dispatches it
+            # (`coerce_request` reads every other form, and refuses what it must).
+            parsed = (type(request) is dict and fast_authzen(request)) or coerce_request(request)
+            parsed, view = _resolve(snapshot, parsed)
             decision = _decide(snapshot, parsed, view, now, started)
         except Exception as exc:
             decision = _failed(snapshot, request, exc, now, started)
@@ -263,7 +271,7 @@ class _Batch:
                             if shared is not None:
                                 target = self._target(shared)
                                 return self._decided(shared, target, now, started, named[3])
-            parsed = coerce_request(request)
+            parsed = (type(request) is dict and fast_authzen(request)) or coerce_request(request)
             target = self._target(parsed)
             if parsed.principal_type in CATALOG_TYPES:
                 raise _catalog_subject(parsed.principal_type)
@@ -299,7 +307,7 @@ class _Batch:
             raise _unknown_action(request.action)
         domain = view.product.domain
         key = (request.action, domain)
-        waived = snapshot.waivers.has_waivers(domain)
+        waived = domain in snapshot.waivers.domains
         target = (view, domain, key, snapshot.plans[key, view.resource], waived)
         self._targets[request.product, request.action] = target
         return target
@@ -331,12 +339,11 @@ class _Batch:
         access = plan.evaluate(bound, removed)
         masks: tuple[Mask, ...] = ()
         if access.kind == "permitted" and view.maskable:
-            columns_checked = _columns_to_check(view, request)
             plans = self._snapshot.plans
-            masks = _masks(bound, plans, key, columns_checked, removed, {plan: access})
+            masks = _masks(bound, plans, key, view, request.columns, removed, plan, access)
         return Decision(
             next_sequence(), request, access, masks, view.classification, view.retention,
-            view.revisions, now, time.perf_counter_ns() - started, encoded=view.encoded,
+            view.revisions, now, time.perf_counter_ns() - started, "", None, view.encoded,
         )  # fmt: skip
 
     def _checked(
@@ -470,7 +477,7 @@ def _decide(
         raise _unknown_column(view, request.columns)
     waived = (
         snapshot.waivers.waived(request, domain, from_epoch_ns(now).date())
-        if snapshot.waivers.has_waivers(domain)
+        if domain in snapshot.waivers.domains
         else None
     )
     removed = waived or _NOTHING_WAIVED
@@ -486,50 +493,48 @@ def _decide(
     access = plan.evaluate(bound, removed)
     masks: tuple[Mask, ...] = ()
     if access.kind == "permitted" and view.maskable:
-        columns = _columns_to_check(view, request)
-        masks = _masks(bound, plans, key, columns, removed, {plan: access})
+        masks = _masks(bound, plans, key, view, request.columns, removed, plan, access)
+    # Every field by position: a keyword argument costs the dataclass's __init__ more to bind.
     return Decision(
         next_sequence(), request, access, masks, view.classification, view.retention,
-        view.revisions, now, time.perf_counter_ns() - started, encoded=view.encoded,
+        view.revisions, now, time.perf_counter_ns() - started, "", None, view.encoded,
     )  # fmt: skip
-
-
-def _columns_to_check(view: ProductView, request: AccessRequest) -> Sequence[MaskableColumn]:
-    """The non-public columns the request touches (all of them when it names none)."""
-    if request.columns is None:
-        return view.maskable
-    named = set(request.columns)
-    return [c for c in view.maskable if c.key in named]
 
 
 def _masks(
     bound: BoundRequest,
     plans: Mapping[PlanKey, Plan],
     key: SliceKey,
-    columns: Sequence[MaskableColumn],
+    view: ProductView,
+    named: Sequence[str] | None,
     removed: Mapping[str, str],
-    evaluated: dict[Plan, Access],
+    plan: Plan,
+    access: Access,
 ) -> tuple[Mask, ...]:
-    """Each column the request may not read, on a product it may read, is masked. Columns
-    often share a plan (with each other and with the product): each plan runs once, its
-    answer kept in `evaluated` for this decision only."""
+    """Each non-public column the request touches (`named`, or every column when it names
+    none) that it may not read, on a product it may read, is masked. Columns often share a
+    plan (with each other and with the product, whose `plan` gave `access`): each plan runs
+    once, its answer kept in `evaluated` for this decision only."""
+    wanted = None if named is None else set(named)
+    evaluated: dict[Plan, Access] = {plan: access}
     masks = []
-    for column in columns:
-        plan = plans[key, column.resource]
-        access = evaluated.get(plan)
-        if access is None:
-            access = evaluated[plan] = plan.evaluate(bound, removed)
-        if access.kind != "permitted":
-            strategy, rule = column.strategy, column.strategy_source
+    for column in view.maskable:
+        if wanted is not None and column.key not in wanted:
+            continue
+        column_plan = plans[key, column.resource]
+        answer = evaluated.get(column_plan)
+        if answer is None:
+            answer = evaluated[column_plan] = column_plan.evaluate(bound, removed)
+        if answer.kind != "permitted":
             masks.append(
                 Mask(
                     column.key,
                     column.level,
-                    access.kind,
-                    access.policies,
-                    access.errors,
-                    strategy,
-                    rule,
+                    answer.kind,
+                    answer.policies,
+                    answer.errors,
+                    column.strategy,
+                    column.strategy_source,
                 )
             )
     return tuple(masks)

@@ -17,7 +17,14 @@ from governance.access.answer import Access, Buckets, PolicyRef, combine
 from governance.access.evaluator import BoundRequest
 from governance.access.plans import Planner
 from governance.access.principal_index import INDEX_FROM
-from governance.compiler import EntityStore, EntityUID, EvaluationError, compile_policy
+from governance.compiler import (
+    Entity,
+    EntityStore,
+    EntityUID,
+    EvaluationError,
+    Record,
+    compile_policy,
+)
 from governance.compiler.jsonvalues import read_record
 from governance.compiler.partial import KnownStore
 from governance.errors import CompileError, Location
@@ -55,14 +62,13 @@ def _one_by_one(
     return Buckets(satisfied, errored)
 
 
-class _StoreRequest(BoundRequest):
-    """A bound request whose principal is read from the store like any entity (it may be
-    absent there, which the engine's own principals never are)."""
-
-    __slots__ = ()
-
-    def get(self, uid: EntityUID) -> Any:
-        return self._catalog_get(uid)
+def _bound(principal: EntityUID, record: Record, store: EntityStore) -> BoundRequest:
+    """The principal bound as the engine binds one: its own entity (the store's, tags and
+    all, when the entities hold it) serving as the store the plan reads."""
+    found = store.get(principal) or Entity(principal)
+    bound = BoundRequest(principal, found.attrs, found.ancestors, record, store.get)
+    bound.tags = found.tags
+    return bound
 
 
 def _shape(access: Access) -> tuple[Any, ...]:
@@ -108,10 +114,13 @@ def test_fused_plans_answer_as_the_policies_one_by_one(
     removed = {f"policy{i}": f"waiver{i}" for i in waive if f"policy{i}" in refs}
     planner = Planner(KnownStore(store, KNOWN), refs, on_forbid_error, index_from)
     plan = planner.plan(policies, action, resource)
-    bound = _StoreRequest(principal, context=record, catalog_get=store.get)
+    # The engine binds every principal: one the entities lack is bound with no attributes
+    # and no groups, and the policies one by one see it so too.
+    bound = _bound(principal, record, store)
+    seen = store if store.get(principal) is not None else store.overlay([Entity(principal)])
     planned = plan.evaluate(bound, removed)
     expected = combine(
-        _one_by_one(policies, refs, (principal, action, resource, record, store)),
+        _one_by_one(policies, refs, (principal, action, resource, record, seen)),
         removed,
         on_forbid_error,
     )

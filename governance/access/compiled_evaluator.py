@@ -96,6 +96,10 @@ class CompiledEvaluator:
             self._tested = {d: previous._tested[d] for d in domains if d in previous._tested}
             self._tested.update(_tested_by_domain(rebuilt, self._groups))
         self._refs, self._mode = refs, on_forbid_error
+        # Per domain whose policies name groups: group lists already bound (see `bind`).
+        self._bound_groups: dict[str, dict[tuple[str, ...], frozenset[EntityUID]]] = {
+            domain: {} for domain, tested in self._tested.items() if tested is not None
+        }
 
     def fallback_policies(self) -> frozenset[str]:
         return self._fallback_ids
@@ -123,12 +127,13 @@ class CompiledEvaluator:
     def bind(self, request: AccessRequest, domain: str) -> BoundRequest:
         principal: EntityUID = _new_uid(EntityUID, (request.principal_type, request.principal))
         groups: Collection[str] = request.groups
-        tested = self._tested.get(domain, _ANY_GROUP)
-        if tested is not None:  # only the groups the domain's policies name can matter
-            groups = tested.intersection(groups) if groups else ()
-        # Group uids are only ever tested for membership, so plain (type, id) tuples serve:
-        # they hash and compare exactly as EntityUIDs do, and cost no constructor call.
-        ancestors: frozenset[EntityUID] = frozenset(zip(repeat(GROUP), groups))  # type: ignore[arg-type]
+        # A few groups, as the reader gives them, bind to what they bound to before: one
+        # lookup instead of an intersection and a set of uids built on every request.
+        few = groups if type(groups) is tuple and len(groups) <= _KEPT_GROUPS else None
+        known = None if few is None else self._bound_groups.get(domain)
+        ancestors = None if known is None else known.get(few)  # type: ignore[arg-type]
+        if ancestors is None:
+            ancestors = self._ancestors(groups, domain, known)
         attributes, context = request.attributes, request.context
         if type(attributes) is not PlainValues:
             attributes = _attributes(attributes)
@@ -139,7 +144,31 @@ class CompiledEvaluator:
             self._fallback.bind(request, domain) if domain in self._fallback.domains else None,
         )  # fmt: skip
 
+    def _ancestors(
+        self,
+        groups: Collection[str],
+        domain: str,
+        known: dict[tuple[str, ...], frozenset[EntityUID]] | None,
+    ) -> frozenset[EntityUID]:
+        """The principal's groups as its ancestors in `domain` (only those the domain's
+        policies name), kept in `known` (given only for a short tuple of groups; bounded)."""
+        tested = self._tested.get(domain, _ANY_GROUP)
+        named = groups
+        if tested is not None:  # only the groups the domain's policies name can matter
+            named = tested.intersection(groups) if groups else ()
+        # Group uids are only ever tested for membership, so plain (type, id) tuples serve:
+        # they hash and compare exactly as EntityUIDs do, and cost no constructor call.
+        ancestors: frozenset[EntityUID] = frozenset(zip(repeat(GROUP), named))  # type: ignore[arg-type]
+        if known is not None:  # given only for a short tuple of groups
+            if len(known) >= _KEPT_PRINCIPALS:
+                known.clear()  # bounded: a stream of ever new group lists starts over
+            known[groups] = ancestors  # type: ignore[index]
+        return ancestors
 
+
+# Group lists kept per domain, each of at most so many groups (a longer one is hashed, and
+# kept, at a cost that grows with it, so it is intersected each time instead).
+_KEPT_PRINCIPALS, _KEPT_GROUPS = 4096, 32
 _PLAIN = frozenset({str, int, bool})
 _ANY_GROUP = None  # a domain without compiled slices binds every group (it has no plans to cut for)
 

@@ -114,7 +114,8 @@ def _fused(entries: Sequence[Entry], positions: Sequence[int] | None = None) -> 
     given); the compiled originals, one call each, if fusing fails (exact too: the plan passes
     them the real action and resource)."""
     try:
-        return compile_fused([e.residual for e in entries], positions)
+        # A plan passes the bound request as the store: the principal's entity itself.
+        return compile_fused([e.residual for e in entries], positions, store_is_principal=True)
     except CompileError:
         return _in_turn([e.original for e in entries], positions)
 

@@ -41,7 +41,9 @@ def index_by_principal(
 ) -> FusedFunction | None:
     """A function answering as one fused function of `entries` does, positions included, that
     evaluates only the candidates of each request; None when too few entries name a principal
-    to pay off. `fuse(part, positions)` fuses a part reporting the entries' own positions."""
+    to pay off. `fuse(part, positions)` fuses a part reporting the entries' own positions.
+    The function is called with the principal's own entity as the store (the engine's bound
+    request): it reads the principal's ancestors from it."""
     named: dict[EntityUID, list[int]] = {}
     rest: list[int] = []
     for position, entry in enumerate(entries):
@@ -57,9 +59,6 @@ def index_by_principal(
     }
     always = fuse([entries[i] for i in rest], rest) if rest else None
     return _IndexedFunction(table, always)
-
-
-_NONE: frozenset[EntityUID] = frozenset()
 
 
 class _IndexedFunction:
@@ -80,8 +79,9 @@ class _IndexedFunction:
         store: object,
     ) -> tuple[list[int], Errors]:
         table = self._table
-        entity = store.get(principal)  # type: ignore[attr-defined]
-        ancestors: frozenset[EntityUID] = _NONE if entity is None else entity.ancestors
+        # The store is the principal's own entity (the engine's bound request), as the
+        # parts are fused to take it (`store_is_principal`): no lookup.
+        ancestors: frozenset[EntityUID] = store.ancestors  # type: ignore[attr-defined]
         if len(ancestors) <= len(table):
             parts = [table[a] for a in ancestors if a in table]
         else:  # a principal in more groups than the plan names: walk the plan's side

@@ -67,7 +67,7 @@ class AccessRequest(NamedTuple):
 def coerce_request(request: AccessRequest | Mapping[str, Any]) -> AccessRequest:
     """Accept a typed request or an AuthZEN dict; anything else is a RequestError (a deny)."""
     if type(request) is dict:  # the common case first
-        return _fast_authzen(request) or _thorough_authzen(request)
+        return fast_authzen(request) or _thorough_authzen(request)
     if isinstance(request, AccessRequest):
         if type(request.principal_type) is not str or not _ENTITY_TYPE.fullmatch(
             request.principal_type
@@ -108,7 +108,7 @@ def coerce_request(request: AccessRequest | Mapping[str, Any]) -> AccessRequest:
 def from_authzen(request: Mapping[str, Any]) -> AccessRequest:
     """Read an AuthZEN request; well-formed plain JSON takes a fast path, anything else the
     thorough one that names exactly what is wrong."""
-    return _fast_authzen(request) or _thorough_authzen(request)
+    return fast_authzen(request) or _thorough_authzen(request)
 
 
 _EMPTY: dict[str, Any] = {}
@@ -121,7 +121,7 @@ _COLUMN_COLLECTIONS = frozenset({list, frozenset, set})  # besides a tuple, turn
 _new_request = tuple.__new__  # skips NamedTuple's Python-level __new__ on the hot path
 
 
-def _fast_authzen(request: Mapping[str, Any]) -> AccessRequest | None:
+def fast_authzen(request: Mapping[str, Any]) -> AccessRequest | None:
     """The common case, checked with C-level operations; None sends the request to the
     thorough reader, which accepts or refuses it with a precise reason."""
     subject, action, resource = (
@@ -178,8 +178,16 @@ def _fast_authzen(request: Mapping[str, Any]) -> AccessRequest | None:
     attributes = PlainValues(properties)
     if "groups" in attributes:
         del attributes["groups"]
-    if not _plain_values(attributes, context):
-        return None
+    # Strings, booleans and 64-bit longs only (bool is not an int here: types are exact),
+    # checked inline: a call costs as much as the loop over a request's few values.
+    for values in (attributes, context):
+        for value in values.values():
+            kind = type(value)
+            if kind is int:
+                if not _LONG_MIN <= value <= _LONG_MAX:
+                    return None
+            elif kind is not str and kind is not bool:
+                return None
     return _new_request(AccessRequest, (
         principal, name, product, tuple(groups), attributes, columns, PlainValues(context),
         principal_type,
@@ -196,19 +204,6 @@ def _type_name(name: str) -> bool:
         return False
     if len(_TYPE_NAMES) < _MAX_TYPE_NAMES:
         _TYPE_NAMES.add(name)
-    return True
-
-
-def _plain_values(*records: dict[str, Any]) -> bool:
-    """Strings, booleans and 64-bit longs only (bool is not an int here: types are exact)."""
-    for values in records:
-        for value in values.values():
-            kind = type(value)
-            if kind is int:
-                if not _LONG_MIN <= value <= _LONG_MAX:
-                    return False
-            elif kind is not str and kind is not bool:
-                return False
     return True
 
 

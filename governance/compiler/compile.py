@@ -388,6 +388,15 @@ class Codegen:
             return self.assign(f"_offset({lhs}, {rhs})"), "ext"
         if op == "duration_since":
             return self.assign(f"_duration_since({lhs}, {rhs})"), "ext"
+        if op == "contains":
+            is_literal, container = literal_value(left)
+            if is_literal and type(container) is CedarSet:
+                # A literal set: `_contains` without its call (a Bool is the one value the
+                # set keys apart, `set_key`, so it alone takes the helper).
+                elems = self.const(container.elems)
+                return self.assign(
+                    f"{rhs} in {elems} if type({rhs}) is not bool else _contains({lhs}, {rhs})"
+                ), "bool"
         return self.assign(f"{_BINARY_HELPERS[op]}({lhs}, {rhs})"), "bool"
 
     def short_circuit(self, op: str, left: pst.Expr, right: pst.Expr) -> tuple[str, _Kind]:
@@ -420,7 +429,12 @@ class Codegen:
             lhs, lkind, rhs, rkind = rhs, rkind, lhs, lkind
         if lkind == "long" and rkind == "long":
             return self.assign(f"{lhs} {symbol} {rhs}")
-        return self.assign(f"{helper}({lhs}, {rhs})")
+        # Two Longs compare inline, as the helper would (it tests exactly this first); only
+        # other values (extension values, or a type error) pay for its call.
+        longs = " and ".join(
+            f"type({atom}) is int" for atom, kind in ((lhs, lkind), (rhs, rkind)) if kind != "long"
+        )
+        return self.assign(f"{lhs} {symbol} {rhs} if {longs} else {helper}({lhs}, {rhs})")
 
     def arithmetic(self, op: str, lhs: str, lkind: _Kind, rhs: str, rkind: _Kind) -> str:
         symbol, verb = _ARITHMETIC[op]
@@ -576,9 +590,16 @@ def generate_source(template: pst.Template) -> tuple[str, list[object]]:
     return source, gen.constants
 
 
-def hoisted_lookups(variables: set[str], depth: int) -> list[str]:
-    """The statements binding each hoisted variable's entity (see :meth:`Codegen.lookup`)."""
-    return ["    " * depth + f"{_HOISTABLE[v]} = S.get({v})" for v in sorted(variables)]
+def hoisted_lookups(variables: set[str], depth: int, store_is_principal: bool = False) -> list[str]:
+    """The statements binding each hoisted variable's entity (see :meth:`Codegen.lookup`);
+    `store_is_principal`: the caller passes the principal's own entity as the store (one
+    whose `get` of the principal gives itself), so the principal needs no lookup."""
+    indent = "    " * depth
+    return [
+        f"{indent}eP = S" if v == "P" and store_is_principal else
+        f"{indent}{_HOISTABLE[v]} = S.get({v})"
+        for v in sorted(variables)
+    ]  # fmt: skip
 
 
 def compile_policy(template: pst.Template, policy_id: str) -> CompiledPolicy:
@@ -632,7 +653,7 @@ _NODES = (
     *(ast.While, ast.Break, ast.Try, ast.ExceptHandler, ast.Expr, ast.Call, ast.Name),
     *(ast.Load, ast.Store, ast.Attribute, ast.Constant, ast.Compare, ast.BoolOp, ast.UnaryOp),
     *(ast.BinOp, ast.Tuple, ast.List, ast.Dict, ast.Subscript, ast.boolop, ast.unaryop),
-    *(ast.operator, ast.cmpop),
+    *(ast.operator, ast.cmpop, ast.IfExp),  # IfExp: a helper's common case inline
 )
 _ATTRIBUTES = frozenset(
     {"attrs", "ancestors", "tags", "get", "isdisjoint", "startswith", "endswith", "append"}

@@ -158,6 +158,8 @@ class WaiverBook:
         self._indexed: Mapping[str, DomainWaivers] = {
             domain: DomainWaivers(entries) for domain, entries in self.by_domain.items()
         }
+        # The domains with any waiver, tested by the hot path without a call.
+        self.domains: frozenset[str] = frozenset(self._indexed)
 
     def has_waivers(self, domain: str) -> bool:
         return domain in self._indexed

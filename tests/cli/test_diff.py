@@ -140,7 +140,7 @@ def test_unchanged_domains_are_skipped_and_the_flips_stay_exact(org: Path) -> No
 
 
 def test_persona_requests_take_the_fast_request_reader() -> None:
-    from governance.access.request import _fast_authzen
+    from governance.access.request import fast_authzen
     from governance.tools.decision_space import persona_request
     from governance.tree.load import load_tree
 
@@ -148,7 +148,7 @@ def test_persona_requests_take_the_fast_request_reader() -> None:
     assert tree is not None
     for persona in tree.fixtures.principals.values():
         request = persona_request(persona, "read", "sales.orders", {"purpose": "analytics"})
-        assert _fast_authzen(request) is not None, persona.id
+        assert fast_authzen(request) is not None, persona.id
 
 
 def test_fail_on_grant_sees_a_grant_to_a_group_no_persona_belongs_to(org: Path) -> None:
