@@ -1,0 +1,80 @@
+"""Sharing the interpreter lock with deciding threads while a build runs, and freeing a replaced
+structure a part at a time: what keeps a reload from stalling decisions."""
+
+from __future__ import annotations
+
+import gc
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from itertools import compress
+from typing import Any
+
+# While a build runs, the thread holding the interpreter lock hands it over after this long
+# instead of the default 5 ms: with a build and two deciding threads, a decision otherwise
+# waits 10 ms (two full turns) every few hundred decisions (docs/reload.md measures both).
+BUILD_SWITCH_INTERVAL = 0.0002
+
+_turns = threading.Lock()
+_building = [0, 0.0]  # builds running, and the interval to restore when the last one ends
+
+
+@contextmanager
+def short_turns(interval: float = BUILD_SWITCH_INTERVAL) -> Iterator[None]:
+    """The interpreter's switch interval lowered to `interval` while the block runs, and
+    restored after (also on failure). The interval is process-wide, so overlapping builds (two
+    engines, nested loads) share one lowering: the first saves the interval, the last restores
+    it."""
+    with _turns:
+        if _building[0] == 0:
+            _building[1] = sys.getswitchinterval()
+            sys.setswitchinterval(min(interval, _building[1]))
+        _building[0] += 1
+    try:
+        yield
+    finally:
+        with _turns:
+            _building[0] -= 1
+            if _building[0] == 0:
+                sys.setswitchinterval(_building[1])
+
+
+def let_go(held: list[Any]) -> None:
+    """Release the objects in `held` (a replaced snapshot) a part at a time, never all at once.
+
+    Dropping the last reference to a snapshot frees a million objects in one uninterrupted
+    cascade, with the interpreter lock held throughout: deciding threads would stall for as
+    long. Here an object that only `held` keeps alive lends its referents to the work list
+    before it is dropped when it is near the top (the snapshot, its evaluator, the tree) or
+    holds many (the plan table, the product views): so each step frees one small part, and the
+    interpreter switches threads between steps. Nothing is mutated, only references let go in
+    another order; whatever something else still holds (parts the new snapshot shares) lives on.
+    """
+    pending = [(item, 0) for item in held]
+    held.clear()
+    referents, count, tracked = gc.get_referents, sys.getrefcount, gc.is_tracked
+    while pending:
+        item, depth = pending.pop()
+        # `item` and getrefcount's argument the only references: dropping it would free it.
+        if count(item) == _ONLY_HERE and tracked(item):
+            inner = referents(item)
+            if depth < _TOP or len(inner) > _SMALL:
+                # Only what `item` alone holds (its reference, `inner`'s, the loop variable's
+                # and getrefcount's argument): the rest outlives it, so is no part to free.
+                # Counted in C (`compress` holds the referent as the loop variable would): most
+                # of a big container's referents are shared with the new snapshot.
+                alone = compress(inner, map(_ALONE.__eq__, map(count, inner)))
+                pending.extend([(r, depth + 1) for r in alone if tracked(r)])
+                # `compress` stops at the end of `inner` without exhausting the counting side,
+                # whose iterator still holds `inner`: kept, it would give every referent just
+                # queued one reference too many, so none would be opened and all would be
+                # freed at once with `inner`, the very cascade this avoids.
+                del alone
+            del inner
+        del item
+
+
+_ONLY_HERE = 2
+_ALONE = 4  # references to a referent only `item` holds, while `compress` weighs it
+_TOP, _SMALL = 2, 64  # always opened: the first levels, and anything holding more than a few
