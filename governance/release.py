@@ -53,13 +53,16 @@ def let_go(held: list[Any]) -> None:
     """
     pending = [(item, 0) for item in held]
     held.clear()
-    referents, count, tracked = gc.get_referents, sys.getrefcount, gc.is_tracked
+    referents, count = gc.get_referents, sys.getrefcount
+    tracked, size = gc.is_tracked, sys.getsizeof
     while pending:
         item, depth = pending.pop()
         # `item` and getrefcount's argument the only references: dropping it would free it.
         if count(item) == _ONLY_HERE and tracked(item):
             inner = referents(item)
-            if depth < _TOP or len(inner) > _SMALL:
+            # A small object holding a big one (an entity store and its table) is opened too:
+            # dropped whole, it would free the big one with everything that alone holds.
+            if depth < _TOP or len(inner) > _SMALL or max(map(size, inner), default=0) > _BIG:
                 # Only what `item` alone holds (its reference, `inner`'s, the loop variable's
                 # and getrefcount's argument): the rest outlives it, so is no part to free.
                 # Counted in C (`compress` holds the referent as the loop variable would): most
@@ -78,3 +81,4 @@ def let_go(held: list[Any]) -> None:
 _ONLY_HERE = 2
 _ALONE = 4  # references to a referent only `item` holds, while `compress` weighs it
 _TOP, _SMALL = 2, 64  # always opened: the first levels, and anything holding more than a few
+_BIG = 4096  # bytes: a container of more than a few hundred entries (sys.getsizeof, in C)
