@@ -33,7 +33,7 @@ from governance.decision import (
 )
 from governance.errors import LoadError, ReloadError, RequestError
 from governance.logs.interface import DecisionLog, NoDecisionLog
-from governance.release import let_go, short_turns
+from governance.release import let_go
 from governance.snapshot import (
     EvaluatorName,
     MaskableColumn,
@@ -154,9 +154,8 @@ class Engine:
         it never stalls deciding threads (decisions still running on it keep what they use)."""
         replaced = [self._snapshot]
         self._snapshot = snapshot
-        with short_turns():
-            settle_after_swap()
-            let_go(replaced)
+        settle_after_swap()
+        let_go(replaced)
 
     def decide_many(
         self,
@@ -305,9 +304,7 @@ def _load(path: str | Path, evaluator: EvaluatorName, previous: Snapshot | None 
     `previous` one (see `build_snapshot`)."""
     # Decision sources name files relative to the tree root, whatever the working directory;
     # the problems of a tree that does not load are named as the path was given, to be opened.
-    # Reading the tree makes as many long-lived objects as building; deciding threads get the
-    # interpreter lock every 0.2 ms meanwhile, not every 5 (governance.release).
-    with collector_paused(), short_turns():
+    with collector_paused():  # reading the tree makes as many long-lived objects as building
         earlier = None if previous is None else previous.tree
         tree, problems = load_tree(path, tree_relative=True, previous=earlier)
         try:

@@ -1,43 +1,12 @@
-"""Sharing the interpreter lock with deciding threads while a build runs, and freeing a replaced
-structure a part at a time: what keeps a reload from stalling decisions."""
+"""Freeing a replaced structure a part at a time, so that deciding threads never wait for one
+cascade of deallocations."""
 
 from __future__ import annotations
 
 import gc
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from itertools import compress
 from typing import Any
-
-# While a build runs, the thread holding the interpreter lock hands it over after this long
-# instead of the default 5 ms: with a build and two deciding threads, a decision otherwise
-# waits 10 ms (two full turns) every few hundred decisions (docs/reload.md measures both).
-BUILD_SWITCH_INTERVAL = 0.0002
-
-_turns = threading.Lock()
-_building = [0, 0.0]  # builds running, and the interval to restore when the last one ends
-
-
-@contextmanager
-def short_turns(interval: float = BUILD_SWITCH_INTERVAL) -> Iterator[None]:
-    """The interpreter's switch interval lowered to `interval` while the block runs, and
-    restored after (also on failure). The interval is process-wide, so overlapping builds (two
-    engines, nested loads) share one lowering: the first saves the interval, the last restores
-    it."""
-    with _turns:
-        if _building[0] == 0:
-            _building[1] = sys.getswitchinterval()
-            sys.setswitchinterval(min(interval, _building[1]))
-        _building[0] += 1
-    try:
-        yield
-    finally:
-        with _turns:
-            _building[0] -= 1
-            if _building[0] == 0:
-                sys.setswitchinterval(_building[1])
 
 
 def let_go(held: list[Any]) -> None:

@@ -27,7 +27,6 @@ from governance.access.slices import SliceKey, build_slices
 from governance.cedar_bridge import pst
 from governance.compiler.schema import load_schema
 from governance.errors import LoadError, Location, Problem
-from governance.release import short_turns
 from governance.rules.classification import Classifier, ProductClassification
 from governance.rules.encoded import ProductJson
 from governance.rules.masking import MaskingResolver, MaskSource, Strategy
@@ -127,7 +126,7 @@ def build_snapshot(
     `governance.yaml` or the schema) rebuilds everything."""
     if any(p.severity == "error" for p in problems):
         raise LoadError(problems)
-    with collector_paused(), short_turns():
+    with collector_paused():
         same = _unchanged_domains(previous, tree, evaluator)
         snapshot = _build(tree, evaluator, None if same is None else previous, same or frozenset())
         # Frozen before the collector is back: built while it was off, the snapshot's million
