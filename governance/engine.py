@@ -38,13 +38,13 @@ from governance.decision import (
 )
 from governance.errors import LoadError, ReloadError, RequestError
 from governance.logs.interface import DecisionLog, NoDecisionLog
+from governance.release import let_go
 from governance.snapshot import (
     EvaluatorName,
     ProductView,
     Snapshot,
     build_snapshot,
     collector_paused,
-    let_go,
     settle_after_swap,
 )
 from governance.tree.load import load_tree, shown_from

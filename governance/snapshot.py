@@ -7,11 +7,9 @@ always sees one consistent policy set.
 from __future__ import annotations
 
 import gc
-import sys
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import compress
 from typing import Any, Literal, NamedTuple
 
 from governance.access.answer import OnForbidError, PolicyRef
@@ -111,41 +109,6 @@ def settle_after_swap() -> None:
     (tests/test_reload.py checks it), so reference counting alone frees it, and so does a
     snapshot built and never served."""
     gc.freeze()
-
-
-def let_go(held: list[Any]) -> None:
-    """Release the objects in `held` (a replaced snapshot) a part at a time, never all at once.
-
-    Dropping the last reference to a snapshot frees a million objects in one uninterrupted
-    cascade, with the interpreter lock held throughout: deciding threads would stall for as
-    long. Here an object that only `held` keeps alive lends its referents to the work list
-    before it is dropped when it is near the top (the snapshot, its evaluator, the tree) or
-    holds many (the plan table, the product views): so each step frees one small part, and the
-    interpreter switches threads between steps. Nothing is mutated, only references let go in
-    another order; whatever something else still holds (parts the new snapshot shares) lives on.
-    """
-    pending = [(item, 0) for item in held]
-    held.clear()
-    referents, count, tracked = gc.get_referents, sys.getrefcount, gc.is_tracked
-    while pending:
-        item, depth = pending.pop()
-        # `item` and getrefcount's argument the only references: dropping it would free it.
-        if count(item) == _ONLY_HERE and tracked(item):
-            inner = referents(item)
-            if depth < _TOP or len(inner) > _SMALL:
-                # Only what `item` alone holds (its reference, `inner`'s, the loop variable's
-                # and getrefcount's argument): the rest outlives it, so is no part to free.
-                # Counted in C (`compress` holds the referent as the loop variable would): most
-                # of a big container's referents are shared with the new snapshot.
-                alone = compress(inner, map(_ALONE.__eq__, map(count, inner)))
-                pending.extend([(r, depth + 1) for r in alone if tracked(r)])
-            del inner
-        del item
-
-
-_ONLY_HERE = 2
-_ALONE = 4  # references to a referent only `item` holds, while `compress` weighs it
-_TOP, _SMALL = 2, 64  # always opened: the first levels, and anything holding more than a few
 
 
 def build_snapshot(

@@ -194,7 +194,7 @@ class _Part:
 def test_let_go_frees_a_replaced_structure_and_spares_what_others_hold():
     import weakref
 
-    from governance.snapshot import let_go
+    from governance.release import let_go
 
     shared = _Part("kept")
     leaves = [_Part(i) for i in range(500)]
@@ -206,6 +206,43 @@ def test_let_go_frees_a_replaced_structure_and_spares_what_others_hold():
     let_go(held)
     assert held == [] and all(ref() is None for ref in watched)
     assert shared.children == ["kept"]
+
+
+@pytest.mark.parametrize("behind_a_small_object", [False, True])
+def test_let_go_frees_a_big_container_entry_by_entry(monkeypatch, behind_a_small_object):
+    """Each entry of a big container is its own step, not one cascade at the end: the entries
+    are freed at many different points of the walk (counted by its `gc.get_referents` calls)."""
+    import gc
+    import weakref
+
+    from governance.release import let_go
+
+    steps = [0]
+    referents = gc.get_referents
+
+    def counted(*objects: object) -> list[object]:
+        steps[0] += 1
+        return referents(*objects)
+
+    monkeypatch.setattr(gc, "get_referents", counted)
+    freed_at: list[int] = []
+    leaves = [_Part(_Part(i)) for i in range(500)]
+    watched = [weakref.ref(leaf, lambda _: freed_at.append(steps[0])) for leaf in leaves]
+    table = {i: _Part(leaf) for i, leaf in enumerate(leaves)}
+    # Deep down, behind objects holding nothing else (as an evaluator holds an entity store,
+    # and the store its table).
+    held = [_Holder(_Holder(_Holder(table)))] if behind_a_small_object else [_Part(table)]
+    del leaves, table
+    let_go(held)
+    assert len(freed_at) == len(watched) == 500
+    assert len(set(freed_at)) > 400
+
+
+class _Holder:
+    __slots__ = ("table",)
+
+    def __init__(self, table: object) -> None:
+        self.table = table
 
 
 def test_a_reload_frees_the_replaced_snapshot_before_returning(trees):
