@@ -30,6 +30,7 @@ from governance.errors import CompileError
 
 _NOT_PERMITTED = Access("not_permitted", ())
 _MAX_COMBINATIONS = 256  # answers kept per plan for requests satisfying several policies
+_UNSIGNED = object()  # a Reads whose signature `Planner._build` has not taken yet
 
 
 class Entry(NamedTuple):
@@ -202,8 +203,10 @@ class Planner:
     ) -> FusedPlan:
         entries: list[Entry] = []
         exact = False  # does any entry still read the action or resource itself?
+        entity = self._entity(resource)
+        signatures: dict[Reads, object] = {}  # policies that read alike share the signature
         for policy in policies:
-            residual = self._residual(policy, action, resource)
+            residual = self._residual(policy, action, resource, entity, signatures)
             if residual is not None:
                 entries.append(Entry(residual, policy, self._refs[policy.id]))
                 exact |= not (
@@ -219,16 +222,23 @@ class Planner:
         return found
 
     def _residual(
-        self, policy: CompiledPolicy, action: EntityUID, resource: EntityUID
+        self,
+        policy: CompiledPolicy,
+        action: EntityUID,
+        resource: EntityUID,
+        entity: Entity | None,
+        signatures: dict[Reads, object],
     ) -> pst.Template | None:
         """The policy specialised to the action and resource's signature (None when it can
-        never apply there), interned; the original template when it cannot be specialised."""
+        never apply there), interned; the original template when it cannot be specialised.
+        `entity` is the resource's (`_entity`); `signatures` its signature under each Reads."""
         template = policy.template
+        reads_of = self._reads_of(template)
         try:
-            key = (
-                id(template), action,
-                signature(self._reads_of(template), resource, self._entity(resource)),
-            )  # fmt: skip
+            found = signatures.get(reads_of, _UNSIGNED)
+            if found is _UNSIGNED:
+                found = signatures[reads_of] = signature(reads_of, resource, entity)
+            key = (id(template), action, found)
             hash(key)
         except TypeError:  # a value Python cannot hash: this resource is its own signature
             key = (id(template), action, resource)
