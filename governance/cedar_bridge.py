@@ -16,6 +16,7 @@ __all__ = [
     "CedarEntities",
     "CedarSlice",
     "cedar_accepts",
+    "entity_uids",
     "format_policies",
     "held_as_text",
     "parse_policies",
@@ -31,6 +32,44 @@ _ERRORED_POLICY = re.compile(r"error while evaluating policy `(?P<id>[^`]*)`")
 def parse_policies(text: str) -> pst.PolicySet:
     """Cedar text to typed nodes; raises ValueError with Cedar's message on a syntax error."""
     return cedarpy.policies_to_pst(text)
+
+
+# How the walk of `entity_uids` treats a value of each class: a uid, a mapping, a tuple, a node
+# (by its field names) or a leaf; read off the class once rather than per value.
+_WALK: dict[type, str | tuple[str, ...]] = {}
+
+
+def _walk_kind(cls: type) -> str | tuple[str, ...]:
+    if issubclass(cls, pst.EntityUid):
+        return "uid"
+    if issubclass(cls, Mapping):
+        return "mapping"
+    if issubclass(cls, tuple):
+        return "tuple"
+    if dataclasses.is_dataclass(cls):
+        return tuple(f.name for f in dataclasses.fields(cls))
+    return "leaf"
+
+
+def entity_uids(template: pst.Template) -> frozenset[pst.EntityUid]:
+    """Every entity uid the template names, at any depth: what `pst.entity_uids` gives, with
+    each class's place in the walk decided once (see `_WALK`)."""
+    found: set[pst.EntityUid] = set()
+    stack: list[Any] = [template]
+    while stack:
+        value = stack.pop()
+        kind = _WALK.get(type(value))
+        if kind is None:
+            kind = _WALK[type(value)] = _walk_kind(type(value))
+        if kind == "uid":
+            found.add(value)
+        elif kind == "mapping":
+            stack.extend(value.values())
+        elif kind == "tuple":
+            stack.extend(value)
+        elif kind != "leaf":
+            stack.extend([getattr(value, name) for name in kind])
+    return frozenset(found)
 
 
 def parse_schema(text: str) -> Any:

@@ -113,7 +113,7 @@ def test_plans_that_cannot_be_fused_answer_the_same(monkeypatch, engine):
     import governance.access.plans
     from governance.errors import CompileError
 
-    def refuse(templates, positions=None, *, store_is_principal=False):
+    def refuse(templates, positions=None, bodies=None, *, store_is_principal=False):
         raise CompileError("too deep to fuse")
 
     requests = [

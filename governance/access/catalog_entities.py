@@ -33,8 +33,11 @@ def catalog_entities(
     ]
     for product in products.values():
         entities.append(_product_entity(product, classification[product.id]))
+        # One parents list for all of a product's columns: the entities are only read.
+        parents = [uid("DataProduct", product.id)]
         entities += [
-            _column_entity(product, key, c) for key, c in classification[product.id].columns.items()
+            _column_entity(product, key, c, parents)
+            for key, c in classification[product.id].columns.items()
         ]
     entities += [
         {
@@ -88,7 +91,7 @@ def _product_entity(product: Product, classification: ProductClassification) -> 
     }
 
 
-def _column_entity(product: Product, key: str, classified: Any) -> Json:
+def _column_entity(product: Product, key: str, classified: Any, parents: list[Json]) -> Json:
     column = product.column(key)
     return {
         "uid": uid("Column", f"{product.id}/{key}"),
@@ -101,7 +104,7 @@ def _column_entity(product: Product, key: str, classified: Any) -> Json:
             "sensitivity": classified.rank,
             "labels": sorted(classified.labels),
         },
-        "parents": [uid("DataProduct", product.id)],
+        "parents": parents,
     }
 
 

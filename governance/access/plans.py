@@ -15,6 +15,7 @@ A `FusedPlan` is one of the two kinds of `governance.access.evaluator.Plan`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import NamedTuple
 
 from governance.access.answer import Access, Buckets, OnForbidError, PolicyRef, combine
@@ -23,12 +24,13 @@ from governance.access.principal_index import INDEX_FROM, index_by_principal
 from governance.access.signatures import Reads, merge, reads, signature
 from governance.cedar_bridge import pst
 from governance.compiler import CompiledPolicy, Entity, EntityUID, EvaluationError, Record
-from governance.compiler.fused import Errors, FusedFunction, compile_fused
+from governance.compiler.fused import BodyCache, Errors, FusedFunction, compile_fused
 from governance.compiler.partial import KnownStore, specialise
 from governance.errors import CompileError
 
 _NOT_PERMITTED = Access("not_permitted", ())
 _MAX_COMBINATIONS = 256  # answers kept per plan for requests satisfying several policies
+_UNSIGNED = object()  # a Reads whose signature `Planner._build` has not taken yet
 
 
 class Entry(NamedTuple):
@@ -56,12 +58,14 @@ class FusedPlan:
         on_forbid_error: OnForbidError = "deny",
         exact: bool = False,
         index_from: int = INDEX_FROM,
+        bodies: BodyCache | None = None,
     ) -> None:
         # Many policies naming their principal: only a request's candidates run (see
         # `governance.access.principal_index`), so a decision stays flat inside a domain.
-        self._function = index_by_principal(
-            entries, _principal_scope, _fused, index_from
-        ) or _fused(entries)
+        fuse = partial(_fused, bodies=bodies)
+        self._function = index_by_principal(entries, _principal_scope, fuse, index_from) or fuse(
+            entries
+        )
         self._refs = tuple(e.ref for e in entries)
         self._mode: OnForbidError = on_forbid_error
         # The common answer, one satisfied policy and no error, built once per position.
@@ -109,13 +113,19 @@ def _principal_scope(entry: Entry) -> object:
     return entry.residual.principal
 
 
-def _fused(entries: Sequence[Entry], positions: Sequence[int] | None = None) -> FusedFunction:
+def _fused(
+    entries: Sequence[Entry],
+    positions: Sequence[int] | None = None,
+    bodies: BodyCache | None = None,
+) -> FusedFunction:
     """The residuals as one fused function reporting `positions` (their indexes when not
     given); the compiled originals, one call each, if fusing fails (exact too: the plan passes
     them the real action and resource)."""
     try:
         # A plan passes the bound request as the store: the principal's entity itself.
-        return compile_fused([e.residual for e in entries], positions, store_is_principal=True)
+        return compile_fused(
+            [e.residual for e in entries], positions, bodies, store_is_principal=True
+        )
     except CompileError:
         return _in_turn([e.original for e in entries], positions)
 
@@ -165,6 +175,8 @@ class Planner:
         self._slice_reads: dict[int, tuple[Sequence[CompiledPolicy], Reads]] = {}
         self._by_signature: dict[object, FusedPlan] = {}
         self._specialised: dict[tuple[int, EntityUID, object], pst.Template | None] = {}
+        # each residual's fused body, generated once for every plan holding it
+        self._bodies: BodyCache = {}
 
     def plan(
         self, policies: Sequence[CompiledPolicy], action: EntityUID, resource: EntityUID
@@ -191,8 +203,10 @@ class Planner:
     ) -> FusedPlan:
         entries: list[Entry] = []
         exact = False  # does any entry still read the action or resource itself?
+        entity = self._entity(resource)
+        signatures: dict[Reads, object] = {}  # policies that read alike share the signature
         for policy in policies:
-            residual = self._residual(policy, action, resource)
+            residual = self._residual(policy, action, resource, entity, signatures)
             if residual is not None:
                 entries.append(Entry(residual, policy, self._refs[policy.id]))
                 exact |= not (
@@ -203,21 +217,28 @@ class Planner:
         found = self._plans.get(key)
         if found is None:
             found = self._plans[key] = FusedPlan(
-                entries, action, resource, self._mode, exact, self._index_from
+                entries, action, resource, self._mode, exact, self._index_from, self._bodies
             )
         return found
 
     def _residual(
-        self, policy: CompiledPolicy, action: EntityUID, resource: EntityUID
+        self,
+        policy: CompiledPolicy,
+        action: EntityUID,
+        resource: EntityUID,
+        entity: Entity | None,
+        signatures: dict[Reads, object],
     ) -> pst.Template | None:
         """The policy specialised to the action and resource's signature (None when it can
-        never apply there), interned; the original template when it cannot be specialised."""
+        never apply there), interned; the original template when it cannot be specialised.
+        `entity` is the resource's (`_entity`); `signatures` its signature under each Reads."""
         template = policy.template
+        reads_of = self._reads_of(template)
         try:
-            key = (
-                id(template), action,
-                signature(self._reads_of(template), resource, self._entity(resource)),
-            )  # fmt: skip
+            found = signatures.get(reads_of, _UNSIGNED)
+            if found is _UNSIGNED:
+                found = signatures[reads_of] = signature(reads_of, resource, entity)
+            key = (id(template), action, found)
             hash(key)
         except TypeError:  # a value Python cannot hash: this resource is its own signature
             key = (id(template), action, resource)

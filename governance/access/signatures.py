@@ -150,10 +150,21 @@ def _children(node: object) -> Iterator[Any]:
     elif isinstance(node, pst.FrozenMap):
         yield from node.values()
     elif dataclasses.is_dataclass(node):
-        for field in dataclasses.fields(node):
-            value = getattr(node, field.name)
+        for name in _field_names(node if isinstance(node, type) else type(node)):
+            value = getattr(node, name)
             if isinstance(value, tuple | list | pst.FrozenMap) or dataclasses.is_dataclass(value):
                 yield value
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    """A node class's field names, read once (`dataclasses.fields` per node is slow)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
 
 
 def _uid(node: pst.EntityUid) -> EntityUID:

@@ -40,17 +40,20 @@ _MAX_DEPTH = 60  # Python's tokenizer allows 100 indentation levels
 class CompiledPolicy:
     """One compiled policy: ``id`` (Cedar's positional id), ``effect``, and ``function``."""
 
-    __slots__ = ("effect", "forbid", "function", "id", "source", "template")
+    __slots__ = ("effect", "forbid", "function", "id", "template")
 
-    def __init__(
-        self, policy_id: str, template: pst.Template, function: PolicyFunction, source: str
-    ) -> None:
+    def __init__(self, policy_id: str, template: pst.Template, function: PolicyFunction) -> None:
         self.id = policy_id
         self.effect: Effect = template.effect
         self.forbid = template.effect == "forbid"
         self.template = template
         self.function = function
-        self.source = source
+
+    @property
+    def source(self) -> str:
+        """The generated source of the policy's factory (made again when asked: only tests
+        and debugging read it, and 10,000 policies' sources are megabytes kept for nothing)."""
+        return generate_source(self.template)[0]
 
     def evaluate(
         self,
@@ -606,7 +609,7 @@ def compile_policy(template: pst.Template, policy_id: str) -> CompiledPolicy:
     """Compile one static policy; raises :class:`CompileError` for what it cannot handle."""
     source, constants = generate_source(template)
     function = instantiate(source, constants, f"policy `{policy_id}`")
-    return CompiledPolicy(policy_id, template, function, source)
+    return CompiledPolicy(policy_id, template, function)
 
 
 ExpressionFunction = Callable[[object], object]

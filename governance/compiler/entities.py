@@ -25,7 +25,7 @@ from governance.compiler.jsonvalues import (
     write_value,
 )
 from governance.compiler.schema import Schema, SchemaInput, load_schema
-from governance.compiler.values import EMPTY_RECORD, EntityUID
+from governance.compiler.values import EMPTY_RECORD, CedarSet, EntityUID, Record
 
 NO_ANCESTORS: frozenset[EntityUID] = frozenset()
 NO_TAGS: Mapping[str, object] = {}
@@ -90,6 +90,22 @@ def _close(
         done[uid] = entity.ancestors = frozenset(seen)
 
 
+def _share_equal_values(entities: Iterable[Entity]) -> None:
+    """Equal ancestor sets, and equal sets among the attributes, become one object: a
+    catalog's columns mostly hold the same few (a product's ancestors, its labels), and
+    every value here is immutable, so sharing changes nothing but the memory they take."""
+    ancestors: dict[frozenset[EntityUID], frozenset[EntityUID]] = {}
+    sets: dict[CedarSet, CedarSet] = {}
+    for entity in entities:
+        entity.ancestors = ancestors.setdefault(entity.ancestors, entity.ancestors)
+        attrs = entity.attrs
+        if type(attrs) is not Record:
+            continue
+        for name, value in attrs.items():
+            if type(value) is CedarSet:
+                attrs[name] = sets.setdefault(value, value)
+
+
 class EntityStore:
     """An immutable set of entities with precomputed transitive ancestors."""
 
@@ -102,6 +118,7 @@ class EntityStore:
                 raise ValueError(f"duplicate entity `{entity.uid}`")
             table[entity.uid] = entity
         _close(table, lambda _uid: None)
+        _share_equal_values(table.values())
         self._entities = table
         self.unknowns = any(map(_holds_unknown, table.values()))
         """Does some entity hold an ``unknown(...)`` value (which only cedarpy evaluates)?"""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
+from functools import lru_cache
 
 from governance.errors import Location, Problem
 from governance.tree.catalog import Column, Product
@@ -68,7 +69,8 @@ class Classifier:
 
     def classify(self, product: Product) -> ProductClassification:
         rules = self._rules(product)
-        columns = {c.key: self._classify_column(product, c, rules) for c in product.columns}
+        column_rules = _column_rules(rules, product)
+        columns = {c.key: self._classify_column(product, c, column_rules) for c in product.columns}
         sources = self._product_sources(product, rules)
         for key, column in columns.items():
             sources += [replace(source, labels=(), column=key) for source in column.deciding[:1]]
@@ -80,9 +82,10 @@ class Classifier:
     def floor_findings(self, product: Product) -> list[Problem]:
         """Domain rules or declarations below a global floor: they have no effect."""
         rules = self._rules(product)
+        column_rules = _column_rules(rules, product)
         findings = []
         for column in product.columns:
-            sources = self._column_sources(product, column, rules)
+            sources = self._column_sources(product, column, column_rules)
             findings += self._below_floor(sources, f"column `{product.id}/{column.key}`")
         sources = self._product_sources(product, rules)
         return findings + self._below_floor(sources, f"product `{product.id}`")
@@ -104,9 +107,11 @@ class Classifier:
         return found
 
     def _column_sources(
-        self, product: Product, column: Column, rules: list[Sourced[ClassificationRule]]
+        self, product: Product, column: Column, column_rules: list[Sourced[ClassificationRule]]
     ) -> list[LevelSource]:
-        found = [self._source(r) for r in rules if _matches_column(r.item, product, column)]
+        """The column rules (already matched to the product, see `_column_rules`) matching
+        the column, and the levels it declares or inherits."""
+        found = [self._source(r) for r in column_rules if _matches_column(r.item, column)]
         declarations = [*column.inherited, (column.declared, column.location)]
         for level, location in declarations:
             if level in self.rank:
@@ -131,9 +136,9 @@ class Classifier:
         ]
 
     def _classify_column(
-        self, product: Product, column: Column, rules: list[Sourced[ClassificationRule]]
+        self, product: Product, column: Column, column_rules: list[Sourced[ClassificationRule]]
     ) -> Classified:
-        sources = self._column_sources(product, column, rules)
+        sources = self._column_sources(product, column, column_rules)
         labels = frozenset(label for s in sources for label in s.labels)
         return self._result(sources, labels)
 
@@ -168,13 +173,27 @@ def _matches_product(rule: ClassificationRule, product: Product) -> bool:
     return not match.product_tags or bool(set(match.product_tags) & set(product.tags))
 
 
-def _matches_column(rule: ClassificationRule, product: Product, column: Column) -> bool:
-    if _targets_product(rule) or not _matches_product(rule, product):
-        return False
-    # A name rule matches the column's own name however it is nested or qualified (`dob` is
-    # `person.dob` and `customers.dob`), as well as its path and key.
-    match, names = rule.match, [name.lower() for name in column.names]
-    globs = [glob.lower() for glob in match.columns]
-    if globs and not any(fnmatchcase(name, glob) for name in names for glob in globs):
+def _column_rules(
+    rules: list[Sourced[ClassificationRule]], product: Product
+) -> list[Sourced[ClassificationRule]]:
+    """The column rules that can match a column of `product`: matched once per product, not
+    once per column."""
+    return [r for r in rules if not _targets_product(r.item) and _matches_product(r.item, product)]
+
+
+def _matches_column(rule: ClassificationRule, column: Column) -> bool:
+    """Whether a column rule of the column's product (see `_column_rules`) matches it."""
+    match = rule.match
+    if match.columns and not _names_match(column.names, tuple(match.columns)):
         return False
     return not match.tags or bool(set(match.tags) & set(column.tags))
+
+
+@lru_cache(maxsize=2**16)
+def _names_match(names: tuple[str, ...], globs: tuple[str, ...]) -> bool:
+    """Whether a glob matches a name, case-insensitively; catalogs repeat column names, so
+    each (names, globs) pair is matched once. A name rule matches the column's own name
+    however it is nested or qualified (`dob` is `person.dob` and `customers.dob`), as well as
+    its path and key."""
+    lowered = [glob.lower() for glob in globs]
+    return any(fnmatchcase(name.lower(), glob) for name in names for glob in lowered)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import NamedTuple
 
 from governance.errors import Location, Problem
 from governance.tree.durations import Duration, parse_duration
@@ -108,9 +109,9 @@ def _product_id(
     return declared
 
 
-@dataclass(frozen=True, slots=True)
-class _Leaf:
-    """A column as the contract nests it, with what its table and ancestors give it."""
+class _Leaf(NamedTuple):
+    """A column as the contract nests it, with what its table and ancestors give it (a named
+    tuple: `_replace` is several times cheaper than `dataclasses.replace`)."""
 
     table: str
     path: str
@@ -154,7 +155,7 @@ def _flatten(
     for index, prop in enumerate(properties):
         here = (*path, "properties", index)
         name = f"{parent.path}.{prop.name}" if parent.path else prop.name
-        yield from _descend(prop, replace(parent, path=name), here, locate)
+        yield from _descend(prop, parent._replace(path=name), here, locate)
 
 
 def _descend(
@@ -164,12 +165,12 @@ def _descend(
     have them; what an enclosing property or `items` declares passes to what it holds."""
     location = locate(here)
     tags = tuple(dict.fromkeys((*parent.tags, *prop.tags)))
-    leaf = replace(parent, logical_type=prop.logicalType, declared=prop.classification,
-                   tags=tags, location=location)  # fmt: skip
+    leaf = parent._replace(logical_type=prop.logicalType, declared=prop.classification,
+                           tags=tags, location=location)  # fmt: skip
     items = prop.items
     if prop.properties or (items is not None and _has_structure(items)):
         given = ((prop.classification, location),) if prop.classification else ()
-        inner = replace(leaf, inherited=(*parent.inherited, *given))
+        inner = leaf._replace(inherited=(*parent.inherited, *given))
         yield from _flatten(prop.properties, inner, here, locate)
         if items is not None:
             yield from _descend(items, inner, (*here, "items"), locate)
@@ -179,7 +180,7 @@ def _descend(
             ((items.classification, locate((*here, "items"))),) if items.classification else ()
         )
         more_tags = tuple(dict.fromkeys((*tags, *items.tags)))
-        yield replace(leaf, tags=more_tags, inherited=(*parent.inherited, *declared))
+        yield leaf._replace(tags=more_tags, inherited=(*parent.inherited, *declared))
     else:
         yield leaf
 

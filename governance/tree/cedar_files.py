@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from governance.cedar_bridge import (
     HELD_ANNOTATIONS,
     cedar_accepts,
+    entity_uids,
     parse_policies,
     pst,
     stand_in,
@@ -181,7 +182,7 @@ def _identify(
         reason=template.annotations.get("reason", ""),
         waivable=waivable == "true",
         text=statement.text,
-        names=tuple(sorted(pst.entity_uids(template), key=str)),
+        names=tuple(sorted(entity_uids(template), key=str)),
     )
 
 

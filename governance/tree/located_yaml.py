@@ -79,6 +79,60 @@ def _construct_map(loader: _LocatingLoader, node: yaml.MappingNode) -> YamlMap:
     return result
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
+_MAP_TAG = yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG
+_SEQ_TAG = yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG
+
+
+def _plain_tree(text: str) -> bool:
+    """Whether the document has no alias (`*`), merge key (`<<`) or explicit tag (`!`, as in
+    `!!merge`): then its nodes form a tree that `_construct_tree` builds as PyYAML would."""
+    return "*" not in text and "<<" not in text and "!" not in text
+
+
+def _construct_tree(loader: _LocatingLoader, node: yaml.Node) -> Any:
+    """What `loader.construct_document(node)` builds, for a document without aliases or merge
+    keys (so a tree of nodes, each built once): plain strings, maps and lists are built here,
+    in one pass without PyYAML's per-node bookkeeping; every other node (an int, a null, an
+    explicit tag) by the loader's own constructor. The depth is bounded before (MAX_DEPTH)."""
+    if isinstance(node, yaml.ScalarNode) and node.tag == _STR_TAG:
+        return node.value
+    if isinstance(node, yaml.MappingNode) and node.tag == _MAP_TAG:
+        return _tree_map(loader, node)
+    if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ_TAG:
+        result = YamlList(_construct_tree(loader, child) for child in node.value)
+        result.line, result.column = node.start_mark.line + 1, node.start_mark.column + 1
+        result.item_positions = [
+            (c.start_mark.line + 1, c.start_mark.column + 1) for c in node.value
+        ]
+        return result
+    return loader.construct_object(node, deep=True)
+
+
+def _tree_map(loader: _LocatingLoader, node: yaml.MappingNode) -> YamlMap:
+    """As `_construct_map`: every key checked for a duplicate before any value is built."""
+    keys: list[str] = []
+    positions: dict[str, tuple[int, int]] = {}
+    for key_node, _ in node.value:
+        key = str(_construct_tree(loader, key_node))
+        if key in positions:
+            raise DuplicateKeyError(
+                "while constructing a mapping",
+                node.start_mark,
+                f"duplicate key `{key}`",
+                key_node.start_mark,
+            )
+        keys.append(key)
+        mark = key_node.start_mark
+        positions[key] = (mark.line + 1, mark.column + 1)
+    result = YamlMap()
+    result.line, result.column = node.start_mark.line + 1, node.start_mark.column + 1
+    result.key_positions = positions
+    for key, (_, value_node) in zip(keys, node.value, strict=True):
+        result[key] = _construct_tree(loader, value_node)
+    return result
+
+
 def _construct_list(loader: _LocatingLoader, node: yaml.SequenceNode) -> YamlList:
     result = YamlList(loader.construct_object(child, deep=True) for child in node.value)
     result.line, result.column = node.start_mark.line + 1, node.start_mark.column + 1
@@ -242,7 +296,9 @@ def _load_bounded(text: str) -> Any:
                 f"document expands to more than {MAX_NODES} nodes (aliases)",
                 node.start_mark,
             )
-        return loader.construct_document(node)
+        if not _plain_tree(text):
+            return loader.construct_document(node)
+        return _construct_tree(loader, node)
     finally:
         loader.dispose()
 

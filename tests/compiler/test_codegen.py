@@ -10,7 +10,7 @@ import pytest
 
 from governance.compiler import EntityStore, EntityUID, Record, compile_policies
 from governance.compiler.compile import generate_source, verify_generated
-from governance.compiler.fused import compile_fused
+from governance.compiler.fused import BodyCache, compile_fused
 from governance.compiler.runtime import NAMESPACE
 from governance.errors import CompileError
 from tests.compiler.reference import cedar_answer, compiled_answer
@@ -97,3 +97,48 @@ def test_fused_wrappers_are_the_only_loops() -> None:
     _verify(source, loops=1)
     with pytest.raises(CompileError):
         _verify(source, loops=0)
+
+
+def _fused_sources(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[object]]]:
+    """Every (source, constants) compile_fused instantiates from now on."""
+    import governance.compiler.fused as fused
+
+    seen: list[tuple[str, list[object]]] = []
+    real = fused.instantiate
+
+    def spy(source: str, constants: list[object], name: str, loops: int = 0) -> object:
+        seen.append((source, list(constants)))
+        return real(source, constants, name, loops)
+
+    monkeypatch.setattr(fused, "instantiate", spy)
+    return seen
+
+
+def test_cached_bodies_place_their_constants_at_each_plans_offset(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A body generated once and reused in plans where it stands after other bodies (and
+    part positions) gives the very source and constants a fresh generation gives; user
+    strings that look like constant names (`K0`, a NUL) stay strings."""
+    texts = [
+        'permit(principal in Group::"g", action, resource) when { principal["K0"] == "K1" };',
+        'forbid(principal, action, resource) when { principal.a == "\\0" && resource.b > 2 };',
+        "permit(principal, action, resource);",
+    ]
+    templates = [cedarpy.policies_to_pst(t).static_policies["policy0"] for t in texts]
+    plans = [
+        ([templates[0]], None),
+        ([templates[1], templates[0]], [4, 7]),
+        ([templates[2], templates[1], templates[0]], None),
+        ([templates[0], templates[2]], [1, 2]),
+    ]
+    seen = _fused_sources(monkeypatch)
+    for chosen, positions in plans:
+        compile_fused(chosen, positions)
+    fresh = list(seen)
+    seen.clear()
+    cache: BodyCache = {}
+    for chosen, positions in plans:
+        compile_fused(chosen, positions, cache)
+    assert len(cache) == len(templates)
+    assert [(s, repr(k)) for s, k in seen] == [(s, repr(k)) for s, k in fresh]
