@@ -67,7 +67,8 @@ def _walked(digest: hashlib._Hash, root: str, folder: str, linked: set[str]) -> 
     target = os.path.realpath(folder)
     name = os.path.relpath(folder, root).encode(errors="surrogateescape")
     digest.update(name + b"\0link:" + target.encode(errors="surrogateescape") + b"\n")
-    if target in linked or os.path.realpath(os.path.dirname(folder)).startswith(target + os.sep):
+    holder = os.path.realpath(os.path.dirname(folder))
+    if target in linked or holder == target or holder.startswith(target + os.sep):
         return False
     linked.add(target)
     return True
