@@ -177,6 +177,8 @@ def test_a_mixed_batch_decides_as_a_loop(batch: list[Any], evaluator: str) -> No
     engine = ENGINES[evaluator]
     alone = [_answer(engine.decide(copy.deepcopy(r)), evaluator) for r in batch]
     assert [_answer(d, evaluator) for d in engine.decide_many(batch)] == alone
+    # An iterator (code may run between its requests: only values are shared) answers alike.
+    assert [_answer(d, evaluator) for d in engine.decide_many(iter(batch))] == alone
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
