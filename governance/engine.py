@@ -175,19 +175,24 @@ class Engine:
         check and the bindings per domain: those naming the very same subject and context
         objects (a batch's defaults, `{**base, "resource": ...}`) read only their resource,
         and equal ones elsewhere in the batch (same values of the same types) share the rest.
-        The requests are read as they are when decided: `until` must not change them.
+        The requests are read as they are when decided: when code can run between two of
+        them (`until`, an iterator that is not a list or tuple) and change the objects they
+        name, only equal values are shared, never objects.
         `until`, when given, stops the batch after the first decision it is true of (the rest
         are not decided, nor logged). With a decision log every decision is enqueued
         (`requested_by`, the caller's address, in each record)."""
-        decide = _Batch(self._snapshot, self._now_ns).decide
-        if until is None:
+        batch = _Batch(self._snapshot, self._now_ns)
+        decide = batch.decide
+        if until is None and type(requests) in _SEQUENCES:
             decisions = [decide(request) for request in requests]
         else:
             decisions = []
+            forget_objects = batch.forget_objects
             for request in requests:
+                forget_objects()  # whatever ran since the request before may have changed them
                 decision = decide(request)
                 decisions.append(decision)
-                if until(decision):
+                if until is not None and until(decision):
                     break
         if self._log is not None:
             log = self._log.log
@@ -293,6 +298,11 @@ class _Batch:
         except Exception as exc:
             return _failed(self._snapshot, request, exc, now, started)
 
+    def forget_objects(self) -> None:
+        """Take no request's objects to be as the one before saw them: for the next request
+        when code that could change them ran since (the values kept are keyed by value)."""
+        self._last_subject = _NOTHING
+
     def _target(self, request: AccessRequest) -> _Target:
         """What deciding `request` needs of its product and action, looked up once a batch;
         an unknown product or action is refused as `_resolve` refuses it."""
@@ -376,6 +386,7 @@ class _Batch:
 _Named = tuple[Any, Any, AccessRequest, dict[str, BoundRequest]]
 _Target = tuple[ProductView, str, SliceKey, Plan, bool]  # ..., whether the domain has waivers
 _NOTHING = object()
+_SEQUENCES = (list, tuple)  # iterated in C: no code runs between two of their requests
 _PRINCIPAL_VARIANTS = 16  # contexts (or attribute sets) kept per principal within one batch
 
 
@@ -404,11 +415,16 @@ _FIRST_SEEN: list[_Accepted] = []
 def _principal_key(request: AccessRequest) -> bytes | None:
     """The principal, action and context as JSON: equal exactly when they are the same values
     of the same types (`1 == True` in Python, never in Cedar); None shares nothing."""
+    attributes, context = request.attributes, request.context
     try:
+        # orjson encodes a subclass of dict, list or str by what it holds, not by what its
+        # methods (which the checks and bindings call) show: refused, decided alone. The
+        # reader's own PlainValues are plain dicts (copied in C: cheaper than a `default`).
         return orjson.dumps((
-            request.principal, request.principal_type, request.groups, request.attributes,
-            request.action, request.context,
-        ))  # fmt: skip
+            request.principal, request.principal_type, request.groups,
+            dict(attributes) if type(attributes) is PlainValues else attributes,
+            request.action, dict(context) if type(context) is PlainValues else context,
+        ), option=orjson.OPT_PASSTHROUGH_SUBCLASS)  # fmt: skip
     except (TypeError, orjson.JSONEncodeError):  # a value JSON cannot hold: decided alone
         return None
 

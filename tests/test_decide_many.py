@@ -13,7 +13,7 @@ from governance import Decision
 from governance.access.request import from_authzen
 from governance.errors import RequestError
 from tests.test_differential import example_requests
-from tests.test_request_properties import ENGINES, JSON, mutated_requests
+from tests.test_request_properties import ALLOWED, ENGINES, JSON, mutated_requests
 
 _VARYING = ("decision_id", "evaluated_at", "duration_us")
 
@@ -177,6 +177,8 @@ def test_a_mixed_batch_decides_as_a_loop(batch: list[Any], evaluator: str) -> No
     engine = ENGINES[evaluator]
     alone = [_answer(engine.decide(copy.deepcopy(r)), evaluator) for r in batch]
     assert [_answer(d, evaluator) for d in engine.decide_many(batch)] == alone
+    # An iterator (code may run between its requests: only values are shared) answers alike.
+    assert [_answer(d, evaluator) for d in engine.decide_many(iter(batch))] == alone
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -195,3 +197,115 @@ def test_until_stops_a_batch_where_a_loop_stops(batch: list[Any], stop_on: str) 
         if until(engine.decide(copy.deepcopy(request))):
             break
     assert [_answer(d) for d in engine.decide_many(batch, until=until)] == alone
+
+
+def _other_principal(subject: dict[str, Any], way: int) -> None:
+    """`subject`, in place, made another principal or the same one with other attributes."""
+    if way == 0:
+        subject.clear()
+        subject.update({"type": "User", "id": "mallory", "properties": {}})
+    elif way == 1:
+        subject["id"] = "mallory"
+    elif way == 2 and isinstance(subject.get("properties"), dict):
+        subject["properties"].clear()
+    else:
+        subject["type"] = "Robot"
+
+
+def _shared_objects_batch(size: int) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
+    """An allowed request's subject and context, one object each, named by `size` requests."""
+    allowed = ALLOWED[0]
+    subject, context = copy.deepcopy(allowed["subject"]), dict(allowed["context"])
+    batch = [
+        {"subject": subject, "action": {"name": "read"}, "context": context,
+         "resource": allowed["resource"]}
+        for _ in range(size)
+    ]  # fmt: skip
+    return batch, subject, context
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 6), st.integers(0, 3), st.booleans())
+def test_objects_changed_between_requests_of_an_iterator_are_read_again(
+    changed_after: int, way: int, context_too: bool
+) -> None:
+    """A lazy iterable runs code between two requests: the subject (or context) object the
+    earlier ones named may be another principal by the next, which is decided as itself."""
+    engine = ENGINES["compiled"]
+
+    def requests() -> Any:
+        batch, subject, context = _shared_objects_batch(8)
+        for position, request in enumerate(batch):
+            if position == changed_after:
+                _other_principal(subject, way)
+                if context_too:
+                    context["purpose"] = "nothing"
+            yield request
+
+    alone = [_answer(engine.decide(r)) for r in requests()]
+    assert [_answer(d) for d in engine.decide_many(requests())] == alone
+    assert way != 0 or not alone[-1]["allowed"]  # a stranger: the change matters
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 6), st.integers(0, 3))
+def test_objects_changed_by_until_are_read_again(changed_at: int, way: int) -> None:
+    """`until` runs between two requests too: what it changes is read, never the answer of
+    the objects as they were."""
+    engine = ENGINES["compiled"]
+
+    def run(decide_many: Any) -> list[Any]:
+        batch, subject, _ = _shared_objects_batch(8)
+        seen = [0]
+
+        def until(decision: Decision) -> bool:
+            seen[0] += 1
+            if seen[0] == changed_at:
+                _other_principal(subject, way)
+            return False
+
+        return [_answer(d) for d in decide_many(batch, until)]
+
+    def loop(batch: list[Any], until: Any) -> list[Decision]:
+        decisions = []
+        for request in batch:
+            decisions.append(engine.decide(request))
+            until(decisions[-1])
+        return decisions
+
+    assert run(lambda b, u: engine.decide_many(b, until=u)) == run(loop)
+
+
+class _ReadsOtherwise(dict[str, Any]):
+    """A dict whose reading methods show other values than it holds."""
+
+    def items(self) -> Any:
+        return [(k, "other") for k in dict.keys(self)]
+
+    def values(self) -> Any:
+        return ["other" for _ in dict.keys(self)]
+
+    def __getitem__(self, key: str) -> Any:
+        dict.__getitem__(self, key)
+        return "other"
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return "other" if key in self else default
+
+
+@given(st.booleans(), st.booleans())
+def test_records_that_read_otherwise_than_they_hold_are_not_shared(
+    attributes: bool, context: bool
+) -> None:
+    """Two typed requests holding equal values (as JSON encodes them) but reading otherwise
+    are not one request: each is decided as it reads."""
+    engine = ENGINES["compiled"]
+    plain = from_authzen(copy.deepcopy(ALLOWED[0]))
+    plain = plain._replace(attributes=dict(plain.attributes), context=dict(plain.context))
+    odd = plain._replace(
+        attributes=_ReadsOtherwise(plain.attributes) if attributes else plain.attributes,
+        context=_ReadsOtherwise(plain.context) if context else plain.context,
+    )
+    batch = [plain, plain, odd, plain, odd]
+    alone = [_answer(engine.decide(r)) for r in batch]
+    assert [_answer(d) for d in engine.decide_many(batch)] == alone

@@ -101,6 +101,7 @@ class CompiledEvaluator:
         self._bound_groups: dict[str, dict[tuple[str, ...], frozenset[EntityUID]]] = {
             domain: {} for domain, tested in self._tested.items() if tested is not None
         }
+        self._kept_lists = 0  # group lists kept, over every domain (bounded: `_ancestors`)
 
     def fallback_policies(self) -> frozenset[str]:
         return self._fallback_ids
@@ -165,16 +166,23 @@ class CompiledEvaluator:
         # Group uids are only ever tested for membership, so plain (type, id) tuples serve:
         # they hash and compare exactly as EntityUIDs do, and cost no constructor call.
         ancestors: frozenset[EntityUID] = frozenset(zip(repeat(GROUP), named))  # type: ignore[arg-type]
-        if known is not None:  # given only for a short tuple of groups
-            if len(known) >= _KEPT_PRINCIPALS:
-                known.clear()  # bounded: a stream of ever new group lists starts over
+        # Kept only when short in characters too: the key holds the request's own strings,
+        # which a hostile stream could make as long as a body allows.
+        if known is not None and sum(map(len, groups)) <= _KEPT_CHARACTERS:
+            if self._kept_lists >= _KEPT_PRINCIPALS:
+                # Bounded over all domains: a stream of ever new group lists starts over.
+                for kept in self._bound_groups.values():
+                    kept.clear()
+                self._kept_lists = 0
             known[groups] = ancestors  # type: ignore[index]
+            self._kept_lists += 1
         return ancestors
 
 
-# Group lists kept per domain, each of at most so many groups (a longer one is hashed, and
-# kept, at a cost that grows with it, so it is intersected each time instead).
-_KEPT_PRINCIPALS, _KEPT_GROUPS = 4096, 32
+# Group lists kept (over all domains), each of at most so many groups (a longer one is
+# hashed, and kept, at a cost that grows with it, so it is intersected each time instead)
+# and characters (so what is kept stays under a few megabytes, whatever the requests).
+_KEPT_PRINCIPALS, _KEPT_GROUPS, _KEPT_CHARACTERS = 4096, 32, 1024
 _PLAIN = frozenset({str, int, bool})
 _ANY_GROUP = None  # a domain without compiled slices binds every group (it has no plans to cut for)
 

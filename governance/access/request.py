@@ -196,13 +196,15 @@ def fast_authzen(request: Mapping[str, Any]) -> AccessRequest | None:
 
 _TYPE_NAMES: set[str] = {"User"}  # principal type names already found valid
 _MAX_TYPE_NAMES = 1024
+_KEPT_TYPE_NAME = 128  # characters of a name remembered (a longer one is matched each time)
 
 
 def _type_name(name: str) -> bool:
     """Is `name` a Cedar entity type name? Remembered when it is (bounded)."""
     if not _ENTITY_TYPE.fullmatch(name):
         return False
-    if len(_TYPE_NAMES) < _MAX_TYPE_NAMES:
+    # Bounded in number and in length: a hostile stream of long names cannot grow the set.
+    if len(_TYPE_NAMES) < _MAX_TYPE_NAMES and len(name) <= _KEPT_TYPE_NAME:
         _TYPE_NAMES.add(name)
     return True
 

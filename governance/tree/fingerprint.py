@@ -46,11 +46,32 @@ def _add(digest: hashlib._Hash, root: str, entry: str, newest: list[int]) -> Non
     if not os.path.isdir(top):
         _stat(digest, root, top, newest)
         return
-    for folder, dirs, files in os.walk(top):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+    # The loader follows a linked folder (a domain, a layer's `access`) as its own, so the walk
+    # does too, each link's target in the digest; a target already walked through a link (a
+    # loop, or a second way in) is not walked again, so a loop cannot hang the poll.
+    linked: set[str] = set()
+    for folder, dirs, files in os.walk(top, followlinks=True):
+        dirs[:] = [d for d in sorted(dirs) if not d.startswith(".") and _walked(
+            digest, root, os.path.join(folder, d), linked
+        )]  # fmt: skip
         for name in sorted(files):
             if not name.startswith("."):
                 _stat(digest, root, os.path.join(folder, name), newest)
+
+
+def _walked(digest: hashlib._Hash, root: str, folder: str, linked: set[str]) -> bool:
+    """Whether to walk `folder`: a plain one always; a link, once per target it resolves to
+    (and never one into a folder holding it), after its target is added to the digest."""
+    if not os.path.islink(folder):
+        return True
+    target = os.path.realpath(folder)
+    name = os.path.relpath(folder, root).encode(errors="surrogateescape")
+    digest.update(name + b"\0link:" + target.encode(errors="surrogateescape") + b"\n")
+    holder = os.path.realpath(os.path.dirname(folder))
+    if target in linked or holder == target or holder.startswith(target + os.sep):
+        return False
+    linked.add(target)
+    return True
 
 
 def _stat(digest: hashlib._Hash, root: str, path: str, newest: list[int]) -> None:

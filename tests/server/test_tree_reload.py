@@ -142,6 +142,41 @@ def test_a_symlinked_root_swapped_to_another_release_is_a_change(tmp_path):
     assert tree_fingerprint(tmp_path / "missing") != before
 
 
+@pytest.mark.parametrize("linked", ["domains/people", "domains/people/access", "global"])
+def test_edits_below_a_symlinked_folder_the_loader_follows_change_the_fingerprint(
+    tree, tmp_path, linked
+):
+    """The loader reads a linked folder as its own (a domain, a layer's `access`, the global
+    layer): an edit of a file there, a file added, or the link pointed elsewhere is a change."""
+    target = tmp_path / "elsewhere"
+    shutil.move(tree / linked, target)
+    (tree / linked).symlink_to(target)
+    seen = {tree_fingerprint(tree)}
+    policy = next(target.rglob("*.cedar"))
+    policy.write_text(policy.read_text() + "\n")
+    seen.add(tree_fingerprint(tree))
+    (policy.parent / "extra.cedar").write_text("")
+    seen.add(tree_fingerprint(tree))
+    copy = tmp_path / "copy"
+    shutil.copytree(target, copy, copy_function=shutil.copy2)
+    (tree / linked).unlink()
+    (tree / linked).symlink_to(copy)
+    seen.add(tree_fingerprint(tree))
+    assert len(seen) == 4
+
+
+def test_a_symlink_loop_in_the_tree_is_fingerprinted_without_hanging(tree):
+    (tree / "domains/people/access/up").symlink_to("../..")
+    (tree / "domains/sales/there").symlink_to("../people")
+    (tree / "domains/people/back").symlink_to("../sales")
+    (tree / "domains/people/self").symlink_to(".")
+    before = tree_fingerprint(tree)
+    assert tree_fingerprint(tree) == before
+    grants = tree / GRANTS
+    grants.write_text(grants.read_text() + "\n")
+    assert tree_fingerprint(tree) != before
+
+
 def test_a_fresh_tree_is_unsettled_until_its_files_are_older_than_their_stamps_resolution(
     tree, monkeypatch
 ):
