@@ -174,6 +174,10 @@ def decide(buckets: Buckets) -> AuthorizationResult:
 
 _UNSEEN: Any = object()
 _FUSE_AT_MOST = 64  # beyond, calls are a small part of the time and compiling one is slow
+# Compiling a tuple's function costs 25-165 µs (8 ms for a new code shape) and saves 0.1-0.3 µs
+# a request: a tuple is fused on its 32nd request, so a store whose requests bring more
+# distinct tuples than the cache holds keeps the per-policy path instead of compiling forever.
+_FUSE_AFTER = 32
 _MAX_FUSED = 1 << 14  # candidate tuples remembered, as many as the index's target tables
 _INDEX_FROM = 8  # below this many policies, probing an index costs more than evaluating them
 
@@ -183,7 +187,15 @@ class CompiledPolicySet:
     left to cedarpy (``fallback_reasons`` says why each one), merged into the same buckets."""
 
     __slots__ = (
-        *("_fused", "_text", "_whole", "fallback", "index", "policies", "schema", "unindexed"),
+        "_fused",
+        "_sightings",
+        "_text",
+        "_whole",
+        "fallback",
+        "index",
+        "policies",
+        "schema",
+        "unindexed",
     )
 
     def __init__(
@@ -204,6 +216,7 @@ class CompiledPolicySet:
         self._whole: FallbackPolicies | None = None
         # Fused bucketing by candidate tuple; None: run them one by one (see `_fuse`).
         self._fused: dict[tuple[CompiledPolicy, ...], BucketsFunction | None] = {}
+        self._sightings: dict[tuple[CompiledPolicy, ...], int] = {}  # tuples not yet fused
 
     @property
     def fallback_reasons(self) -> Mapping[str, str]:
@@ -274,8 +287,16 @@ class CompiledPolicySet:
 
     def _fuse(self, candidates: tuple[CompiledPolicy, ...]) -> BucketsFunction | None:
         """The fused bucketing of `candidates` (even of one: it gives the buckets themselves),
-        remembered (bounded, like the index's target tables); None when fusing fails or
-        the candidates are too many to be worth it."""
+        remembered (bounded, like the index's target tables), once the tuple has been seen
+        often enough to pay for compiling it; None until then, and when fusing fails or the
+        candidates are too many to be worth it."""
+        seen = self._sightings.get(candidates, 0) + 1
+        if seen < _FUSE_AFTER and len(candidates) <= _FUSE_AT_MOST:
+            if len(self._sightings) >= _MAX_FUSED:
+                self._sightings.clear()
+            self._sightings[candidates] = seen
+            return None
+        self._sightings.pop(candidates, None)
         function: BucketsFunction | None = None
         if len(candidates) <= _FUSE_AT_MOST:
             with suppress(CompileError):  # each compiled alone: their own functions answer

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import given
@@ -31,11 +32,12 @@ def test_fused_and_per_policy_answers_are_identical(
         store = EntityStore.from_json(entities)
     except ValueError:
         return
-    for raw in reqs:
-        for indexed in (True, False):  # unindexed: every policy is a candidate
-            fused = compiled.authorize(raw, store, indexed=indexed)
-            alone = compiled.authorize(raw, store, indexed=indexed, fused=False)
-            assert answer(fused) == answer(alone)  # the buckets in the same order too
+    with mock.patch.object(authorize_module, "_FUSE_AFTER", 1):  # fuse on the first request
+        for raw in reqs:
+            for indexed in (True, False):  # unindexed: every policy is a candidate
+                fused = compiled.authorize(raw, store, indexed=indexed)
+                alone = compiled.authorize(raw, store, indexed=indexed, fused=False)
+                assert answer(fused) == answer(alone)  # the buckets in the same order too
 
 
 _ERRORS = """
@@ -52,7 +54,8 @@ _REQUEST = {
 }
 
 
-def test_a_fused_set_reports_each_error_and_bucket() -> None:
+def test_a_fused_set_reports_each_error_and_bucket(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(authorize_module, "_FUSE_AFTER", 1)
     compiled = compile_policies(_ERRORS)
     store = EntityStore.from_json([{"uid": {"type": "Doc", "id": "d"}, "attrs": {}, "parents": []}])
     result = compiled.authorize(_REQUEST, store)
@@ -72,6 +75,7 @@ def test_a_set_that_cannot_be_fused_runs_policy_by_policy(monkeypatch: pytest.Mo
         raise CompileError("too big to fuse")
 
     monkeypatch.setattr(authorize_module, "fuse_buckets", refuse)
+    monkeypatch.setattr(authorize_module, "_FUSE_AFTER", 1)
     compiled = compile_policies(_ERRORS)
     store = EntityStore.from_json([])
     result = compiled.authorize(_REQUEST, store)
@@ -81,6 +85,7 @@ def test_a_set_that_cannot_be_fused_runs_policy_by_policy(monkeypatch: pytest.Mo
 
 def test_the_fused_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(authorize_module, "_MAX_FUSED", 2)
+    monkeypatch.setattr(authorize_module, "_FUSE_AFTER", 1)
     lines = [
         f'permit (principal, action == Action::"a{n}", resource) when {{ context.n == {n} }};'
         for n in range(5)
@@ -91,3 +96,15 @@ def test_the_fused_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
         request = {**_REQUEST, "action": {"type": "Action", "id": f"a{n}"}, "context": {"n": n}}
         assert compiled.authorize(request, store).reasons == {f"policy{n}"}
         assert len(compiled._fused) <= 2
+
+
+def test_a_tuple_is_fused_once_it_is_seen_often() -> None:
+    compiled = compile_policies(_ERRORS)
+    store = EntityStore.from_json([])
+    expected = ((), ("policy2",), ("policy0", "policy3"))
+    for _ in range(authorize_module._FUSE_AFTER - 1):
+        assert compiled.authorize(_REQUEST, store).buckets == expected
+    assert not compiled._fused, "not compiled for a tuple seen rarely"
+    assert compiled.authorize(_REQUEST, store).buckets == expected
+    assert [f is not None for f in compiled._fused.values()] == [True]
+    assert not compiled._sightings
