@@ -17,10 +17,10 @@ from governance.access.catalog_entities import CATALOG_TYPES
 from governance.access.evaluator import BoundRequest, Plan, PlanKey
 from governance.access.request import (
     AccessRequest,
-    PlainValues,
     about_resource,
     coerce_request,
     fast_authzen,
+    read_plain,
 )
 from governance.access.slices import SliceKey
 from governance.bundle.archive import DEFAULT_LIMITS, Limits
@@ -284,7 +284,8 @@ class _Batch:
             if (
                 bindings is not None
                 and objects is not None
-                and type(parsed.attributes) is type(parsed.context) is PlainValues
+                and read_plain(parsed.attributes)
+                and read_plain(parsed.context)
             ):
                 # Read by the fast reader: another request naming the same objects reads the
                 # same principal, action and context, whatever its resource.

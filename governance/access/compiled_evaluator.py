@@ -21,7 +21,7 @@ from governance.access.cedar_evaluator import CedarSlices
 from governance.access.evaluator import BoundRequest, Plan, PlanKey, Reuse
 from governance.access.plans import Planner
 from governance.access.principal_groups import GROUP, groups_named
-from governance.access.request import AccessRequest, PlainValues
+from governance.access.request import NO_VALUES, AccessRequest, PlainValues
 from governance.access.slices import SliceKey
 from governance.cedar_bridge import held_as_text, pst
 from governance.compiler import (
@@ -141,11 +141,14 @@ class CompiledEvaluator:
         if ancestors is None:
             ancestors = self._ancestors(groups, domain, known)
         attributes, context = request.attributes, request.context
-        if type(attributes) is not PlainValues:
+        if type(attributes) is not PlainValues and attributes is not NO_VALUES:
             attributes = _attributes(attributes)
+        if type(context) is PlainValues:
+            record = Record(context)
+        else:
+            record = Record() if context is NO_VALUES else cedar_record(context)
         return BoundRequest(
-            principal, attributes, ancestors,
-            Record(context) if type(context) is PlainValues else cedar_record(context),
+            principal, attributes, ancestors, record,
             self._store.get,
             self._fallback.bind(request, domain) if domain in self._fallback.domains else None,
         )  # fmt: skip

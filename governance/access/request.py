@@ -26,6 +26,34 @@ class PlainValues(dict[str, Any]):
     __slots__ = ()
 
 
+class _NoValues(PlainValues):
+    """The empty PlainValues the fast reader shares among requests: read-only, and copied and
+    pickled as itself."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("a request's values are read-only")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    setdefault = pop = popitem = clear = update = _refuse
+
+    def __reduce__(self) -> str:
+        return "NO_VALUES"  # pickle finds the module's own object by this name
+
+    def __copy__(self) -> _NoValues:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _NoValues:
+        return self
+
+
+# What the fast reader gives for absent or empty properties or context: one shared object, so
+# a decision kept alive holds one object fewer for the cyclic collector to visit (a dict
+# subclass is always tracked; CPython untracks only exact dicts, at full collections).
+NO_VALUES: PlainValues = _NoValues()
+
+
 class AccessRequest(NamedTuple):
     """May `principal` perform `action` on `product` (and which of `columns` must be masked)?
 
@@ -189,9 +217,14 @@ def fast_authzen(request: Mapping[str, Any]) -> AccessRequest | None:
             elif kind is not str and kind is not bool:
                 return None
     return _new_request(AccessRequest, (
-        principal, name, product, tuple(groups), attributes, columns, PlainValues(context),
-        principal_type,
+        principal, name, product, tuple(groups), attributes or NO_VALUES, columns,
+        PlainValues(context) if context else NO_VALUES, principal_type,
     ))  # fmt: skip
+
+
+def read_plain(values: Mapping[str, Any]) -> bool:
+    """Did the fast reader read `values` (so they hold only strings, booleans and longs)?"""
+    return type(values) is PlainValues or values is NO_VALUES  # the exact type: not a copy
 
 
 _TYPE_NAMES: set[str] = {"User"}  # principal type names already found valid
