@@ -20,7 +20,6 @@ from governance.access.request import (
     about_resource,
     coerce_request,
     fast_authzen,
-    read_plain,
 )
 from governance.access.slices import SliceKey
 from governance.bundle.archive import DEFAULT_LIMITS, Limits
@@ -213,9 +212,10 @@ class Engine:
             now = self._now_ns()  # inside the guard: a failing clock is a refusal, not a raise
             # An AuthZEN dict of plain values is read without the call that dispatches it
             # (`coerce_request` reads every other form, and refuses what it must).
-            parsed = (type(request) is dict and fast_authzen(request)) or coerce_request(request)
-            parsed, view = _resolve(snapshot, parsed)
-            decision = _decide(snapshot, parsed, view, now, started)
+            read = fast_authzen(request) if type(request) is dict else None
+            checked, view = _resolve(snapshot, read or coerce_request(request))
+            # The fast reader's values, left as they were by the schema: not checked again.
+            decision = _decide(snapshot, checked, view, now, started, None, checked is read)
         except Exception as exc:
             decision = _failed(snapshot, request, exc, now, started)
         return decision
@@ -271,7 +271,8 @@ class _Batch:
                             if shared is not None:
                                 target = self._target(shared)
                                 return self._decided(shared, target, now, started, named[3])
-            parsed = (type(request) is dict and fast_authzen(request)) or coerce_request(request)
+            read = fast_authzen(request) if type(request) is dict else None
+            parsed = read or coerce_request(request)
             target = self._target(parsed)
             if parsed.principal_type in CATALOG_TYPES:
                 raise _catalog_subject(parsed.principal_type)
@@ -279,14 +280,9 @@ class _Batch:
                 self._by_principal[parsed.principal] = _FIRST_SEEN
                 schema = self._snapshot.request_schema
                 checked = parsed if schema is None else schema.check(parsed)
-                return self._decided(checked, target, now, started, None)
+                return self._decided(checked, target, now, started, None, checked is read)
             checked, bindings = self._checked(parsed)
-            if (
-                bindings is not None
-                and objects is not None
-                and read_plain(parsed.attributes)
-                and read_plain(parsed.context)
-            ):
+            if bindings is not None and objects is not None and parsed is read:
                 # Read by the fast reader: another request naming the same objects reads the
                 # same principal, action and context, whatever its resource.
                 self._by_objects[objects] = (subject, context, checked, bindings)
@@ -320,6 +316,7 @@ class _Batch:
         now: int,
         started: int,
         bindings: dict[str, BoundRequest] | None,
+        plain: bool = False,
     ) -> Decision:
         """`_decide` on a target looked up once a batch (the same steps, in the same order)."""
         view, domain, key, plan, waived = target
@@ -333,7 +330,7 @@ class _Batch:
             else _NOTHING_WAIVED
         )
         if bindings is None:
-            bound = self._bind(request, domain)
+            bound = self._bind(request, domain, plain)
         else:  # a principal that repeats: bound once per domain
             kept = bindings.get(domain)
             bound = bindings[domain] = self._bind(request, domain) if kept is None else kept
@@ -471,6 +468,7 @@ def _decide(
     now: int,
     started: int,
     bindings: dict[str, BoundRequest] | None = None,
+    plain: bool = False,
 ) -> Decision:
     domain = view.product.domain
     key = (request.action, domain)
@@ -483,7 +481,7 @@ def _decide(
     )
     removed = waived or _NOTHING_WAIVED
     if bindings is None:
-        bound = snapshot.evaluator.bind(request, domain)
+        bound = snapshot.evaluator.bind(request, domain, plain)
     else:  # a batch's principal: bound once per domain
         kept = bindings.get(domain)
         bound = bindings[domain] = (

@@ -18,17 +18,9 @@ _ENTITY_TYPE = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*(?:::[_a-zA-Z][_a-zA-Z0-9]*)*"
 WHOLE_PRODUCT = None  # `columns` of a request that reads every column
 
 
-class PlainValues(dict[str, Any]):
-    """A dict whose values the request reader checked are all strings, booleans and 64-bit
-    longs: the evaluators take it as Cedar values without checking again. A plain dict in
-    every other respect (equality, JSON, repr)."""
-
-    __slots__ = ()
-
-
-class _NoValues(PlainValues):
-    """The empty PlainValues the fast reader shares among requests: read-only, and copied and
-    pickled as itself."""
+class _NoValues(dict[str, Any]):
+    """The empty attributes or context the fast reader shares among requests: read-only, and
+    copied and pickled as itself."""
 
     __slots__ = ()
 
@@ -51,7 +43,7 @@ class _NoValues(PlainValues):
 # What the fast reader gives for absent or empty properties or context: one shared object, so
 # a decision kept alive holds one object fewer for the cyclic collector to visit (a dict
 # subclass is always tracked; CPython untracks only exact dicts, at full collections).
-NO_VALUES: PlainValues = _NoValues()
+NO_VALUES: Mapping[str, Any] = _NoValues()
 
 
 class AccessRequest(NamedTuple):
@@ -203,9 +195,11 @@ def fast_authzen(request: Mapping[str, Any]) -> AccessRequest | None:
                 return None
     except TypeError:
         return None
-    attributes = PlainValues(properties)
-    if "groups" in attributes:
-        del attributes["groups"]
+    # Exact dicts: the collector untracks an exact dict of atomic values (the context at once,
+    # the attributes, copied with their list of groups, at the next full collection), never a
+    # subclass. The caller knows the values are plain by having called this reader.
+    attributes = dict(properties)
+    attributes.pop("groups", None)
     # Strings, booleans and 64-bit longs only (bool is not an int here: types are exact),
     # checked inline: a call costs as much as the loop over a request's few values.
     for values in (attributes, context):
@@ -218,13 +212,8 @@ def fast_authzen(request: Mapping[str, Any]) -> AccessRequest | None:
                 return None
     return _new_request(AccessRequest, (
         principal, name, product, tuple(groups), attributes or NO_VALUES, columns,
-        PlainValues(context) if context else NO_VALUES, principal_type,
+        dict(context) if context else NO_VALUES, principal_type,
     ))  # fmt: skip
-
-
-def read_plain(values: Mapping[str, Any]) -> bool:
-    """Did the fast reader read `values` (so they hold only strings, booleans and longs)?"""
-    return type(values) is PlainValues or values is NO_VALUES  # the exact type: not a copy
 
 
 _TYPE_NAMES: set[str] = {"User"}  # principal type names already found valid
