@@ -17,7 +17,6 @@ from governance.access.catalog_entities import CATALOG_TYPES
 from governance.access.evaluator import BoundRequest, Plan, PlanKey
 from governance.access.request import (
     AccessRequest,
-    PlainValues,
     about_resource,
     coerce_request,
     fast_authzen,
@@ -218,9 +217,10 @@ class Engine:
             now = self._now_ns()  # inside the guard: a failing clock is a refusal, not a raise
             # An AuthZEN dict of plain values is read without the call that dispatches it
             # (`coerce_request` reads every other form, and refuses what it must).
-            parsed = (type(request) is dict and fast_authzen(request)) or coerce_request(request)
-            parsed, view = _resolve(snapshot, parsed)
-            decision = _decide(snapshot, parsed, view, now, started)
+            read = fast_authzen(request) if type(request) is dict else None
+            checked, view = _resolve(snapshot, read or coerce_request(request))
+            # The fast reader's values, left as they were by the schema: not checked again.
+            decision = _decide(snapshot, checked, view, now, started, None, checked is read)
         except Exception as exc:
             decision = _failed(snapshot, request, exc, now, started)
         return decision
@@ -276,7 +276,8 @@ class _Batch:
                             if shared is not None:
                                 target = self._target(shared)
                                 return self._decided(shared, target, now, started, named[3])
-            parsed = (type(request) is dict and fast_authzen(request)) or coerce_request(request)
+            read = fast_authzen(request) if type(request) is dict else None
+            parsed = read or coerce_request(request)
             target = self._target(parsed)
             if parsed.principal_type in CATALOG_TYPES:
                 raise _catalog_subject(parsed.principal_type)
@@ -284,13 +285,9 @@ class _Batch:
                 self._by_principal[parsed.principal] = _FIRST_SEEN
                 schema = self._snapshot.request_schema
                 checked = parsed if schema is None else schema.check(parsed)
-                return self._decided(checked, target, now, started, None)
+                return self._decided(checked, target, now, started, None, checked is read)
             checked, bindings = self._checked(parsed)
-            if (
-                bindings is not None
-                and objects is not None
-                and type(parsed.attributes) is type(parsed.context) is PlainValues
-            ):
+            if bindings is not None and objects is not None and parsed is read:
                 # Read by the fast reader: another request naming the same objects reads the
                 # same principal, action and context, whatever its resource.
                 self._by_objects[objects] = (subject, context, checked, bindings)
@@ -329,6 +326,7 @@ class _Batch:
         now: int,
         started: int,
         bindings: dict[str, BoundRequest] | None,
+        plain: bool = False,
     ) -> Decision:
         """`_decide` on a target looked up once a batch (the same steps, in the same order)."""
         view, domain, key, plan, waived = target
@@ -342,7 +340,7 @@ class _Batch:
             else _NOTHING_WAIVED
         )
         if bindings is None:
-            bound = self._bind(request, domain)
+            bound = self._bind(request, domain, plain)
         else:  # a principal that repeats: bound once per domain
             kept = bindings.get(domain)
             bound = bindings[domain] = self._bind(request, domain) if kept is None else kept
@@ -486,6 +484,7 @@ def _decide(
     now: int,
     started: int,
     bindings: dict[str, BoundRequest] | None = None,
+    plain: bool = False,
 ) -> Decision:
     domain = view.product.domain
     key = (request.action, domain)
@@ -498,7 +497,7 @@ def _decide(
     )
     removed = waived or _NOTHING_WAIVED
     if bindings is None:
-        bound = snapshot.evaluator.bind(request, domain)
+        bound = snapshot.evaluator.bind(request, domain, plain)
     else:  # a batch's principal: bound once per domain
         kept = bindings.get(domain)
         bound = bindings[domain] = (

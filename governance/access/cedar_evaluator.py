@@ -141,7 +141,7 @@ class ReferenceEvaluator:
     def plans(self, targets: Iterable[PlanKey]) -> dict[PlanKey, Plan]:
         return {(key, resource): self._slices.plan(key, resource) for key, resource in targets}
 
-    def bind(self, request: AccessRequest, domain: str) -> BoundRequest:
+    def bind(self, request: AccessRequest, domain: str, plain: bool = False) -> BoundRequest:
         # No compiled plan reads this request: only its cedarpy form is filled in.
         principal = EntityUID(request.principal_type, request.principal)
         return BoundRequest(principal, cedar=self._slices.bind(request, domain))

@@ -21,7 +21,7 @@ from governance.access.cedar_evaluator import CedarSlices
 from governance.access.evaluator import BoundRequest, Plan, PlanKey, Reuse
 from governance.access.plans import Planner
 from governance.access.principal_groups import GROUP, groups_named
-from governance.access.request import AccessRequest, PlainValues
+from governance.access.request import AccessRequest
 from governance.access.slices import SliceKey
 from governance.cedar_bridge import held_as_text, pst
 from governance.compiler import (
@@ -131,7 +131,7 @@ class CompiledEvaluator:
         let_go(done)
         return table
 
-    def bind(self, request: AccessRequest, domain: str) -> BoundRequest:
+    def bind(self, request: AccessRequest, domain: str, plain: bool = False) -> BoundRequest:
         principal: EntityUID = _new_uid(EntityUID, (request.principal_type, request.principal))
         groups: Collection[str] = request.groups
         # A few groups, as the reader gives them, bind to what they bound to before: one
@@ -142,11 +142,12 @@ class CompiledEvaluator:
         if ancestors is None:
             ancestors = self._ancestors(groups, domain, known)
         attributes, context = request.attributes, request.context
-        if type(attributes) is not PlainValues:
-            attributes = _attributes(attributes)
+        if plain:  # strings, booleans and longs only: taken as they are
+            record = Record(context)
+        else:
+            attributes, record = _attributes(attributes), cedar_record(context)
         return BoundRequest(
-            principal, attributes, ancestors,
-            Record(context) if type(context) is PlainValues else cedar_record(context),
+            principal, attributes, ancestors, record,
             self._store.get,
             self._fallback.bind(request, domain) if domain in self._fallback.domains else None,
         )  # fmt: skip

@@ -94,8 +94,10 @@ class AccessEvaluator(Protocol):
         """The plan of every target, built now, so that no request has to build one."""
         ...
 
-    def bind(self, request: AccessRequest, domain: str) -> BoundRequest:
-        """The request as the plans of `domain` read it."""
+    def bind(self, request: AccessRequest, domain: str, plain: bool = False) -> BoundRequest:
+        """The request as the plans of `domain` read it; `plain` says its attributes and
+        context hold only strings, booleans and longs (the fast reader read them, the schema
+        left them as they were), so they are not checked again."""
         ...
 
     def fallback_policies(self) -> frozenset[str]:

@@ -18,12 +18,32 @@ _ENTITY_TYPE = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*(?:::[_a-zA-Z][_a-zA-Z0-9]*)*"
 WHOLE_PRODUCT = None  # `columns` of a request that reads every column
 
 
-class PlainValues(dict[str, Any]):
-    """A dict whose values the request reader checked are all strings, booleans and 64-bit
-    longs: the evaluators take it as Cedar values without checking again. A plain dict in
-    every other respect (equality, JSON, repr)."""
+class _NoValues(dict[str, Any]):
+    """The empty attributes or context the fast reader shares among requests: read-only, and
+    copied and pickled as itself."""
 
     __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("a request's values are read-only")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    setdefault = pop = popitem = clear = update = _refuse
+
+    def __reduce__(self) -> str:
+        return "NO_VALUES"  # pickle finds the module's own object by this name
+
+    def __copy__(self) -> _NoValues:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _NoValues:
+        return self
+
+
+# What the fast reader gives for absent or empty properties or context: one shared object, so
+# a decision kept alive holds one object fewer for the cyclic collector to visit (a dict
+# subclass is always tracked; CPython untracks only exact dicts, at full collections).
+NO_VALUES: Mapping[str, Any] = _NoValues()
 
 
 class AccessRequest(NamedTuple):
@@ -175,9 +195,11 @@ def fast_authzen(request: Mapping[str, Any]) -> AccessRequest | None:
                 return None
     except TypeError:
         return None
-    attributes = PlainValues(properties)
-    if "groups" in attributes:
-        del attributes["groups"]
+    # Exact dicts: the collector untracks an exact dict of atomic values (the context at once,
+    # the attributes, copied with their list of groups, at the next full collection), never a
+    # subclass. The caller knows the values are plain by having called this reader.
+    attributes = dict(properties)
+    attributes.pop("groups", None)
     # Strings, booleans and 64-bit longs only (bool is not an int here: types are exact),
     # checked inline: a call costs as much as the loop over a request's few values.
     for values in (attributes, context):
@@ -189,8 +211,8 @@ def fast_authzen(request: Mapping[str, Any]) -> AccessRequest | None:
             elif kind is not str and kind is not bool:
                 return None
     return _new_request(AccessRequest, (
-        principal, name, product, tuple(groups), attributes, columns, PlainValues(context),
-        principal_type,
+        principal, name, product, tuple(groups), attributes or NO_VALUES, columns,
+        dict(context) if context else NO_VALUES, principal_type,
     ))  # fmt: skip
 
 
