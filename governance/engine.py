@@ -16,6 +16,7 @@ from governance.access.answer import Access
 from governance.access.catalog_entities import CATALOG_TYPES
 from governance.access.evaluator import BoundRequest, Plan, PlanKey
 from governance.access.request import (
+    NO_VALUES,
     AccessRequest,
     about_resource,
     coerce_request,
@@ -417,11 +418,11 @@ def _principal_key(request: AccessRequest) -> bytes | None:
     try:
         # orjson encodes a subclass of dict, list or str by what it holds, not by what its
         # methods (which the checks and bindings call) show: refused, decided alone. The
-        # reader's own PlainValues are plain dicts (copied in C: cheaper than a `default`).
+        # reader's shared empty NO_VALUES (read-only) is the empty dict it is.
         return orjson.dumps((
             request.principal, request.principal_type, request.groups,
-            dict(attributes) if type(attributes) is PlainValues else attributes,
-            request.action, dict(context) if type(context) is PlainValues else context,
+            {} if attributes is NO_VALUES else attributes,
+            request.action, {} if context is NO_VALUES else context,
         ), option=orjson.OPT_PASSTHROUGH_SUBCLASS)  # fmt: skip
     except (TypeError, orjson.JSONEncodeError):  # a value JSON cannot hold: decided alone
         return None
