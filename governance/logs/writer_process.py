@@ -18,6 +18,7 @@ record it had been sent and not written as lost.
 from __future__ import annotations
 
 import contextlib
+import gc
 import marshal
 import os
 import pickle
@@ -232,6 +233,7 @@ def serve(batches: int, reports: int) -> None:
     sys.path[:0] = [p for p in marshal.loads(path) if p not in sys.path]
     sink, labels, boot, masker = pickle.loads(config)
     writer = RecordWriter(sink, labels=labels, boot=boot, masker=masker)
+    gc.freeze()  # what the imports made lives as long as the process: full collections skip it
     reported: BaseException | None = None
 
     def report(*values: Any) -> None:
