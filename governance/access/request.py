@@ -360,7 +360,7 @@ def _shown(value: str) -> str:
 
 
 def about_resource(request: AccessRequest, resource: Any) -> AccessRequest | None:
-    """`request` about the AuthZEN `resource` object instead, read exactly as `_fast_authzen`
+    """`request` about the AuthZEN `resource` object instead, read exactly as `fast_authzen`
     reads a resource; None when that reader would not take it (the whole request must then be
     read). What a batch uses for requests sharing one subject, action and context."""
     if type(resource) is not dict:

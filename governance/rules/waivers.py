@@ -161,9 +161,6 @@ class WaiverBook:
         # The domains with any waiver, tested by the hot path without a call.
         self.domains: frozenset[str] = frozenset(self._indexed)
 
-    def has_waivers(self, domain: str) -> bool:
-        return domain in self._indexed
-
     def waived(self, request: WaivableRequest, domain: str, today: dt.date) -> dict[str, str]:
         """Guardrail full id -> waiver id, for the waivers that apply to this request today."""
         indexed = self._indexed.get(domain)
