@@ -23,13 +23,16 @@ from governance.tree.located_yaml import (
 
 def _both(text: str) -> tuple[Any, Any]:
     """The document as PyYAML's constructor builds it, and as `_construct_tree` does: each
-    ("ok", value) or ("error", message) (a dumped document can hold keys the loader refuses
-    as duplicates, such as `False` and `'False'`)."""
+    ("ok", value), ("none",) for an empty stream, or ("error", message) (a dumped document can
+    hold keys the loader refuses as duplicates, such as `False` and `'False'`)."""
     built: list[Any] = []
     for fast in (False, True):
         loader = _LocatingLoader(text)
         try:
             node = loader.get_single_node()
+            if node is None:
+                built.append(("none",))
+                continue
             value = _construct_tree(loader, node) if fast else loader.construct_document(node)
             built.append(("ok", value))
         except yaml.YAMLError as error:
@@ -37,6 +40,14 @@ def _both(text: str) -> tuple[Any, Any]:
         finally:
             loader.dispose()
     return built[0], built[1]
+
+
+def _alike(expected: Any, got: Any) -> None:
+    assert expected[0] == got[0]
+    if expected[0] == "ok":
+        _same(expected[1], got[1])
+    else:
+        assert got == expected
 
 
 def _same(expected: Any, got: Any) -> None:
@@ -80,12 +91,7 @@ def test_dumped_documents_build_alike(data, flow, indent):
     text = yaml.safe_dump(data, default_flow_style=flow, indent=indent, allow_unicode=True)
     if not _plain_tree(text):
         return
-    expected, got = _both(text)
-    assert expected[0] == got[0]
-    if expected[0] == "ok":
-        _same(expected[1], got[1])
-    else:
-        assert got == expected
+    _alike(*_both(text))
 
 
 @given(st.text(alphabet="ab:-[]{},?\n #'\"1.~", max_size=40))
@@ -93,25 +99,7 @@ def test_arbitrary_text_builds_alike_or_fails_alike(text):
     """Whatever text: the same document, or the same located problem."""
     if not _plain_tree(text):
         return
-    outcomes = []
-    for fast in (False, True):
-        loader = _LocatingLoader(text)
-        try:
-            node = loader.get_single_node()
-            if node is None:
-                outcomes.append(("none",))
-                continue
-            built = _construct_tree(loader, node) if fast else loader.construct_document(node)
-            outcomes.append(("ok", built))
-        except yaml.YAMLError as error:
-            outcomes.append(("error", str(error)))
-        finally:
-            loader.dispose()
-    assert outcomes[0][0] == outcomes[1][0]
-    if outcomes[0][0] == "ok":
-        _same(outcomes[0][1], outcomes[1][1])
-    else:
-        assert outcomes[0] == outcomes[1]
+    _alike(*_both(text))
 
 
 @pytest.mark.parametrize(
