@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from contextlib import suppress
-from functools import partial
 from operator import itemgetter
 from typing import Any, Literal, NamedTuple
 
@@ -31,7 +29,6 @@ from governance.compiler.entities import Store
 from governance.compiler.errors import EvaluationError
 from governance.compiler.extensions import Unknown
 from governance.compiler.fallback import FallbackPolicies
-from governance.compiler.fused_buckets import BucketsFunction, fuse_buckets
 from governance.compiler.index import AllPolicies, PolicyIndex, PolicySource
 from governance.compiler.jsonvalues import TYPE_NAMES_SEEN as _NAMES
 from governance.compiler.jsonvalues import has_unknown, read_record, read_uid
@@ -92,7 +89,6 @@ class Buckets(NamedTuple):
 
 
 _new_buckets = tuple.__new__
-_make_buckets = partial(_new_buckets, Buckets)  # in C: no Python call per answer
 
 
 def evaluate(index: PolicySource, request: Request, store: Store) -> Buckets:
@@ -172,13 +168,6 @@ def decide(buckets: Buckets) -> AuthorizationResult:
     return AuthorizationResult(buckets)
 
 
-_UNSEEN: Any = object()
-_FUSE_AT_MOST = 64  # beyond, calls are a small part of the time and compiling one is slow
-# Compiling a tuple's function costs 25-165 µs (8 ms for a new code shape) and saves 0.1-0.3 µs
-# a request: a tuple is fused on its 32nd request, so a store whose requests bring more
-# distinct tuples than the cache holds keeps the per-policy path instead of compiling forever.
-_FUSE_AFTER = 32
-_MAX_FUSED = 1 << 14  # candidate tuples remembered, as many as the index's target tables
 _INDEX_FROM = 8  # below this many policies, probing an index costs more than evaluating them
 
 
@@ -186,17 +175,7 @@ class CompiledPolicySet:
     """Compiled static policies with their index and its unindexed twin, and the policies
     left to cedarpy (``fallback_reasons`` says why each one), merged into the same buckets."""
 
-    __slots__ = (
-        "_fused",
-        "_sightings",
-        "_text",
-        "_whole",
-        "fallback",
-        "index",
-        "policies",
-        "schema",
-        "unindexed",
-    )
+    __slots__ = ("_text", "_whole", "fallback", "index", "policies", "schema", "unindexed")
 
     def __init__(
         self,
@@ -214,9 +193,6 @@ class CompiledPolicySet:
         self.fallback = fallback
         self._text = text  # the source, for requests only cedarpy can answer
         self._whole: FallbackPolicies | None = None
-        # Fused bucketing by candidate tuple; None: run them one by one (see `_fuse`).
-        self._fused: dict[tuple[CompiledPolicy, ...], BucketsFunction | None] = {}
-        self._sightings: dict[tuple[CompiledPolicy, ...], int] = {}  # tuples not yet fused
 
     @property
     def fallback_reasons(self) -> Mapping[str, str]:
@@ -224,16 +200,8 @@ class CompiledPolicySet:
         return self.fallback.reasons if self.fallback is not None else {}
 
     def authorize(
-        self,
-        request: Mapping[str, object] | Request,
-        store: Store,
-        *,
-        indexed: bool = True,
-        fused: bool = True,
+        self, request: Mapping[str, object] | Request, store: Store, *, indexed: bool = True
     ) -> AuthorizationResult:
-        """Cedar's answer to `request` against `store`. `indexed=False` evaluates every
-        policy and `fused=False` calls each candidate's own function (the references the
-        index and the fused bucketing are tested against)."""
         plain = _plain_request(request) if type(request) is dict and self.schema is None else None
         if plain is None:
             if not isinstance(request, Request):
@@ -252,27 +220,19 @@ class CompiledPolicySet:
             buckets = Buckets(tuple(forbids), tuple(permits), tuple(errored))
             return AuthorizationResult(buckets, open_forbid)
         index = self.index if indexed else self.unindexed
-        candidates = tuple(index.candidates(principal, action, resource, store))
-        function = self._fused.get(candidates, _UNSEEN) if fused else None
-        if function is _UNSEEN:
-            function = self._fuse(candidates)
-        if function is not None:  # one call for all candidates
-            buckets = function(principal, action, resource, context, store)
-        else:  # `bucket`, inline: a call costs as much as running one short policy.
-            satisfied_forbids: list[str] = []
-            satisfied_permits: list[str] = []
-            errors: list[str] = []
-            for policy in candidates:
-                try:
-                    if policy.function(principal, action, resource, context, store):
-                        (satisfied_forbids if policy.forbid else satisfied_permits).append(
-                            policy.id
-                        )
-                except EvaluationError:
-                    errors.append(policy.id)
-            buckets = _new_buckets(
-                Buckets, (tuple(satisfied_forbids), tuple(satisfied_permits), tuple(errors))
-            )
+        # `bucket`, inline: a call costs as much as running one short policy.
+        satisfied_forbids: list[str] = []
+        satisfied_permits: list[str] = []
+        errors: list[str] = []
+        for policy in index.candidates(principal, action, resource, store):
+            try:
+                if policy.function(principal, action, resource, context, store):
+                    (satisfied_forbids if policy.forbid else satisfied_permits).append(policy.id)
+            except EvaluationError:
+                errors.append(policy.id)
+        buckets = _new_buckets(
+            Buckets, (tuple(satisfied_forbids), tuple(satisfied_permits), tuple(errors))
+        )
         if self.fallback is not None:
             forbids, permits, errored, open_forbid = self.fallback.evaluate(
                 principal, action, resource, context, store
@@ -284,27 +244,6 @@ class CompiledPolicySet:
             )
             return AuthorizationResult(buckets, open_forbid)
         return AuthorizationResult(buckets)
-
-    def _fuse(self, candidates: tuple[CompiledPolicy, ...]) -> BucketsFunction | None:
-        """The fused bucketing of `candidates` (even of one: it gives the buckets themselves),
-        remembered (bounded, like the index's target tables), once the tuple has been seen
-        often enough to pay for compiling it; None until then, and when fusing fails or the
-        candidates are too many to be worth it."""
-        seen = self._sightings.get(candidates, 0) + 1
-        if seen < _FUSE_AFTER and len(candidates) <= _FUSE_AT_MOST:
-            if len(self._sightings) >= _MAX_FUSED:
-                self._sightings.clear()
-            self._sightings[candidates] = seen
-            return None
-        self._sightings.pop(candidates, None)
-        function: BucketsFunction | None = None
-        if len(candidates) <= _FUSE_AT_MOST:
-            with suppress(CompileError):  # each compiled alone: their own functions answer
-                function = fuse_buckets(candidates, _make_buckets)
-        if len(self._fused) >= _MAX_FUSED:
-            self._fused.clear()
-        self._fused[candidates] = function
-        return function
 
     def _everything(self) -> FallbackPolicies:
         """Every static policy, for cedarpy (built on the first request that needs it)."""
