@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple, cast
 
+from governance.compiler.values import LONG_MAX, LONG_MIN
 from governance.errors import RequestError
 
-_LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
 MAX_DEPTH = 32  # sets and records nested deeper are refused (Cedar's own parser gives up sooner
 # or later; refusing here makes both evaluators agree and keeps the checks off the C stack)
 # Cedar's entity type grammar: `Name` or `Namespace::Name`, each part an identifier.
@@ -206,7 +206,7 @@ def fast_authzen(request: Mapping[str, Any]) -> AccessRequest | None:
         for value in values.values():
             kind = type(value)
             if kind is int:
-                if not _LONG_MIN <= value <= _LONG_MAX:
+                if not LONG_MIN <= value <= LONG_MAX:
                     return None
             elif kind is not str and kind is not bool:
                 return None
@@ -310,7 +310,7 @@ def _check_values(values: Mapping[str, Any], where: str, depth: int = 0) -> None
     """Cedar has strings, 64-bit longs, booleans, sets and records: nothing else may pass."""
     for key, value in values.items():
         kind = type(value)
-        if kind is str or kind is bool or (kind is int and _LONG_MIN <= value <= _LONG_MAX):
+        if kind is str or kind is bool or (kind is int and LONG_MIN <= value <= LONG_MAX):
             continue  # the common case, without building a path string
         _check_value(value, f"{where}.{key}", depth + 1)
 
@@ -319,7 +319,7 @@ def _check_value(value: Any, where: str, depth: int) -> None:
     if isinstance(value, bool | str):
         return
     if isinstance(value, int):
-        if not _LONG_MIN <= value <= _LONG_MAX:
+        if not LONG_MIN <= value <= LONG_MAX:
             raise RequestError(f"`{where}` is outside Cedar's 64-bit Long range")
         return
     if isinstance(value, float):

@@ -587,10 +587,15 @@ def generate_source(template: pst.Template) -> tuple[str, list[object]]:
     body_start = emit_policy(gen, template)
     gen.emit("return True")
     gen.lines[body_start:body_start] = hoisted_lookups(gen.hoisted, depth=1)
-    params = ", ".join(f"K{i}" for i in range(len(gen.constants)))
-    body = "\n".join("    " + line for line in gen.lines)
-    source = f"def factory({params}):\n    def policy(P, A, R, C, S):\n{body}\n    return policy\n"
-    return source, gen.constants
+    return factory_source("policy", "P, A, R, C, S", gen.lines, gen.constants), gen.constants
+
+
+def factory_source(name: str, parameters: str, lines: list[str], constants: list[object]) -> str:
+    """The source of a factory taking `constants` as K0, K1... and returning the function
+    `name(parameters)` whose body is `lines` (one indent deep): what `instantiate` compiles."""
+    params = ", ".join(f"K{i}" for i in range(len(constants)))
+    body = "\n".join("    " + line for line in lines)
+    return f"def factory({params}):\n    def {name}({parameters}):\n{body}\n    return {name}\n"
 
 
 def hoisted_lookups(variables: set[str], depth: int, store_is_principal: bool = False) -> list[str]:
@@ -622,9 +627,7 @@ def compile_expression(expr: pst.Expr) -> ExpressionFunction:
     gen = Codegen()
     atom, _ = gen.expr(expr)
     gen.emit(f"return {atom}")
-    params = ", ".join(f"K{i}" for i in range(len(gen.constants)))
-    body = "\n".join("    " + line for line in gen.lines)
-    source = f"def factory({params}):\n    def expression(S):\n{body}\n    return expression\n"
+    source = factory_source("expression", "S", gen.lines, gen.constants)
     return cast(ExpressionFunction, instantiate(source, gen.constants, "expression"))
 
 

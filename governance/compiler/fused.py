@@ -20,7 +20,13 @@ from typing import NamedTuple
 
 from cedarpy import pst
 
-from governance.compiler.compile import Codegen, emit_policy, hoisted_lookups, instantiate
+from governance.compiler.compile import (
+    Codegen,
+    emit_policy,
+    factory_source,
+    hoisted_lookups,
+    instantiate,
+)
 from governance.compiler.errors import EvaluationError
 from governance.compiler.values import EntityUID, Record
 
@@ -123,10 +129,6 @@ def compile_fused(
         ]
     lines.append("    return hits, errors")
     lines[:0] = hoisted_lookups(hoisted, 1, store_is_principal)  # once, for all bodies
-    params = ", ".join(f"K{i}" for i in range(len(constants)))
-    body_text = "\n".join("    " + line for line in lines)
-    source = (
-        f"def factory({params}):\n    def fused(P, A, R, C, S):\n{body_text}\n    return fused\n"
-    )
+    source = factory_source("fused", "P, A, R, C, S", lines, constants)
     function: FusedFunction = instantiate(source, constants, "fused policies", len(templates))
     return function
